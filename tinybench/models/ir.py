@@ -10,6 +10,7 @@ Layouts (documented in docs/design.md, relied on by the kernels):
 
 from __future__ import annotations
 
+import copy
 import enum
 from dataclasses import dataclass, field
 
@@ -175,6 +176,10 @@ class Model:
     @property
     def params(self) -> int:
         return sum(c.params for c in self.convs)
+
+    def copy(self) -> "Model":
+        """A deep copy whose parameters can be trained without touching the original."""
+        return copy.deepcopy(self)
 
     def producer(self, tensor: str) -> Op | None:
         """The op that writes ``tensor`` (None for the model input)."""

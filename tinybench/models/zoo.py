@@ -1,0 +1,55 @@
+"""The shipped models of the paper, by name, and loading by name or path."""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+from tinybench.models.builder import with_new_head
+from tinybench.models.ir import Model
+from tinybench.models.loader import load_model_file
+
+#: Shipped model name -> file in tinybench/models/data (MIT, see data/LICENSE).
+SHIPPED = {
+    "mcunet-5fps": "mcunet-5fps.pkl",
+    "mbv2-w0.35": "mbv2-w0.35.pkl",
+    "proxyless-w0.3": "proxyless-w0.3.pkl",
+}
+
+#: Classes of the new head used for training, as in the paper's compiled graphs.
+DEFAULT_TRAIN_CLASSES = 10
+
+
+class UnknownModelError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def model_names() -> list[str]:
+    return list(SHIPPED)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_cached(source: str) -> Model:
+    if source in SHIPPED:
+        with resources.as_file(resources.files("tinybench.models") / "data" / SHIPPED[source]) as p:
+            return load_model_file(p, source)
+    path = Path(source)
+    if not path.exists():
+        raise UnknownModelError(
+            f"unknown model '{source}': not a shipped model ({', '.join(SHIPPED)}) and no such file"
+        )
+    return load_model_file(path)
+
+
+def load_model(source: str, num_classes: int | None = None, seed: int = 0) -> Model:
+    """Load a shipped model by name or a model file by path.
+
+    With ``num_classes`` the 1000-class classifier is replaced by a new seeded head of that
+    many classes (transfer learning). The returned model is a fresh copy the caller may train.
+    """
+    base = _load_cached(source)
+    if num_classes is None:
+        return base.copy()
+    return with_new_head(base, num_classes, seed)
