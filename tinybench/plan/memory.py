@@ -1,0 +1,117 @@
+"""The memory plan of one training step and the report built from it.
+
+SRAM of a training step = the arena (every activation, saved activation, mask, gradient and
+scratch buffer, placed by a planner) + the trainable parameters (copied to SRAM because they
+change) + the firmware's static data (known once firmware is built). Frozen parameters stay
+in flash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinybench.graph.training import Category, TrainingGraph
+from tinybench.plan.lifetimes import Buffer, buffers
+from tinybench.plan.planners import DEFAULT_PLANNER, Planner, get_planner
+
+
+@dataclass
+class MemoryPlan:
+    """Offsets of every arena tensor; in-place tensors share their buffer's offset."""
+
+    graph: TrainingGraph
+    planner: str
+    buffers: list[Buffer]
+    buffer_offsets: list[int]
+    arena_bytes: int
+
+    @property
+    def offsets(self) -> dict[str, int]:
+        return {t: off + rel for buf, off in zip(self.buffers, self.buffer_offsets)
+                for t, rel in buf.tensors.items()}
+
+    def live_bytes(self, op: int) -> int:
+        return sum(b.extent_at(op) for b in self.buffers)
+
+    def peak_op_index(self) -> int:
+        """The op at which the most arena bytes are live (the first, on ties)."""
+        n = len(self.graph.ops)
+        return max(range(n), key=lambda i: (self.live_bytes(i), -i)) if n else 0
+
+
+def plan_memory(graph: TrainingGraph, planner: str | Planner = DEFAULT_PLANNER, inplace: bool = True) -> MemoryPlan:
+    p = get_planner(planner) if isinstance(planner, str) else planner
+    bufs = buffers(graph, inplace=inplace)
+    for b in bufs:
+        p.add_group([(part.offset, part.size, part.first, part.last) for part in b.parts.values()])
+    offsets = [p.offset(i) for i in range(len(bufs))]
+    return MemoryPlan(graph, p.name, bufs, offsets, p.arena_size())
+
+
+@dataclass
+class LiveTensor:
+    name: str
+    bytes: int
+    category: str
+
+
+@dataclass
+class MemoryReport:
+    """What `tinybench estimate` prints: the memory of one training step."""
+
+    model: str
+    scheme: str
+    schedule: str
+    planner: str
+    precision: str
+    arena_bytes: int
+    trainable_sram_bytes: int
+    peak_sram_bytes: int
+    flash_bytes: int
+    breakdown: dict[str, int]
+    peak_op: str
+    peak_live_bytes: int
+    peak_live: list[LiveTensor]
+    ops: int
+    tensors: int
+
+    def to_json(self) -> dict:
+        d = dict(self.__dict__)
+        d["peak_live"] = [t.__dict__ for t in self.peak_live]
+        d["units"] = "bytes"
+        d["notes"] = ("peak_sram_bytes = arena_bytes + trainable_sram_bytes (firmware static data "
+                      "not included); flash_bytes = frozen parameters and requantization "
+                      "constants (code not included)")
+        return d
+
+
+def memory_report(plan: MemoryPlan) -> MemoryReport:
+    g = plan.graph
+    peak = plan.peak_op_index()
+    breakdown = {c.value: 0 for c in Category}
+    live = []
+    for buf in plan.buffers:
+        if buf.live_at(peak):
+            cat = buf.category_at(peak)
+            size = buf.extent_at(peak)
+            breakdown[cat.value] += size
+            names = [n for n, part in buf.parts.items() if part.first <= peak <= part.last]
+            live.append(LiveTensor(" = ".join(names), size, cat.value))
+    live.sort(key=lambda t: -t.bytes)
+    return MemoryReport(
+        model=g.model.name,
+        scheme=g.scheme.scheme.label,
+        schedule=g.schedule.value,
+        planner=plan.planner,
+        precision=g.precision.value,
+        arena_bytes=plan.arena_bytes,
+        trainable_sram_bytes=g.trainable_bytes,
+        peak_sram_bytes=plan.arena_bytes + g.trainable_bytes,
+        flash_bytes=g.frozen_bytes,
+        breakdown=breakdown,
+        peak_op=g.ops[peak].name if g.ops else "",
+        peak_live_bytes=sum(t.bytes for t in live),
+        peak_live=live,
+        ops=len(g.ops),
+        tensors=len(g.tensors),
+    )
