@@ -1,0 +1,75 @@
+/* tb_conv_bwd_input_s8 - input gradient of a dense convolution;
+ * twin of tinybench/kernels/convolution_backward.py. */
+#include "tb_kernels.h"
+#include "Internal/tb_nn_support.h"
+
+int32_t tb_conv_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint8_t *mask,
+                             int32_t h_in, int32_t w_in, int32_t c_in, const int8_t *w_train,
+                             const int8_t *w_frozen, int32_t k_train, int32_t c_out,
+                             int32_t kernel, int32_t stride, const int32_t *w_factor,
+                             int32_t w_exp, int8_t *grad_in)
+{
+    const int32_t pad = kernel / 2;
+    const int32_t h_out = (h_in + stride - 1) / stride;
+    const int32_t w_out = (w_in + stride - 1) / stride;
+    const int32_t k_frozen = c_in - k_train;
+    int64_t amax = 0;
+    int64_t amin = 0;
+    int32_t n_shift = 0;
+    int32_t p, iy, ix, ci, ky, kx, c;
+    for (p = 0; p < 2; p++) {
+        if (p == 1) {
+            n_shift = tb_nn_grad_shift(amax, amin);
+        }
+        for (iy = 0; iy < h_in; iy++) {
+            for (ix = 0; ix < w_in; ix++) {
+                for (ci = 0; ci < c_in; ci++) {
+                    int64_t acc = 0;
+                    for (ky = 0; ky < kernel; ky++) {
+                        const int32_t ty = iy + pad - ky;
+                        int32_t oy;
+                        if (ty < 0 || ty % stride != 0 || ty / stride >= h_out) {
+                            continue;
+                        }
+                        oy = ty / stride;
+                        for (kx = 0; kx < kernel; kx++) {
+                            const int32_t tx = ix + pad - kx;
+                            int32_t ox, gb;
+                            if (tx < 0 || tx % stride != 0 || tx / stride >= w_out) {
+                                continue;
+                            }
+                            ox = tx / stride;
+                            gb = (oy * w_out + ox) * c_out;
+                            for (c = 0; c < c_out; c++) {
+                                int32_t gf, wv;
+                                if (tb_nn_mask_get(mask, gb + c) == 0) {
+                                    continue;
+                                }
+                                gf = grad[gb + c] * w_factor[c];
+                                if (ci < k_train) {
+                                    wv = w_train[((c * kernel + ky) * kernel + kx) * k_train + ci];
+                                } else {
+                                    wv = w_frozen[((c * kernel + ky) * kernel + kx) * k_frozen
+                                                  + ci - k_train];
+                                }
+                                acc += (int64_t)gf * wv;
+                            }
+                        }
+                    }
+                    if (p == 0) {
+                        if (acc > amax) {
+                            amax = acc;
+                        }
+                        if (acc < amin) {
+                            amin = acc;
+                        }
+                    } else {
+                        grad_in[(iy * w_in + ix) * c_in + ci] =
+                            (int8_t)tb_nn_round_shift(acc, n_shift);
+                    }
+                }
+            }
+        }
+    }
+    return e_grad + w_exp + n_shift;
+}

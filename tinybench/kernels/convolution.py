@@ -1,0 +1,109 @@
+"""Forward convolutions (Numba twins of ``firmware/kernels/src/Convolution/``).
+
+Layouts: activations HWC int8, weights OHWI int8 split into a trained part ``w_train``
+(the first ``k_train`` input channels, or for depthwise the first ``k_train`` channels)
+and a frozen part ``w_frozen`` (the rest). All arrays are flat (1-D, C order); a mask
+that is not wanted is an empty uint8 array (NULL in C). See docs/kernels.md.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from tinybench.kernels.support import (
+    tb_nn_mask_flush,
+    tb_nn_mask_put,
+    tb_nn_output_s8,
+    tb_nn_sat_s8,
+)
+
+
+@njit(cache=True)
+def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out,
+                   kernel, stride, mult, shift, y_zero, y, mask):
+    """Dense k x k convolution (groups = 1), padding k // 2, stride 1 or 2."""
+    pad = kernel // 2
+    h_out = (h_in + stride - 1) // stride
+    w_out = (w_in + stride - 1) // stride
+    k_frozen = c_in - k_train
+    i = 0
+    bits = 0
+    for oy in range(h_out):
+        for ox in range(w_out):
+            for c in range(c_out):
+                acc = 0
+                for ky in range(kernel):
+                    iy = oy * stride - pad + ky
+                    if iy < 0 or iy >= h_in:
+                        continue
+                    for kx in range(kernel):
+                        ix = ox * stride - pad + kx
+                        if ix < 0 or ix >= w_in:
+                            continue
+                        xb = (iy * w_in + ix) * c_in
+                        wt = ((c * kernel + ky) * kernel + kx) * k_train
+                        for ci in range(k_train):
+                            acc += (x[xb + ci] - x_zero) * w_train[wt + ci]
+                        wf = ((c * kernel + ky) * kernel + kx) * k_frozen
+                        for ci in range(k_frozen):
+                            acc += (x[xb + k_train + ci] - x_zero) * w_frozen[wf + ci]
+                v = tb_nn_output_s8(acc, bias[c], mult[c], shift[c], y_zero)
+                y[i] = tb_nn_sat_s8(v)
+                bits = tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
+                i += 1
+    tb_nn_mask_flush(mask, i, bits)
+
+
+@njit(cache=True)
+def tb_depthwise_fwd_s8(x, h_in, w_in, c, x_zero, w_train, w_frozen, k_train, bias,
+                        kernel, stride, mult, shift, y_zero, y, mask):
+    """Depthwise k x k convolution (groups = C), padding k // 2, stride 1 or 2."""
+    pad = kernel // 2
+    h_out = (h_in + stride - 1) // stride
+    w_out = (w_in + stride - 1) // stride
+    i = 0
+    bits = 0
+    for oy in range(h_out):
+        for ox in range(w_out):
+            for ch in range(c):
+                acc = 0
+                for ky in range(kernel):
+                    iy = oy * stride - pad + ky
+                    if iy < 0 or iy >= h_in:
+                        continue
+                    for kx in range(kernel):
+                        ix = ox * stride - pad + kx
+                        if ix < 0 or ix >= w_in:
+                            continue
+                        xv = x[(iy * w_in + ix) * c + ch] - x_zero
+                        if ch < k_train:
+                            acc += xv * w_train[(ch * kernel + ky) * kernel + kx]
+                        else:
+                            acc += xv * w_frozen[((ch - k_train) * kernel + ky) * kernel + kx]
+                v = tb_nn_output_s8(acc, bias[ch], mult[ch], shift[ch], y_zero)
+                y[i] = tb_nn_sat_s8(v)
+                bits = tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
+                i += 1
+    tb_nn_mask_flush(mask, i, bits)
+
+
+@njit(cache=True)
+def tb_pointwise_fwd_s8(x, h, w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out,
+                        mult, shift, y_zero, y, mask):
+    """1x1 convolution, stride 1 (the classifier is this with h = w = 1)."""
+    k_frozen = c_in - k_train
+    i = 0
+    bits = 0
+    for pos in range(h * w):
+        xb = pos * c_in
+        for c in range(c_out):
+            acc = 0
+            for ci in range(k_train):
+                acc += (x[xb + ci] - x_zero) * w_train[c * k_train + ci]
+            for ci in range(k_frozen):
+                acc += (x[xb + k_train + ci] - x_zero) * w_frozen[c * k_frozen + ci]
+            v = tb_nn_output_s8(acc, bias[c], mult[c], shift[c], y_zero)
+            y[i] = tb_nn_sat_s8(v)
+            bits = tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
+            i += 1
+    tb_nn_mask_flush(mask, i, bits)

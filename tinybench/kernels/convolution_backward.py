@@ -1,0 +1,239 @@
+"""Backward convolutions (Numba twins of ``firmware/kernels/src/ConvolutionBackward/``).
+
+Input gradients (``*_bwd_input_s8``): the layer's output gradient ``grad`` (int8, exponent
+``e_grad``) is masked with the layer's clamp ``mask``, multiplied by the transposed
+weights and the per-output-channel factor ``w_factor[c] = round(w_scale[c] * 2**-w_exp)``
+(Q15 of w_scale / 2**ceil(log2 max w_scale), host-built by
+:func:`tinybench.kernels.host.input_grad_factors`), accumulated in int64, and written as
+int8 with a runtime shift chosen in a first pass over the same accumulators (no
+accumulator tensor is stored). Each returns the exponent of ``grad_in``:
+``e_grad + w_exp + n``.
+
+Weight gradients (``*_bwd_weight_s32``): int32 sums over the output positions of the
+masked output gradient times the saved input (first ``k_train`` channels, HWk) minus its
+zero point, plus the bias gradient (sum of the masked output gradient).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from tinybench.kernels.support import tb_nn_grad_shift, tb_nn_mask_get, tb_nn_round_shift
+
+
+@njit(cache=True)
+def tb_conv_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c_in, w_train, w_frozen, k_train,
+                         c_out, kernel, stride, w_factor, w_exp, grad_in):
+    """Input gradient of a dense k x k convolution (transposed conv, gathered per input)."""
+    pad = kernel // 2
+    h_out = (h_in + stride - 1) // stride
+    w_out = (w_in + stride - 1) // stride
+    k_frozen = c_in - k_train
+    amax = 0
+    amin = 0
+    n_shift = 0
+    for p in range(2):
+        if p == 1:
+            n_shift = tb_nn_grad_shift(amax, amin)
+        for iy in range(h_in):
+            for ix in range(w_in):
+                for ci in range(c_in):
+                    acc = np.int64(0)
+                    for ky in range(kernel):
+                        ty = iy + pad - ky
+                        if ty < 0 or ty % stride != 0 or ty // stride >= h_out:
+                            continue
+                        oy = ty // stride
+                        for kx in range(kernel):
+                            tx = ix + pad - kx
+                            if tx < 0 or tx % stride != 0 or tx // stride >= w_out:
+                                continue
+                            ox = tx // stride
+                            gb = (oy * w_out + ox) * c_out
+                            for c in range(c_out):
+                                if tb_nn_mask_get(mask, gb + c) == 0:
+                                    continue
+                                gf = grad[gb + c] * w_factor[c]
+                                if ci < k_train:
+                                    wv = w_train[((c * kernel + ky) * kernel + kx) * k_train + ci]
+                                else:
+                                    wv = w_frozen[((c * kernel + ky) * kernel + kx) * k_frozen
+                                                  + ci - k_train]
+                                acc += gf * wv
+                    if p == 0:
+                        if acc > amax:
+                            amax = acc
+                        if acc < amin:
+                            amin = acc
+                    else:
+                        grad_in[(iy * w_in + ix) * c_in + ci] = tb_nn_round_shift(acc, n_shift)
+    return e_grad + w_exp + n_shift
+
+
+@njit(cache=True)
+def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_frozen, k_train,
+                              kernel, stride, w_factor, w_exp, grad_in):
+    """Input gradient of a depthwise k x k convolution."""
+    pad = kernel // 2
+    h_out = (h_in + stride - 1) // stride
+    w_out = (w_in + stride - 1) // stride
+    amax = 0
+    amin = 0
+    n_shift = 0
+    for p in range(2):
+        if p == 1:
+            n_shift = tb_nn_grad_shift(amax, amin)
+        for iy in range(h_in):
+            for ix in range(w_in):
+                for ch in range(c):
+                    acc32 = 0
+                    for ky in range(kernel):
+                        ty = iy + pad - ky
+                        if ty < 0 or ty % stride != 0 or ty // stride >= h_out:
+                            continue
+                        oy = ty // stride
+                        for kx in range(kernel):
+                            tx = ix + pad - kx
+                            if tx < 0 or tx % stride != 0 or tx // stride >= w_out:
+                                continue
+                            ox = tx // stride
+                            gi = (oy * w_out + ox) * c + ch
+                            if tb_nn_mask_get(mask, gi) == 0:
+                                continue
+                            if ch < k_train:
+                                wv = w_train[(ch * kernel + ky) * kernel + kx]
+                            else:
+                                wv = w_frozen[((ch - k_train) * kernel + ky) * kernel + kx]
+                            acc32 += grad[gi] * wv
+                    acc = np.int64(acc32) * w_factor[ch]
+                    if p == 0:
+                        if acc > amax:
+                            amax = acc
+                        if acc < amin:
+                            amin = acc
+                    else:
+                        grad_in[(iy * w_in + ix) * c + ch] = tb_nn_round_shift(acc, n_shift)
+    return e_grad + w_exp + n_shift
+
+
+@njit(cache=True)
+def tb_pointwise_bwd_input_s8(grad, e_grad, mask, h, w, c_in, w_train, w_frozen, k_train,
+                              c_out, w_factor, w_exp, grad_in):
+    """Input gradient of a 1x1 convolution (the classifier: h = w = 1)."""
+    k_frozen = c_in - k_train
+    amax = 0
+    amin = 0
+    n_shift = 0
+    for p in range(2):
+        if p == 1:
+            n_shift = tb_nn_grad_shift(amax, amin)
+        for pos in range(h * w):
+            gb = pos * c_out
+            for ci in range(c_in):
+                acc = np.int64(0)
+                for c in range(c_out):
+                    if tb_nn_mask_get(mask, gb + c) == 0:
+                        continue
+                    gf = grad[gb + c] * w_factor[c]
+                    if ci < k_train:
+                        wv = w_train[c * k_train + ci]
+                    else:
+                        wv = w_frozen[c * k_frozen + ci - k_train]
+                    acc += gf * wv
+                if p == 0:
+                    if acc > amax:
+                        amax = acc
+                    if acc < amin:
+                        amin = acc
+                else:
+                    grad_in[pos * c_in + ci] = tb_nn_round_shift(acc, n_shift)
+    return e_grad + w_exp + n_shift
+
+
+@njit(cache=True)
+def tb_conv_bwd_weight_s32(grad, mask, x_saved, h_in, w_in, k_train, x_zero, c_out, kernel,
+                           stride, grad_w, grad_b):
+    """grad_w [c_out, k, k, k_train] and grad_b [c_out] of a dense convolution."""
+    pad = kernel // 2
+    h_out = (h_in + stride - 1) // stride
+    w_out = (w_in + stride - 1) // stride
+    for c in range(c_out):
+        gsum = 0
+        for pos in range(h_out * w_out):
+            gi = pos * c_out + c
+            if tb_nn_mask_get(mask, gi):
+                gsum += grad[gi]
+        grad_b[c] = gsum
+        for ky in range(kernel):
+            for kx in range(kernel):
+                for ci in range(k_train):
+                    acc = 0
+                    for oy in range(h_out):
+                        iy = oy * stride - pad + ky
+                        if iy < 0 or iy >= h_in:
+                            continue
+                        for ox in range(w_out):
+                            ix = ox * stride - pad + kx
+                            if ix < 0 or ix >= w_in:
+                                continue
+                            gi = (oy * w_out + ox) * c_out + c
+                            if tb_nn_mask_get(mask, gi) == 0:
+                                continue
+                            acc += grad[gi] * (x_saved[(iy * w_in + ix) * k_train + ci] - x_zero)
+                    grad_w[((c * kernel + ky) * kernel + kx) * k_train + ci] = acc
+
+
+@njit(cache=True)
+def tb_depthwise_bwd_weight_s32(grad, mask, x_saved, h_in, w_in, c, k_train, x_zero, kernel,
+                                stride, grad_w, grad_b):
+    """grad_w [k_train, k, k] (channels [0, k_train)) and grad_b [c] of a depthwise conv."""
+    pad = kernel // 2
+    h_out = (h_in + stride - 1) // stride
+    w_out = (w_in + stride - 1) // stride
+    for ch in range(c):
+        gsum = 0
+        for pos in range(h_out * w_out):
+            gi = pos * c + ch
+            if tb_nn_mask_get(mask, gi):
+                gsum += grad[gi]
+        grad_b[ch] = gsum
+        if ch >= k_train:
+            continue
+        for ky in range(kernel):
+            for kx in range(kernel):
+                acc = 0
+                for oy in range(h_out):
+                    iy = oy * stride - pad + ky
+                    if iy < 0 or iy >= h_in:
+                        continue
+                    for ox in range(w_out):
+                        ix = ox * stride - pad + kx
+                        if ix < 0 or ix >= w_in:
+                            continue
+                        gi = (oy * w_out + ox) * c + ch
+                        if tb_nn_mask_get(mask, gi) == 0:
+                            continue
+                        acc += grad[gi] * (x_saved[(iy * w_in + ix) * k_train + ch] - x_zero)
+                grad_w[(ch * kernel + ky) * kernel + kx] = acc
+
+
+@njit(cache=True)
+def tb_pointwise_bwd_weight_s32(grad, mask, x_saved, h, w, k_train, x_zero, c_out, grad_w,
+                                grad_b):
+    """grad_w [c_out, k_train] and grad_b [c_out] of a 1x1 convolution."""
+    for c in range(c_out):
+        gsum = 0
+        for pos in range(h * w):
+            gi = pos * c_out + c
+            if tb_nn_mask_get(mask, gi):
+                gsum += grad[gi]
+        grad_b[c] = gsum
+        for ci in range(k_train):
+            acc = 0
+            for pos in range(h * w):
+                gi = pos * c_out + c
+                if tb_nn_mask_get(mask, gi) == 0:
+                    continue
+                acc += grad[gi] * (x_saved[pos * k_train + ci] - x_zero)
+            grad_w[c * k_train + ci] = acc

@@ -1,0 +1,125 @@
+"""Shared integer helpers of the kernels (the twins of ``Internal/tb_nn_support.h``).
+
+Every function here is the Numba statement of one ``static inline`` C helper of the same
+name; the rules they implement are defined in docs/kernels.md. Integers are handled as
+int64 in Numba (its integer promotion), and every value stays inside the range the C
+code holds it in, so both give the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+INT32_MIN = -(2**31)
+INT32_MAX = 2**31 - 1
+#: Largest magnitude an int8 activation gradient takes; -128 is never produced.
+GRAD_MAX = 127
+
+
+@njit(cache=True)
+def tb_nn_sat_s8(v):
+    """Clamp an integer to [-128, 127]."""
+    if v < -128:
+        return -128
+    if v > 127:
+        return 127
+    return v
+
+
+@njit(cache=True)
+def tb_nn_sat_s32(v):
+    """Clamp an int64 to [INT32_MIN, INT32_MAX]."""
+    if v < INT32_MIN:
+        return INT32_MIN
+    if v > INT32_MAX:
+        return INT32_MAX
+    return v
+
+
+@njit(cache=True)
+def tb_nn_requantize(acc, m, s):
+    """``(int64(acc) * m + 2**(s-1)) >> s`` (floor, so round half up); s in [1, 62]."""
+    return (np.int64(acc) * np.int64(m) + (np.int64(1) << np.int64(s - 1))) >> np.int64(s)
+
+
+@njit(cache=True)
+def tb_nn_round_shift(a, n):
+    """Round-half-up right shift of an int64 by n in [0, 62]: ``(a + 2**(n-1)) >> n``."""
+    if n == 0:
+        return np.int64(a)
+    return (np.int64(a) + (np.int64(1) << np.int64(n - 1))) >> np.int64(n)
+
+
+@njit(cache=True)
+def tb_nn_grad_shift(amax, amin):
+    """Smallest n >= 0 with round_shift(amax, n) <= 127 and round_shift(amin, n) >= -127.
+
+    ``amax`` is the largest accumulator (or 0), ``amin`` the smallest (or 0); since the
+    round shift is monotonic, every accumulator then lands in [-127, 127].
+    """
+    n = 0
+    while tb_nn_round_shift(amax, n) > GRAD_MAX or tb_nn_round_shift(amin, n) < -GRAD_MAX:
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def tb_nn_mask_get(mask, i):
+    """Bit i of a packed mask (1 = gradient passes); an empty mask passes everything."""
+    if mask.size == 0:
+        return 1
+    return (np.int64(mask[i >> 3]) >> np.int64(i & 7)) & 1
+
+
+@njit(cache=True)
+def tb_nn_sgd_delta(grad, m, shift, e_grad):
+    """Parameter step ``sat_s32(round_half_up(grad * m * 2**(e_grad - shift)))``.
+
+    The effective right shift ``s = shift - e_grad`` may fall outside [1, 62]: for s > 62
+    the exact rounded value is 0 (|grad * m| < 2**62); for s <= 0 the product is shifted
+    left with saturation to int32.
+    """
+    s = np.int64(shift) - np.int64(e_grad)
+    prod = np.int64(grad) * np.int64(m)
+    if prod == 0 or s > 62:
+        return np.int64(0)
+    if s >= 1:
+        return tb_nn_sat_s32((prod + (np.int64(1) << (s - 1))) >> s)
+    t = -s
+    if t > 31:
+        t = 31
+    return tb_nn_sat_s32(tb_nn_sat_s32(prod) * (np.int64(1) << t))
+
+
+@njit(cache=True)
+def tb_nn_mask_put(mask, i, bits, bit):
+    """Collect bit ``i`` of a mask written in order; store each byte once it is full.
+
+    Returns the pending bits. An empty mask is not written.
+    """
+    bits = bits | (bit << (i & 7))
+    if (i & 7) == 7:
+        if mask.size != 0:
+            mask[i >> 3] = bits
+        return 0
+    return bits
+
+
+@njit(cache=True)
+def tb_nn_mask_flush(mask, n, bits):
+    """Store the last, partial byte of a mask of n bits (its unused high bits are 0)."""
+    if (n & 7) != 0 and mask.size != 0:
+        mask[n >> 3] = bits
+
+
+@njit(cache=True)
+def tb_nn_output_s8(acc, bias, m, s, y_zero):
+    """Unclamped output ``requantize(sat_s32(acc + bias), m, s) + y_zero`` (int64)."""
+    return tb_nn_requantize(tb_nn_sat_s32(np.int64(acc) + np.int64(bias)), m, s) + y_zero
+
+
+@njit(cache=True)
+def tb_nn_floor_div(num, den):
+    """Floor division of int64 by a positive int64 (C's ``/`` truncates)."""
+    return num // den  # Numba's // on integers floors, like Python's
