@@ -192,10 +192,9 @@ def get_scheme(spec: str, model: Model) -> Scheme:
     if spec == "bias-only":
         return bias_only(n_conv)
     if spec.startswith("last-"):
-        try:
-            return last_k(n_conv, int(spec[5:]))
-        except ValueError:
-            raise SchemeError(f"scheme '{spec}': last-K needs an integer K in [1, {n_conv}]") from None
+        if not spec[5:].isdigit():
+            raise SchemeError(f"scheme '{spec}': last-K needs an integer K in [1, {n_conv}]")
+        return last_k(n_conv, int(spec[5:]))
     if spec.endswith(".toml") or Path(spec).is_file():
         return load_scheme_file(spec)
     model_name, _, short = spec.rpartition(":")

@@ -220,6 +220,8 @@ class _Compiler:
                     if self._updates(conv):
                         self._unfused_update(conv)
         self._mark_saved()
+        used = {t for op in self.ops for t in op.inputs + op.outputs}
+        self.tensors = {n: t for n, t in self.tensors.items() if n in used}  # fused tensors never exist
         return TrainingGraph(self.model, self.scheme, self.schedule, self.precision, self.ops,
                              self.tensors, self._trainable())
 

@@ -1,0 +1,134 @@
+"""Planners: exact offsets on hand-made lifetimes, and (hypothesis) no two live buffers share
+bytes and every buffer fits the arena, for random buffers, random in-place groups and random
+training graphs."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tinybench.graph.schemes import Scheme, resolve
+from tinybench.graph.training import compile_training
+from tinybench.models.builder import build_model
+from tinybench.models.zoo import load_model
+from tinybench.graph.schemes import get_scheme
+from tinybench.plan.lifetimes import buffers
+from tinybench.plan.memory import plan_memory
+from tinybench.plan.planners import PLANNERS, get_planner
+
+ALL = list(PLANNERS)
+
+
+def test_greedy_exact_offsets():
+    p = get_planner("greedy-size")
+    a = p.add_buffer(100, 0, 1)
+    b = p.add_buffer(50, 1, 2)  # overlaps a in time: above it
+    c = p.add_buffer(80, 2, 3)  # overlaps b only: below b (a is dead)
+    assert [p.offset(i) for i in (a, b, c)] == [0, 100, 0]
+    assert p.arena_size() == 150
+
+
+def test_first_fit_exact_offsets():
+    p = get_planner("first-fit")
+    ids = [p.add_buffer(40, 0, 0), p.add_buffer(60, 0, 1), p.add_buffer(30, 1, 2), p.add_buffer(50, 2, 2)]
+    assert [p.offset(i) for i in ids] == [0, 40, 0, 30]  # the 60 B buffer is dead at op 2
+    assert p.arena_size() == 100
+
+
+def test_linear_is_the_sum():
+    p = get_planner("linear")
+    for s in (10, 20, 30):
+        p.add_buffer(s, 0, 0)
+    assert p.arena_size() == 60 and p.offset(2) == 30
+
+
+def test_group_parts_only_conflict_while_live():
+    p = get_planner("greedy-size")
+    g = p.add_group([(0, 100, 0, 1), (20, 40, 1, 3)])  # a chain shrinking to 40 B at offset 20
+    x = p.add_buffer(60, 2, 3)  # lives with the small part only: fits beside it
+    assert p.offset(g) == 0 and p.offset(x) == 60 and p.arena_size() == 120
+    assert p.overlapping_pairs() == []
+
+
+def test_bad_buffers_are_rejected():
+    with pytest.raises(ValueError, match="bad buffer"):
+        get_planner("greedy-size").add_buffer(10, 3, 1)
+    with pytest.raises(ValueError, match="unknown planner 'best'"):
+        get_planner("best")
+
+
+def max_live(groups):
+    """Most bytes any op needs: per group, the union of its parts live at that op."""
+    def covered(g, t):
+        return len({b for o, s, f, l in g if f <= t <= l for b in range(o, o + s)})
+    ops = {t for g in groups for (_, _, f, l) in g for t in range(f, l + 1)}
+    return max((sum(covered(g, t) for g in groups) for t in ops), default=0)
+
+
+lifetime = st.tuples(st.integers(0, 30), st.integers(0, 10)).map(lambda t: (t[0], t[0] + t[1]))
+part = st.tuples(st.integers(0, 64), st.integers(0, 512), lifetime).map(lambda t: (t[0], t[1], *t[2]))
+groups = st.lists(st.lists(part, min_size=1, max_size=3), min_size=1, max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(groups=groups, name=st.sampled_from(ALL))
+def test_random_buffers_never_overlap_and_fit(groups, name):
+    p = get_planner(name)
+    for g in groups:
+        p.add_group(g)
+    assert p.overlapping_pairs() == []
+    arena = p.arena_size()
+    for i, g in enumerate(groups):
+        assert all(p.offset(i) >= 0 and p.offset(i) + o + s <= arena for o, s, _, _ in g)
+    assert arena >= max_live(groups) or name == "linear"
+
+
+layer = st.one_of(
+    st.tuples(st.just("conv"), st.integers(1, 6), st.sampled_from([1, 3]), st.integers(1, 2)),
+    st.tuples(st.just("block"), st.integers(1, 3), st.integers(1, 6), st.sampled_from([3, 5]), st.integers(1, 2)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(layers=st.lists(layer, min_size=1, max_size=5), size=st.integers(3, 12), classes=st.integers(2, 5),
+       n_update=st.integers(0, 6), schedule=st.sampled_from(["reordered", "unfused"]), name=st.sampled_from(ALL),
+       ratio=st.sampled_from([0.0, 0.125, 0.5, 1.0]), precision=st.sampled_from(["int8", "fp32"]))
+def test_random_training_graphs_plan_without_overlap(layers, size, classes, n_update, schedule, name, ratio,
+                                                       precision):
+    spec = " ".join(":".join(map(str, l)) for l in layers) + f" classifier:{classes}"
+    m = build_model(spec, (size, size, 3))
+    n = len(m.convs) - 1
+    k = min(n_update, n)
+    scheme = Scheme("random", k, tuple(range(n - k, n)), (ratio,) * k)
+    g = compile_training(m, resolve(scheme, m), schedule, precision)
+    plan = plan_memory(g, name)
+    offsets = plan.offsets
+    # every tensor of the graph has a place, inside the arena
+    assert set(offsets) == set(g.tensors)
+    assert all(0 <= offsets[t] and offsets[t] + g.tensors[t].nbytes <= plan.arena_bytes for t in g.tensors)
+    # no two tensors live at the same op share bytes, except an in-place output over its input
+    lives = {}
+    for i, op in enumerate(g.ops):
+        for t in op.inputs + op.outputs:
+            f, l = lives.get(t, (i, i))
+            lives[t] = (min(f, i), max(l, i))
+    inplace = {(op.inplace, op.outputs[0]) for op in g.ops if op.inplace}
+    names = list(g.tensors)
+    for a_i, a in enumerate(names):
+        for b in names[a_i + 1:]:
+            (fa, la), (fb, lb) = lives[a], lives[b]
+            if fa <= lb and fb <= la and (a, b) not in inplace and (b, a) not in inplace:
+                sa, sb = g.tensors[a].nbytes, g.tensors[b].nbytes
+                assert not (offsets[a] < offsets[b] + sb and offsets[b] < offsets[a] + sa), (a, b)
+
+
+def test_real_training_graph_trace_and_in_place_savings():
+    m = load_model("mcunet-5fps", num_classes=10)
+    g = compile_training(m, resolve(get_scheme("49kb", m), m))
+    with_inplace = plan_memory(g)
+    without = plan_memory(g, inplace=False)
+    assert with_inplace.arena_bytes < without.arena_bytes
+    for planner in ALL:
+        p = get_planner(planner)
+        for b in buffers(g):
+            p.add_group([(x.offset, x.size, x.first, x.last) for x in b.parts.values()])
+        assert p.overlapping_pairs() == []
