@@ -281,9 +281,8 @@ class _Compiler:
     def _loss(self) -> None:
         logits = self.model.output
         classes = self.model.num_classes
-        scratch = self._add("scratch:loss", (classes,), "int32", Category.SCRATCH)
         grad = self._new_grad(logits)
-        self._emit("loss_grad", None, (logits, scratch), (grad,), num_classes=classes)
+        self._emit("loss_grad", None, (logits,), (grad,), num_classes=classes)
         self.grad_of[logits] = grad
 
     def _backward(self, op: Op) -> None:

@@ -99,6 +99,33 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
                          uint8_t *mask);
 
 /**
+ * @brief Frozen pointwise fused with the following depthwise, one channel plane at a time.
+ *
+ * Same arithmetic as tb_pointwise_fwd_s8 then tb_depthwise_fwd_s8 (all weights frozen), but
+ * the expanded tensor [h_in, w_in, c_mid] never exists: each of its channels is computed into
+ * @p plane and consumed by the depthwise at once.
+ *
+ * @param[in]  x        input [h_in, w_in, c_in] int8, zero point x_zero
+ * @param[in]  pw_w     pointwise weights [c_mid, c_in] int8
+ * @param[in]  pw_bias, pw_mult, pw_shift  [c_mid] pointwise bias and requantization
+ * @param[in]  mid_zero zero point of the expanded tensor (pointwise output, depthwise input)
+ * @param      plane    scratch [h_in * w_in] int8
+ * @param[in]  dw_w     depthwise filters [c_mid, kernel, kernel] int8
+ * @param[in]  dw_bias, dw_mult, dw_shift  [c_mid] depthwise bias and requantization
+ * @param[in]  kernel, stride  depthwise geometry (odd kernel, stride 1 or 2)
+ * @param[in]  y_zero   output zero point
+ * @param[out] y        output [h_out, w_out, c_mid] int8
+ * @param[out] mask     [ceil(h_out * w_out * c_mid / 8)] bytes, or NULL
+ * @return the number of output elements
+ */
+int32_t tb_pwdw_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, int32_t x_zero,
+                       const int8_t *pw_w, const int32_t *pw_bias, const int32_t *pw_mult,
+                       const int32_t *pw_shift, int32_t mid_zero, int32_t c_mid, int8_t *plane,
+                       const int8_t *dw_w, const int32_t *dw_bias, int32_t kernel, int32_t stride,
+                       const int32_t *dw_mult, const int32_t *dw_shift, int32_t y_zero, int8_t *y,
+                       uint8_t *mask);
+
+/**
  * @brief 1x1 convolution, stride 1; the classifier is this kernel with h = w = 1.
  *
  * @param[in]  x        input [h, w, c_in] int8
