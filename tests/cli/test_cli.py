@@ -57,3 +57,11 @@ def test_every_subcommand_has_help(capsys):
             main([name, "--help"])
         assert e.value.code == 0
         assert "usage: tinybench" in capsys.readouterr().out
+
+
+def test_train_reports_before_and_after(capsys):
+    code, out, _ = run(capsys, "train", "--model", "proxyless-w0.3", "--scheme", "49kb", "--steps", "2",
+                       "--eval-samples", "3", "--json")
+    d = json.loads(out)
+    assert code == 0 and d["steps"] == 2 and d["qas"] is True
+    assert 0 <= d["after"]["accuracy"] <= 1 and d["before"]["loss"] > 0

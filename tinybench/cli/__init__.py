@@ -17,6 +17,7 @@ COMMANDS = {
     "schemes": "schemes",
     "estimate": "estimate",
     "paper": "paper",
+    "train": "train",
 }
 
 
