@@ -22,7 +22,7 @@ seeds = st.integers(0, 2**32 - 1)
 
 
 def fill_s8(draw, rng, n, lo=-128, hi=127, label="fill"):
-    mode = draw(st.sampled_from(["random", "random", "random", "extreme", "zero", "small"]), label=label)
+    mode = draw(st.sampled_from(["random"] * 5 + ["extreme", "zero", "small"]), label=label)
     if mode == "random":
         return rng.integers(lo, hi + 1, n).astype(np.int8)
     if mode == "extreme":
@@ -52,9 +52,9 @@ def requant_params(draw, rng, n):
         m = np.full(n, I32_MAX)
     else:
         m = rng.choice(np.array([0, 1, 2**30, I32_MAX]), n)
-    smode = draw(st.sampled_from(["typical", "typical", "typical", "low", "high", "any"]), label="shift")
-    if smode == "typical":
-        s = rng.integers(30, 46, n)
+    smode = draw(st.sampled_from(["typical"] * 5 + ["low", "high", "any"]), label="shift")
+    if smode == "typical":  # scales of about 2**-3 .. 2**-15: most outputs inside the range
+        s = rng.integers(34, 47, n)
     elif smode == "low":
         s = np.ones(n, np.int64)
     elif smode == "high":
@@ -82,7 +82,7 @@ def k_train_of(draw, c_in):
 
 def mask_in(draw, rng, n):
     """A mask read by a backward kernel: random, all set, all clear, or NULL."""
-    mode = draw(st.sampled_from(["random", "random", "ones", "zeros", "null"]), label="mask")
+    mode = draw(st.sampled_from(["random"] * 4 + ["ones", "zeros", "null", "null"]), label="mask")
     if mode == "random":
         return rng.integers(0, 256, mask_bytes(n)).astype(np.uint8)
     if mode == "ones":
@@ -104,7 +104,7 @@ def grads(draw, rng, n):
 
 
 def w_factors(draw, rng, n):
-    mode = draw(st.sampled_from(["scales", "scales", "max", "zero", "any"]), label="w_factor")
+    mode = draw(st.sampled_from(["scales"] * 5 + ["max", "zero", "any"]), label="w_factor")
     if mode == "scales":
         f, w_exp = input_grad_factors(np.exp(rng.uniform(np.log(1e-4), np.log(1e-1), n)))
         return f, w_exp + draw(st.integers(-5, 5))
@@ -315,16 +315,16 @@ def pointwise_bwd_weight(draw):
 
 def sgd_params(draw, rng, n):
     """Per-channel SGD (mult, shift) and a gradient exponent, reaching shift - e outside [1, 62]."""
-    mode = draw(st.sampled_from(["typical", "typical", "wide", "zero"]), label="sgd")
+    mode = draw(st.sampled_from(["typical"] * 5 + ["wide", "wide", "zero"]), label="sgd")
     if mode == "zero":
         m = np.zeros(n, np.int32)
     else:
         m = rng.integers(2**30, 2**31, n).astype(np.int32)
-    if mode == "typical":
-        sh = rng.integers(20, 40, n).astype(np.int32)
-    else:
+    e = draw(st.sampled_from([-40, 30, draw(st.integers(-25, 5)), draw(st.integers(-25, 5))]), label="e_grad")
+    if mode == "typical":  # effective shifts 30..47: steps of a few units for typical sums
+        sh = (e + rng.integers(30, 48, n)).astype(np.int32)
+    else:  # effective shifts far outside [1, 62] both ways
         sh = rng.integers(-10, 90, n).astype(np.int32)
-    e = draw(st.sampled_from([-40, 30, draw(st.integers(-25, 5))]), label="e_grad")
     return m, sh, e
 
 
@@ -392,6 +392,21 @@ def pointwise_bwd_weight_sgd(draw):
             biases(draw, rng, d["c_out"]), mb, sb]
 
 
+@st.composite
+def pwdw_fwd(draw):
+    """Frozen pointwise (c_in -> c_mid) then depthwise, fused (tinybench/kernels/fused.py)."""
+    rng = np.random.default_rng(draw(seeds))
+    h, w, k, s = draw(spatial), draw(spatial), draw(kernels_dw), draw(strides)
+    c_in, c_mid = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    pm, ps = requant_params(draw, rng, c_mid)
+    dm, ds = requant_params(draw, rng, c_mid)
+    n_out = out_size(h, s) * out_size(w, s) * c_mid
+    return [fill_s8(draw, rng, h * w * c_in, label="x"), h, w, c_in, draw(zero_points),
+            weights(draw, rng, (c_mid, c_in)).ravel(), biases(draw, rng, c_mid), pm, ps, draw(zero_points), c_mid,
+            garbage_s8(rng, h * w), weights(draw, rng, (c_mid, k, k)).ravel(), biases(draw, rng, c_mid), k, s,
+            dm, ds, draw(zero_points), garbage_s8(rng, n_out), mask_out(draw, rng, n_out)]
+
+
 #: kernel name -> strategy of its argument lists
 CASES = {
     "tb_conv_fwd_s8": conv_fwd(),
@@ -414,4 +429,5 @@ CASES = {
     "tb_conv_bwd_weight_sgd_s8": conv_bwd_weight_sgd(),
     "tb_depthwise_bwd_weight_sgd_s8": depthwise_bwd_weight_sgd(),
     "tb_pointwise_bwd_weight_sgd_s8": pointwise_bwd_weight_sgd(),
+    "tb_pwdw_fwd_s8": pwdw_fwd(),
 }

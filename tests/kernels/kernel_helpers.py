@@ -6,6 +6,11 @@ import numpy as np
 import pytest
 
 from tinybench.kernels import KERNELS
+from tinybench.kernels.fused import tb_pwdw_fwd_s8
+
+#: Every Numba kernel with a C twin in tb_kernels.h: the package's KERNELS plus the fused
+#: pointwise-depthwise forward of tinybench/kernels/fused.py (used by the executor).
+ALL_KERNELS = {**KERNELS, "tb_pwdw_fwd_s8": tb_pwdw_fwd_s8}
 
 
 def _copy(a):
@@ -29,7 +34,7 @@ def run_both(ck, name: str, args: list):
     """
     a_nb = [_copy(a) for a in args]
     a_c = [_copy(a) for a in args]
-    r_nb = KERNELS[name](*a_nb)
+    r_nb = ALL_KERNELS[name](*a_nb)
     r_c = getattr(ck, name)(*a_c)
     params = [p.name for p in ck.prototypes[name].params]
     for pname, x, y in zip(params, a_nb, a_c):

@@ -11,18 +11,17 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from tinybench.kernels import KERNELS
 from tinybench.kernels.host import input_grad_factors, out_size
 
 from kernel_cases import CASES, EMPTY_U8
-from kernel_helpers import run_both
+from kernel_helpers import ALL_KERNELS, run_both
 
 SETTINGS = settings(max_examples=200, deadline=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-def test_every_kernel_has_cases():
-    assert set(CASES) == set(KERNELS)
+def test_every_kernel_has_cases(ck):
+    assert set(CASES) == set(ALL_KERNELS) == set(ck.prototypes)
 
 
 def _make_test(name):

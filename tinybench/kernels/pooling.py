@@ -13,13 +13,16 @@ AVGPOOL_RECIP_BITS = 23
 
 @njit(cache=True)
 def tb_avgpool_fwd_s8(x, h, w, c, zero, y):
-    """``y[c] = zero + floor((2*S + hw) / (2*hw))``, S = sum over positions of x - zero."""
+    """``y[c] = zero + floor((2*S + hw) / (2*hw))``, S = sum over positions of x - zero.
+
+    Every value fits int32 for h * w <= 2**22 (|2*S + hw| <= 511 * hw).
+    """
     hw = h * w
     for ch in range(c):
         acc = 0
         for pos in range(hw):
             acc += x[pos * c + ch] - zero
-        y[ch] = zero + tb_nn_floor_div(2 * np.int64(acc) + hw, 2 * np.int64(hw))
+        y[ch] = zero + tb_nn_floor_div(2 * acc + hw, 2 * hw)
 
 
 @njit(cache=True)

@@ -121,5 +121,5 @@ def tb_nn_output_s8(acc, bias, m, s, y_zero):
 
 @njit(cache=True)
 def tb_nn_floor_div(num, den):
-    """Floor division of int64 by a positive int64 (C's ``/`` truncates)."""
+    """Floor division by a positive divisor (C's ``/`` truncates; the C twin is 32-bit)."""
     return num // den  # Numba's // on integers floors, like Python's

@@ -29,8 +29,9 @@
  *    smallest n >= 0 such that every round-half-up shifted accumulator lies in
  *    [-127, 127], e_out = e_acc + n.
  *  - Scratch: no kernel needs scratch memory (every *_get_buffer_size would be 0).
- *  - Integer only: no floating point, no libc, no dynamic memory. 64-bit shifts and
- *    divisions may call libgcc helpers (__aeabi_llsl, __aeabi_lasr, __aeabi_ldivmod).
+ *  - Integer only: no floating point, no libc, no dynamic memory, no division wider than
+ *    32 bits. A compiler may still call libgcc helpers (__aeabi_*) for 64-bit
+ *    arithmetic; gcc 12 for Cortex-M4/M7 needs none.
  *  - Requires `>>` of negative signed integers to be arithmetic (checked at compile
  *    time in Internal/tb_nn_support.h).
  */
@@ -161,7 +162,7 @@ void tb_add_fwd_s8(const int8_t *a, int32_t a_zero, const int8_t *b, int32_t b_z
  * @param[in]  x     [h, w, c] int8
  * @param[in]  zero  zero point
  * @param[out] y     [c] int8
- * Range: h * w <= 2^23.
+ * Range: h * w <= 2^22 (the sums then fit int32).
  */
 void tb_avgpool_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c, int32_t zero,
                        int8_t *y);
@@ -261,7 +262,7 @@ int32_t tb_grad_sum_bwd_s8(const int8_t *a, int32_t e_a, const int8_t *b, int32_
  * e_grad - 23, then the runtime shift rule; the result is written at every position.
  * @param[in]  grad    [c] int8
  * @param[out] grad_in [h, w, c] int8
- * Range: h * w <= 2^23.
+ * Range: h * w <= 2^22.
  * @return exponent of grad_in
  */
 int32_t tb_avgpool_bwd_s8(const int8_t *grad, int32_t e_grad, int32_t h, int32_t w, int32_t c,

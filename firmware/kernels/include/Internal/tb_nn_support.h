@@ -103,10 +103,11 @@ static inline int64_t tb_nn_output_s8(int32_t acc, int32_t bias, int32_t m, int3
     return tb_nn_requantize(tb_nn_sat_s32((int64_t)acc + bias), m, s) + y_zero;
 }
 
-/* Floor division by a positive divisor (C's `/` truncates toward zero). */
-static inline int64_t tb_nn_floor_div(int64_t num, int64_t den)
+/* Floor division by a positive divisor (C's `/` truncates toward zero); 32-bit, so that
+ * Cortex-M uses SDIV rather than a libgcc 64-bit division. */
+static inline int32_t tb_nn_floor_div(int32_t num, int32_t den)
 {
-    int64_t q = num / den;
+    int32_t q = num / den;
     if (num % den != 0 && num < 0) {
         q -= 1;
     }

@@ -12,6 +12,6 @@ void tb_avgpool_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c, int32_t
         for (pos = 0; pos < hw; pos++) {
             acc += x[pos * c + ch] - zero;
         }
-        y[ch] = (int8_t)(zero + tb_nn_floor_div(2 * (int64_t)acc + hw, 2 * (int64_t)hw));
+        y[ch] = (int8_t)(zero + tb_nn_floor_div(2 * acc + hw, 2 * hw));
     }
 }
