@@ -253,7 +253,7 @@ def test_input_grad_is_the_real_gradient():
         bound = 0.5 * 2.0**e + 0.5 * 2.0**(e_g + w_exp) * term.max() + 1e-12
         assert err.max() <= bound
         worst = max(worst, err.max() / 2.0**e)
-    assert worst <= 0.75, worst
+    assert worst <= 0.55, worst  # measured: 0.503 (0.5 rounding + Q15 factors)
 
 
 @SETTINGS
