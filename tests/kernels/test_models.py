@@ -111,3 +111,55 @@ def test_real_model_forward(ck, name):
     # the forward pass is not degenerate: the logits are not all clamped
     logits = acts[model.output]
     assert len(np.unique(logits)) > 10
+
+
+def test_random_layers_forward_vs_float():
+    """Random layers with random real scales (chosen so most outputs are in range): the
+    fixed-point multipliers reproduce the float formula to within one unit, nearly always exactly."""
+    from tinybench.kernels import KERNELS
+    from tinybench.models.quant import quantize_multipliers
+
+    rng = np.random.default_rng(12)
+    differ = total = inside = 0
+    for trial in range(150):
+        kind = ("conv", "depthwise", "pointwise")[trial % 3]
+        h, w = int(rng.integers(1, 12)), int(rng.integers(1, 12))
+        c_in = int(rng.integers(1, 24))
+        k = 1 if kind == "pointwise" else int(rng.choice([3, 5, 7]))
+        s = 1 if kind == "pointwise" else int(rng.choice([1, 2]))
+        c_out = c_in if kind == "depthwise" else int(rng.integers(1, 16))
+        wq = rng.integers(-127, 128, (c_out, k, k, 1 if kind == "depthwise" else c_in)).astype(np.int8)
+        xz, yz = int(rng.integers(-128, 128)), int(rng.integers(-128, 128))
+        x = rng.integers(-128, 128, h * w * c_in).astype(np.int8)
+        x_scale = float(np.exp(rng.uniform(-6, 0)))
+        w_scales = np.exp(rng.uniform(-9, -3, c_out))
+        terms = k * k * (1 if kind == "depthwise" else c_in)
+        # y_scale so that a typical accumulator maps to about +-60
+        y_scale = float(x_scale * np.median(w_scales) * 80 * 64 * np.sqrt(terms) / 60)
+        bias = rng.integers(-3000, 3000, c_out).astype(np.int32)
+        m, sh = quantize_multipliers(x_scale * w_scales / y_scale)
+        kt = int(rng.integers(0, (c_out if kind == "depthwise" else c_in) + 1))
+        wt, wf = split_weights(wq, kt, depthwise=kind == "depthwise")
+        y = np.zeros(out_size_(h, s) * out_size_(w, s) * c_out, np.int8)
+        none = np.empty(0, np.uint8)
+        if kind == "conv":
+            KERNELS["tb_conv_fwd_s8"](x, h, w, c_in, xz, wt, wf, kt, bias, c_out, k, s, m, sh, yz, y, none)
+        elif kind == "depthwise":
+            KERNELS["tb_depthwise_fwd_s8"](x, h, w, c_in, xz, wt, wf, kt, bias, k, s, m, sh, yz, y, none)
+        else:
+            KERNELS["tb_pointwise_fwd_s8"](x, h, w, c_in, xz, wt, wf, kt, bias, c_out, m, sh, yz, y, none)
+        acc = ref.conv_acc(x.reshape(h, w, c_in), xz, wq, s, depthwise=kind == "depthwise")
+        want = ref.float_out(acc, bias, x_scale, w_scales, y_scale, yz).ravel()
+        d = np.abs(y.astype(np.int64) - want)
+        assert d.max() <= 1
+        differ += int(np.count_nonzero(d))
+        total += d.size
+        inside += int(np.count_nonzero((want > -128) & (want < 127)))
+    print(f"\nrandom layers int vs float64 formula: {differ} of {total} outputs differ (by one unit); "
+          f"{inside} outputs not clamped")
+    assert differ <= total // 100
+    assert inside >= total // 2  # the comparison is not dominated by clamped outputs
+
+
+def out_size_(n, s):
+    return (n + s - 1) // s
