@@ -78,3 +78,19 @@ def test_cortex_m_build_is_warning_free_and_libc_free(tmp_path, cpu, opt):
         undefined |= {line.split()[-1] for line in out.splitlines() if line.strip()}
     outside = sorted(s for s in undefined if not LIBGCC.match(s) and not s.startswith("tb_"))
     assert not outside, f"the kernels call outside libgcc (libc?): {outside}"
+
+
+def test_no_undefined_behaviour_under_ubsan():
+    """The bit-exact and fused-update suites again, against a C library built with UBSan
+    (abort on the first signed overflow, bad shift, ...): the C kernels stay inside int32
+    wherever they compute in int32, on every generated case and at every range limit."""
+    import os
+    import sys
+
+    here = Path(__file__).resolve().parent
+    env = dict(os.environ, TINYBENCH_KERNELS_SANITIZE="1")
+    res = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x",
+                          str(here / "test_bitexact.py"), str(here / "test_fused_update.py")],
+                         capture_output=True, text=True, env=env, cwd=here.parents[1])
+    assert res.returncode == 0, f"UBSan run failed:\n{res.stdout[-4000:]}\n{res.stderr[-4000:]}"
+    assert "runtime error" not in res.stdout + res.stderr

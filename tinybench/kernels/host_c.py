@@ -75,11 +75,17 @@ def _cache_dir() -> Path:
     return Path(root) / "kernels"
 
 
-def build(cc: str = "gcc") -> Path:
+#: Extra flags of the checking build (``TINYBENCH_KERNELS_SANITIZE=1``): any undefined
+#: behaviour (signed overflow, out-of-range shift, ...) aborts the process.
+SANITIZE_FLAGS = ("-fsanitize=undefined", "-fno-sanitize-recover=all", "-g")
+
+
+def build(cc: str = "gcc", extra_flags: tuple[str, ...] = ()) -> Path:
     """Compile the kernels into a shared library (once per source hash); return its path."""
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
+    flags = (*CFLAGS, *extra_flags)
     digest = hashlib.sha256()
-    digest.update(" ".join(CFLAGS).encode() + version.encode())
+    digest.update(" ".join(flags).encode() + version.encode())
     files = _sources() + sorted((FIRMWARE_DIR / "include").rglob("*.h"))
     for f in files:
         digest.update(str(f.relative_to(FIRMWARE_DIR)).encode() + b"\0" + f.read_bytes())
@@ -90,7 +96,7 @@ def build(cc: str = "gcc") -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out_dir)
     os.close(fd)
-    cmd = [cc, *CFLAGS, "-I", str(FIRMWARE_DIR / "include"), *map(str, _sources()), "-o", tmp]
+    cmd = [cc, *flags, "-I", str(FIRMWARE_DIR / "include"), *map(str, _sources()), "-o", tmp]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
@@ -161,8 +167,13 @@ _LOADED: CKernels | None = None
 
 
 def load(cc: str = "gcc") -> CKernels:
-    """Build (if needed) and load the host C kernels; cached for the process."""
+    """Build (if needed) and load the host C kernels; cached for the process.
+
+    With ``TINYBENCH_KERNELS_SANITIZE=1`` in the environment the library is built with
+    UBSan (:data:`SANITIZE_FLAGS`), which the tests use to prove the absence of overflow.
+    """
     global _LOADED
     if _LOADED is None:
-        _LOADED = CKernels(build(cc))
+        extra = SANITIZE_FLAGS if os.environ.get("TINYBENCH_KERNELS_SANITIZE") == "1" else ()
+        _LOADED = CKernels(build(cc, extra))
     return _LOADED
