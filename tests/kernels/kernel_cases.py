@@ -257,6 +257,14 @@ def add_bwd(draw):
 
 
 @st.composite
+def channel_copy(draw):
+    rng = np.random.default_rng(draw(seeds))
+    positions, c = draw(st.integers(1, 50)), draw(st.integers(1, 40))
+    k = k_train_of(draw, c)
+    return [fill_s8(draw, rng, positions * c), positions, c, k, garbage_s8(rng, positions * k)]
+
+
+@st.composite
 def grad_sum_bwd(draw):
     rng = np.random.default_rng(draw(seeds))
     n = draw(st.integers(1, 100))
@@ -419,6 +427,7 @@ CASES = {
     "tb_depthwise_bwd_input_s8": depthwise_bwd_input(),
     "tb_pointwise_bwd_input_s8": pointwise_bwd_input(),
     "tb_add_bwd_s8": add_bwd(),
+    "tb_channel_copy_fwd_s8": channel_copy(),
     "tb_grad_sum_bwd_s8": grad_sum_bwd(),
     "tb_avgpool_bwd_s8": avgpool_bwd(),
     "tb_conv_bwd_weight_s32": conv_bwd_weight(),

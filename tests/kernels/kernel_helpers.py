@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 from tinybench.kernels import KERNELS
-from tinybench.kernels.fused import tb_pwdw_fwd_s8
 
-#: Every Numba kernel with a C twin in tb_kernels.h: the package's KERNELS plus the fused
-#: pointwise-depthwise forward of tinybench/kernels/fused.py (used by the executor).
-ALL_KERNELS = {**KERNELS, "tb_pwdw_fwd_s8": tb_pwdw_fwd_s8}
+#: Every Numba kernel with a C twin in tb_kernels.h.
+ALL_KERNELS = KERNELS
 
 
 def _copy(a):

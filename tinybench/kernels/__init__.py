@@ -19,7 +19,8 @@ from tinybench.kernels.convolution_backward import (
     tb_pointwise_bwd_input_s8,
     tb_pointwise_bwd_weight_s32,
 )
-from tinybench.kernels.elementwise import tb_add_bwd_s8, tb_add_fwd_s8, tb_grad_sum_bwd_s8
+from tinybench.kernels.fused import tb_pwdw_fwd_s8
+from tinybench.kernels.elementwise import tb_add_bwd_s8, tb_add_fwd_s8, tb_channel_copy_fwd_s8, tb_grad_sum_bwd_s8
 from tinybench.kernels.loss import tb_softmax_ce_bwd_s8
 from tinybench.kernels.pooling import tb_avgpool_bwd_s8, tb_avgpool_fwd_s8
 from tinybench.kernels.update import (
@@ -37,7 +38,9 @@ KERNELS = {
         tb_conv_fwd_s8,
         tb_depthwise_fwd_s8,
         tb_pointwise_fwd_s8,
+        tb_pwdw_fwd_s8,
         tb_add_fwd_s8,
+        tb_channel_copy_fwd_s8,
         tb_avgpool_fwd_s8,
         tb_softmax_ce_bwd_s8,
         tb_conv_bwd_input_s8,

@@ -69,3 +69,11 @@ def tb_grad_sum_bwd_s8(a, e_a, b, e_b, n, out):
             else:
                 out[i] = tb_nn_round_shift(acc, n_shift)
     return e_big + n_shift
+
+
+@njit(cache=True)
+def tb_channel_copy_fwd_s8(x, positions, c, k, y):
+    """The first ``k`` channels of an HWC tensor ``x`` [positions, c] into ``y`` [positions, k]."""
+    for pos in range(positions):
+        for ch in range(k):
+            y[pos * k + ch] = x[pos * c + ch]

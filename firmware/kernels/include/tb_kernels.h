@@ -237,6 +237,14 @@ int32_t tb_pointwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint
                                   const int32_t *w_factor, int32_t w_exp, int8_t *grad_in);
 
 /**
+ * @brief Copy the first k channels of an HWC tensor: the saved input of a layer whose weight
+ *        update covers only its first k input channels.
+ * @param[in]  x          [positions, c] int8
+ * @param[out] y          [positions, k] int8 (must not overlap x)
+ */
+void tb_channel_copy_fwd_s8(const int8_t *x, int32_t positions, int32_t c, int32_t k, int8_t *y);
+
+/**
  * @brief Gradient of the residual add: grad_in[i] = mask bit i ? grad[i] : 0, for both
  *        inputs (real y = real a + real b). grad_in may equal grad (in place).
  * @return e_grad (unchanged)
