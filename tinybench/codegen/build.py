@@ -360,6 +360,15 @@ def build_firmware(
     )
 
 
+def build_test_firmware(name: str, target: Target | str, board: Board | str | None = None, *,
+                        out_dir: Path | str, defines: Mapping[str, object] | None = None,
+                        **kwargs) -> BuildResult:
+    """Build one of the hand-written test programs ``firmware/tests/tb_test_<name>.c``."""
+    src = test_firmware_dir() / f"tb_test_{name}.c"
+    return build_firmware([src], target, board, out_dir=out_dir, name=name,
+                          defines=defines, **kwargs)
+
+
 def _measure_unbounded(link_cmd, target: Target, board: Board, stack_size: int,
                        timeout_s: float) -> dict[str, int]:
     """Relink with 256 MiB regions (never run) to report what the program would need."""

@@ -224,7 +224,7 @@ register_board(Board(
     sram_base=0x2000_0000, sram_size=320 * KIB,
     uart_kind="stm32f7_usart", uart_base=0x4001_1000,
     exit_kind="sentinel",
-    renode_platform="platforms/stm32f746.repl", renode_uart="sysbus.usart1",
+    renode_platform="platforms/stm32f746.repl", renode_uart="sysbus.uart",
     stub_regions=(
         MemRegion("RCC", 0x4002_3800, 0x400, "ram"),
         MemRegion("GPIOA", 0x4002_0000, 0x400, "ram"),
@@ -238,7 +238,7 @@ register_board(Board(
     sram_base=0x2000_0000, sram_size=256 * KIB,
     uart_kind="nrf52_uart", uart_base=0x4000_2000,
     exit_kind="sentinel",
-    renode_platform="platforms/nrf52840.repl", renode_uart="sysbus.uart0",
+    renode_platform="platforms/nrf52840.repl", renode_uart="sysbus.uart",
 ))
 
 # --- targets --------------------------------------------------------------------------------

@@ -1,0 +1,42 @@
+"""Fixtures for the firmware tests: cached builds of the hand-written test programs."""
+
+from __future__ import annotations
+
+import pytest
+
+from tinybench.codegen.build import build_test_firmware, find_gcc
+from tinybench.emulate import get_backend
+
+
+@pytest.fixture(scope="session")
+def firmware(tmp_path_factory):
+    """firmware(name, target, board="qemu", **defines) -> BuildResult, built once.
+    Skips the test when the cross compiler is missing."""
+    cache = {}
+
+    def get(name, target, board="qemu", **defines):
+        if find_gcc() is None:
+            pytest.skip("arm-none-eabi-gcc not installed (apt-get install gcc-arm-none-eabi "
+                        "libnewlib-arm-none-eabi)")
+        key = (name, target, str(board), tuple(sorted(defines.items())))
+        if key not in cache:
+            out = tmp_path_factory.mktemp(f"{name}-{target}-{board}")
+            cache[key] = build_test_firmware(name, target, board, out_dir=out,
+                                             defines=defines or None)
+        return cache[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def backend():
+    """backend(name, **options) -> Backend; skips the test when it is unavailable here."""
+
+    def get(name, **options):
+        b = get_backend(name, **options)
+        ok, why = b.available()
+        if not ok:
+            pytest.skip(f"backend {name} unavailable: {why}")
+        return b
+
+    return get
