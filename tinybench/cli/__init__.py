@@ -18,6 +18,8 @@ COMMANDS = {
     "estimate": "estimate",
     "paper": "paper",
     "train": "train",
+    "run": "run",
+    "doctor": "doctor",
 }
 
 

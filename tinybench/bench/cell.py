@@ -1,0 +1,141 @@
+"""One benchmark cell: build a training step for a target, run it in an emulator, and put
+what was measured next to what was predicted.
+
+A cell never raises for a failure of the thing being measured: firmware that does not fit,
+faults, hangs, or an emulator that is missing or crashes all give a result with a status
+and a reason, so a matrix run records it and goes on.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tinybench.codegen.build import BuildError, FirmwareTooLarge
+from tinybench.codegen.firmware import build_training_firmware
+from tinybench.codegen.targets import get_target
+from tinybench.emulate import DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, get_backend, param_checksum
+from tinybench.graph.schemes import get_scheme, resolve
+from tinybench.graph.training import compile_training
+from tinybench.kernels.executor import DEFAULT_LR, TrainingStep
+from tinybench.models.dataset import digits
+from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
+from tinybench.plan.memory import memory_report, plan_memory
+
+
+@dataclass
+class CellConfig:
+    model: str
+    scheme: str
+    target: str
+    emulator: str = "iss"
+    steps: int = 3
+    lr: float = DEFAULT_LR
+    qas: bool = True
+    schedule: str = "reordered"
+    planner: str = "greedy-size"
+    sample: int = 0  # index into the digits training split
+    instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET
+    timeout_s: float = DEFAULT_TIMEOUT_S
+
+
+@dataclass
+class CellResult:
+    status: str  # ok | too-large | build-error | fault | hang | crash | unavailable | mismatch
+    reason: str
+    emulator: str
+    target: str
+    config: dict
+    measured: dict = field(default_factory=dict)
+    predicted: dict = field(default_factory=dict)
+    profile: list[dict] = field(default_factory=list)
+    build: dict = field(default_factory=dict)
+    uart_tail: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def host_reference_checksum(step: TrainingStep, image, label: int, steps: int) -> int:
+    """CRC-32 of the trainable parameters after ``steps`` host steps on one sample."""
+    for _ in range(steps):
+        step.step(image, label)
+    return param_checksum([a for pair in step.parameters().values() for a in pair if a.size])
+
+
+def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
+    target = get_target(cfg.target)
+    backend = get_backend(cfg.emulator)
+    model = load_model(cfg.model, num_classes=DEFAULT_TRAIN_CLASSES)
+    graph = compile_training(model, resolve(get_scheme(cfg.scheme, model), model), cfg.schedule)
+    plan = plan_memory(graph, cfg.planner)
+    report = memory_report(plan)
+    split = digits(size=model.input_shape[0])[0]
+    image, label = split.images[cfg.sample], int(split.labels[cfg.sample])
+    predicted = {
+        "arena_bytes": report.arena_bytes,
+        "trainable_sram_bytes": report.trainable_sram_bytes,
+        "peak_sram_bytes": report.peak_sram_bytes,
+        "flash_parameter_bytes": report.flash_bytes,
+        "instructions": None,
+        "cycles": None,
+        "note": "instructions and cycles: not yet available (no estimator yet)",
+    }
+    result = CellResult("unavailable", "", backend.name, target.name, asdict(cfg), predicted=predicted)
+    available, why = backend.available()
+    if not available:
+        result.reason = f"emulator {backend.name} is not available: {why}"
+        return result
+
+    expected = host_reference_checksum(TrainingStep(plan, lr=cfg.lr, qas=cfg.qas), image, label, cfg.steps)
+    out_dir = Path(work_dir or tempfile.mkdtemp(prefix="tinybench-"))
+    try:
+        _, build = build_training_firmware(plan, image, label, target, backend.default_board(target), out_dir,
+                                           steps=cfg.steps, lr=cfg.lr, qas=cfg.qas)
+    except FirmwareTooLarge as err:
+        result.status, result.reason = "too-large", str(err)
+        return result
+    except BuildError as err:
+        result.status, result.reason = "build-error", str(err)
+        return result
+    result.build = build.summary()
+    predicted["peak_sram_bytes"] = report.arena_bytes + build.sram_static_bytes
+    predicted["static_sram_bytes"] = build.sram_static_bytes
+
+    run = backend.run(build.elf, target, instruction_budget=cfg.instruction_budget, timeout_s=cfg.timeout_s)
+    result.uart_tail = "\n".join(run.uart.splitlines()[-12:])
+    result.status, result.reason = run.status, run.reason
+    stack, arena_used = run.stack_bytes, run.arena_used
+    steps = run.report.steps
+    cycles = steps[-1].cycles if steps else None  # DWT cycles of the last step, from the firmware
+    result.measured = {
+        "peak_sram_bytes": (build.sram_static_bytes + arena_used + stack) if None not in (stack, arena_used) else None,
+        "static_sram_bytes": build.sram_static_bytes,
+        "arena_used_bytes": arena_used,
+        "stack_bytes": stack,
+        "flash_bytes": build.flash_bytes,
+        "instructions": run.instructions,  # the whole run: boot, paint, K steps, checksum
+        "instructions_exact": run.instructions_exact,
+        "cycles": cycles,
+        "cycles_model": run.cycles_model if cycles is not None else "no cycle counter on this emulator",
+        "ms_at_target_clock": cycles / target.clock_hz * 1e3 if cycles is not None else None,
+        "param_checksum": f"0x{run.checksum:08x}" if run.checksum is not None else None,
+        "host_reference_checksum": f"0x{expected:08x}",
+        "wall_time_s": run.wall_time_s,
+        "instructions_per_second": run.instructions_per_second,
+    }
+    if steps:
+        result.profile = [{"op": o.name, "cycles": o.cycles} for o in steps[-1].ops]
+    if run.ok and run.checksum != expected:
+        result.status = "mismatch"
+        result.reason = (f"parameter checksum 0x{run.checksum:08x} after {cfg.steps} steps differs from the host "
+                         f"reference 0x{expected:08x}")
+    if run.ok and result.measured["peak_sram_bytes"] and result.measured["peak_sram_bytes"] > target.sram_bytes:
+        result.status = "too-large"
+        result.reason = f"measured peak SRAM {result.measured['peak_sram_bytes']} B exceeds {target.sram_bytes} B"
+    return result

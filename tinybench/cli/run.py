@@ -1,0 +1,74 @@
+"""Build a training step for a target, run it in an emulator, print measured next to predicted."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tinybench.bench.cell import CellConfig, run_cell
+from tinybench.cli.output import format_table, print_json
+from tinybench.codegen.targets import TARGETS
+from tinybench.emulate import DEFAULT_BACKEND, DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, backend_names
+
+
+def add_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", required=True, help="shipped model name or model file")
+    p.add_argument("--scheme", required=True, help="published scheme, full, bias-only, last-K or a .toml file")
+    p.add_argument("--target", required=True, choices=sorted(TARGETS))
+    p.add_argument("--emulator", choices=backend_names(), default=DEFAULT_BACKEND)
+    p.add_argument("--steps", type=int, default=3, help="training steps on the embedded sample (default %(default)s)")
+    p.add_argument("--schedule", choices=["reordered", "unfused"], default="reordered")
+    p.add_argument("--no-qas", action="store_true", help="plain int8 SGD")
+    p.add_argument("--instruction-budget", type=int, default=DEFAULT_INSTRUCTION_BUDGET * 4,
+                   help="stop and report a hang after this many instructions")
+    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S * 5, help="wall-clock limit, seconds")
+    p.add_argument("--work-dir", help="keep the generated sources and ELF here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    if args.steps < 1:
+        raise ValueError("--steps must be >= 1")
+    cfg = CellConfig(args.model, args.scheme, args.target, args.emulator, args.steps, qas=not args.no_qas,
+                     schedule=args.schedule, instruction_budget=args.instruction_budget, timeout_s=args.timeout)
+    res = run_cell(cfg, Path(args.work_dir) if args.work_dir else None)
+    if args.json:
+        print_json(res.to_json())
+    else:
+        m, p = res.measured, res.predicted
+        print(f"{cfg.model} {cfg.scheme} on {res.target} under {res.emulator}: {res.status}"
+              + (f" ({res.reason})" if res.reason else ""))
+        if m:
+            print(format_table(["", "measured", "predicted"], [
+                ["peak SRAM (static + arena + stack), B", _fmt(m["peak_sram_bytes"]), _fmt(p["peak_sram_bytes"])],
+                ["  arena high-water / planned, B", _fmt(m["arena_used_bytes"]), _fmt(p["arena_bytes"])],
+                ["  stack high-water, B", _fmt(m["stack_bytes"]), "-"],
+                ["  static data (.data + .bss), B", _fmt(m["static_sram_bytes"]), _fmt(p.get("static_sram_bytes"))],
+                ["flash, B (predicted: parameters only)", _fmt(m["flash_bytes"]), _fmt(p["flash_parameter_bytes"])],
+                ["instructions (whole run)", _fmt(m["instructions"]), "not yet available"],
+                ["cycles (last step, DWT)", _fmt(m["cycles"]), "not yet available"],
+                ["ms at target clock", _fmt(m["ms_at_target_clock"]), "not yet available"],
+                ["parameter checksum", _fmt(m["param_checksum"]), m["host_reference_checksum"] + " (host)"],
+            ]))
+            if m["cycles"] is not None:
+                print(f"cycle model: {m['cycles_model']}")
+            top = sorted((o for o in res.profile if o["cycles"]), key=lambda o: -o["cycles"])[:10]
+            if top:
+                print("\nslowest ops of the last step:")
+                print(format_table(["op", "cycles"], [[o["op"], o["cycles"]] for o in top]))
+    if not res.ok:
+        print(f"tinybench run: {res.status}: {res.reason}", file=sys.stderr)
+        return 1
+    return 0
