@@ -82,3 +82,38 @@ def test_harness_error_is_reported(firmware, backend):
         r = backend(name).run(fw.elf, "nrf52840", timeout_s=60)
         assert r.status == "fault"
         assert "harness error" in r.reason and "TB_MAX_OPS" in r.reason
+
+
+def test_qemu_without_plugin_labels_counts_unavailable(firmware, backend, monkeypatch):
+    import tinybench.emulate.qemu as q
+    monkeypatch.setattr(q, "build_plugin", lambda force=False: (None, "no host C compiler"))
+    fw = firmware("det", "stm32f746", "qemu", TB_STEPS=1)
+    r = backend("qemu").run(fw.elf, "stm32f746", timeout_s=60)
+    assert r.status == "ok"
+    assert r.instructions is None and not r.instructions_exact and r.profile == {}
+    assert "instruction count unavailable: no host C compiler" in r.reason
+    assert r.extra["instructions_unavailable"] == r.reason
+
+
+def test_qemu_that_fails_to_start_is_a_crash_with_its_stderr(firmware, backend):
+    from tinybench.emulate.qemu import QemuBackend
+
+    class BrokenQemu(QemuBackend):
+        def command(self, *args, **kwargs):
+            return super().command(*args, **kwargs) + ["-no-such-option"]
+
+    if not backend("qemu").available()[0]:
+        pytest.skip("qemu unavailable")
+    fw = firmware("det", "stm32f746", "qemu", TB_STEPS=1)
+    r = BrokenQemu(use_plugin=False).run(fw.elf, "stm32f746", timeout_s=60)
+    assert r.status == "crash"
+    assert "no-such-option" in r.reason and r.extra["exit_code"] != 0
+
+
+def test_iss_fault_count_stops_at_the_faulting_instruction(firmware, backend):
+    fw = firmware("fault", "stm32f746", "qemu", TB_FAULT_KIND=1)
+    r = backend("iss").run(fw.elf, "stm32f746")
+    # tb_fault_bad_read is "mov.w r3, #0x30000000; ldr r0, [r3]; bx lr": two executed
+    assert r.profile["tb_fault_bad_read"] == 2
+    assert r.instructions == sum(r.profile.values()) and r.instructions_exact
+    assert r.cycles == sum(r.profile_cycles.values())

@@ -646,8 +646,31 @@ class IssBackend(Backend):
             result.reason = "emulation stopped without an end signal"
         if result.status in ("fault", "hang") and result.fault_pc is not None:
             result.fault_function = elf.function_at(result.fault_pc)
+        if result.status in ("fault", "crash") and result.fault_pc is not None:
+            self._stop_at(run, elf, result, result.fault_pc)
         fill_fault_location(result, elf)
         return result
+
+    @staticmethod
+    def _stop_at(run: _Run, elf: ElfInfo, result: RunResult, pc: int) -> None:
+        """The block hook counted the whole block that faulted: remove the instructions after
+        the faulting one (which itself is counted, as QEMU's plugin counts it)."""
+        cur = int(run.S[H_PREV])
+        cost = run.costs.get(cur)
+        if cost is None or pc not in cost.insn_addrs:
+            result.instructions_exact = False
+            result.extra["count_note"] = "counted to the end of the faulting block"
+            return
+        k = cost.insn_addrs.index(pc) + 1
+        n_after = len(cost.insn_addrs) - k
+        c_after = sum(cost.insn_costs[k:])
+        result.instructions -= n_after
+        result.cycles -= c_after
+        fn = elf.function_at(cost.insn_addrs[0]) or f"0x{cost.insn_addrs[0]:08x}"
+        if fn in result.profile:
+            result.profile[fn] -= n_after
+            result.profile_cycles[fn] -= c_after
+        result.extra["count_note"] = "counted up to and including the faulting instruction"
 
     @staticmethod
     def _profile(run: _Run, elf: ElfInfo, result: RunResult) -> None:

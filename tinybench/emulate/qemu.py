@@ -8,7 +8,7 @@ Command::
 
 The plugin (``qemu_plugin/tb_insn_count.c``, TCG plugin API v1 as in QEMU 7.2, with a
 hand-written minimal header) is compiled with the host's ``gcc`` into a cache directory on
-first use. If it cannot be built or loaded, the run still happens and the result says that
+first use (``python -m tinybench.emulate.doctor`` builds it ahead of time). If it cannot be built or loaded, the run still happens and the result says that
 instruction counts are unavailable. QEMU models no DWT: CYCCNT reads 0, the harness prints
 ``cycles=na`` and ``cycles`` is None. On a timeout QEMU is stopped with SIGTERM, so the
 plugin still writes how far the run got (status ``hang``).
@@ -162,6 +162,8 @@ class QemuBackend(Backend):
                 f"instruction count unavailable: {plugin_msg}" if plugin is None
                 or res.extra.get("plugin_load_failed") else
                 "instruction count unavailable: the plugin wrote no count")
+            if res.status == "ok":
+                res.reason = res.extra["instructions_unavailable"]
         res.extra["plugin"] = str(plugin) if plugin else None
         res.extra["plugin_status"] = plugin_msg
         res.extra["instruction_budget_enforced"] = False
@@ -232,3 +234,4 @@ class QemuBackend(Backend):
                              + " | ".join(tail))
         fill_fault_location(result, elf)
         return result
+
