@@ -14,7 +14,7 @@ board with megabytes of RAM (see :func:`tinybench.codegen.build.render_linker_sc
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 KIB = 1024
 MIB = 1024 * 1024
@@ -87,7 +87,6 @@ class CpuSpec:
     name: str
     gcc_flags: tuple[str, ...]
     unicorn_model: str  # attribute name in unicorn.arm_const
-    qemu_cpu: str
 
 
 CPUS: dict[str, CpuSpec] = {
@@ -95,13 +94,11 @@ CPUS: dict[str, CpuSpec] = {
         name="cortex-m4",
         gcc_flags=("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
         unicorn_model="UC_CPU_ARM_CORTEX_M4",
-        qemu_cpu="cortex-m4",
     ),
     "cortex-m7": CpuSpec(
         name="cortex-m7",
         gcc_flags=("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
         unicorn_model="UC_CPU_ARM_CORTEX_M7",
-        qemu_cpu="cortex-m7",
     ),
 }
 
@@ -122,7 +119,6 @@ class Target:
     uart_base: int
     native_board: str  # the chip's own memory map (Renode, ISS, hardware)
     qemu_board: str  # the QEMU board with the same core
-    extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def cpu_spec(self) -> CpuSpec:

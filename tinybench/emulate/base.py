@@ -8,7 +8,6 @@ Every backend runs one firmware ELF built by :mod:`tinybench.codegen.build` and 
 
 from __future__ import annotations
 
-import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -224,13 +223,3 @@ def get_backend(name: str, **kwargs) -> Backend:
 def backend_names() -> list[str]:
     return sorted(BACKENDS)
 
-
-class Stopwatch:
-    def __enter__(self):
-        self.t0 = time.perf_counter()
-        self.elapsed = 0.0
-        return self
-
-    def __exit__(self, *exc):
-        self.elapsed = time.perf_counter() - self.t0
-        return False

@@ -186,7 +186,6 @@ class _Run:
         from unicorn import arm_const
 
         self.elf = elf
-        self.target = target
         self.board = board
         self.table = table
         self.uart_bytes = bytearray()
@@ -231,7 +230,6 @@ class _Run:
             off += length
         S[S[O_CODE]:S[O_CODE] + len(code)] = code
         self.S = S
-        self.max_blocks = max_blocks
 
         self._map_memory()
         self._install_hooks()

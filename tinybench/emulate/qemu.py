@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tinybench.codegen.targets import Board, Target, get_board, get_target
+from tinybench.codegen.targets import Board, Target
 from tinybench.emulate.base import (
     DEFAULT_INSTRUCTION_BUDGET,
     DEFAULT_TIMEOUT_S,
@@ -128,9 +128,6 @@ class QemuBackend(Backend):
 
     def supports_board(self, board: Board) -> bool:
         return board.qemu_machine is not None
-
-    def default_board(self, target: Target | str) -> Board:
-        return get_board(get_target(target).qemu_board)
 
     def command(self, elf_path: Path | str, board: Board, plugin: Path | None,
                 counts_file: Path | None) -> list[str]:
