@@ -1,10 +1,12 @@
 """Instructions per second of the iss and qemu backends, side by side, on one workload.
 
     python -m tinybench.emulate.throughput [--target stm32f746] [--steps 3] [--repeat 3]
+    python -m tinybench.emulate.throughput --elf work/train_step.elf --target stm32f746
 
 The workload is firmware/tests/tb_test_work.c (an int8 matrix-vector loop, about 44 M
 instructions per step), built once for the target's QEMU board so that both emulators run
-the same ELF. For each backend the best of ``repeat`` runs is reported, twice: emulation time
+the same ELF (``--elf`` measures any ELF built for the QEMU board instead, e.g. the
+firmware ``tinybench run --emulator qemu`` leaves in its work directory). For each backend the best of ``repeat`` runs is reported, twice: emulation time
 only (``wall_time_s`` of the result: QEMU's process lifetime, the ISS's emu_start) and the
 whole ``run()`` call (ELF loading, plugin/hook set-up, parsing). This is a measurement, not a
 test; numbers vary by about 15% from run to run on a shared machine.
@@ -29,10 +31,11 @@ CONFIGS = (
 
 
 def measure_throughput(target: str = "stm32f746", steps: int = 3, repeat: int = 3,
-                       configs=CONFIGS, out_dir: Path | None = None) -> list[dict]:
+                       configs=CONFIGS, elf: Path | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="tb-throughput-") as tmp:
-        fw = build_test_firmware("work", target, "qemu", out_dir=out_dir or Path(tmp),
-                                 defines={"TB_STEPS": steps})
+        if elf is None:
+            elf = build_test_firmware("work", target, "qemu", out_dir=Path(tmp),
+                                      defines={"TB_STEPS": steps}).elf
         rows = []
         for name, options in configs:
             backend = get_backend(name, **options)
@@ -41,12 +44,12 @@ def measure_throughput(target: str = "stm32f746", steps: int = 3, repeat: int = 
             if not ok:
                 rows.append({"backend": label, "available": False, "reason": why})
                 continue
-            backend.run(fw.elf, target)  # warm-up: plugin build, Numba compilation
+            backend.run(elf, target)  # warm-up: plugin build, Numba compilation
             best_emu = best_total = float("inf")
             result = None
             for _ in range(repeat):
                 t0 = time.perf_counter()
-                result = backend.run(fw.elf, target, instruction_budget=10**11,
+                result = backend.run(elf, target, instruction_budget=10**11,
                                      timeout_s=600)
                 best_total = min(best_total, time.perf_counter() - t0)
                 best_emu = min(best_emu, result.wall_time_s)
@@ -80,9 +83,11 @@ def main(argv=None) -> int:
     ap.add_argument("--target", default="stm32f746")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--elf", type=Path, help="measure this ELF instead of tb_test_work.c")
     args = ap.parse_args(argv)
-    rows = measure_throughput(args.target, args.steps, args.repeat)
-    print(f"workload: tb_test_work.c, {args.steps} steps, target {args.target}")
+    rows = measure_throughput(args.target, args.steps, args.repeat, elf=args.elf)
+    what = args.elf or f"tb_test_work.c, {args.steps} steps"
+    print(f"workload: {what}, target {args.target}")
     print(format_rows(rows))
     counts = {r["instructions"] for r in rows
               if r.get("available") and r["backend"] in ("qemu", "iss dwt=off")}
