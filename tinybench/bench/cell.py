@@ -49,7 +49,8 @@ class CellResult:
     config: dict
     measured: dict = field(default_factory=dict)
     predicted: dict = field(default_factory=dict)
-    profile: list[dict] = field(default_factory=list)
+    profile: list[dict] = field(default_factory=list)  # per op of the last step: DWT cycles
+    function_instructions: dict[str, int] = field(default_factory=dict)  # per ELF function, whole run
     build: dict = field(default_factory=dict)
     uart_tail: str = ""
 
@@ -131,6 +132,7 @@ def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
     }
     if steps:
         result.profile = [{"op": o.name, "cycles": o.cycles} for o in steps[-1].ops]
+    result.function_instructions = dict(sorted(run.profile.items(), key=lambda kv: -kv[1]))
     if run.ok and run.checksum != expected:
         result.status = "mismatch"
         result.reason = (f"parameter checksum 0x{run.checksum:08x} after {cfg.steps} steps differs from the host "

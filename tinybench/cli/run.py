@@ -68,6 +68,10 @@ def run(args: argparse.Namespace) -> int:
             if top:
                 print("\nslowest ops of the last step:")
                 print(format_table(["op", "cycles"], [[o["op"], o["cycles"]] for o in top]))
+            funcs = list(res.function_instructions.items())[:8]
+            if funcs:
+                print("\ninstructions by function (whole run):")
+                print(format_table(["function", "instructions"], [[f, n] for f, n in funcs]))
     if not res.ok:
         print(f"tinybench run: {res.status}: {res.reason}", file=sys.stderr)
         return 1
