@@ -19,7 +19,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from tinybench.kernels.support import tb_nn_grad_shift, tb_nn_mask_get, tb_nn_round_shift
+from tinybench.kernels.support import (
+    tb_nn_bias_grad_sum,
+    tb_nn_grad_shift,
+    tb_nn_mask_get,
+    tb_nn_pointwise_weight_grad_sum,
+    tb_nn_round_shift,
+    tb_nn_weight_grad_sum,
+)
 
 
 @njit(cache=True)
@@ -155,67 +162,33 @@ def tb_pointwise_bwd_input_s8(grad, e_grad, mask, h, w, c_in, w_train, w_frozen,
 def tb_conv_bwd_weight_s32(grad, mask, x_saved, h_in, w_in, k_train, x_zero, c_out, kernel,
                            stride, grad_w, grad_b):
     """grad_w [c_out, k, k, k_train] and grad_b [c_out] of a dense convolution."""
-    pad = kernel // 2
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
     for c in range(c_out):
-        gsum = 0
-        for pos in range(h_out * w_out):
-            gi = pos * c_out + c
-            if tb_nn_mask_get(mask, gi):
-                gsum += grad[gi]
-        grad_b[c] = gsum
+        grad_b[c] = tb_nn_bias_grad_sum(grad, mask, h_out * w_out, c_out, c)
         for ky in range(kernel):
             for kx in range(kernel):
                 for ci in range(k_train):
-                    acc = 0
-                    for oy in range(h_out):
-                        iy = oy * stride - pad + ky
-                        if iy < 0 or iy >= h_in:
-                            continue
-                        for ox in range(w_out):
-                            ix = ox * stride - pad + kx
-                            if ix < 0 or ix >= w_in:
-                                continue
-                            gi = (oy * w_out + ox) * c_out + c
-                            if tb_nn_mask_get(mask, gi) == 0:
-                                continue
-                            acc += grad[gi] * (x_saved[(iy * w_in + ix) * k_train + ci] - x_zero)
-                    grad_w[((c * kernel + ky) * kernel + kx) * k_train + ci] = acc
+                    grad_w[((c * kernel + ky) * kernel + kx) * k_train + ci] = \
+                        tb_nn_weight_grad_sum(grad, mask, x_saved, h_in, w_in, k_train, x_zero,
+                                              c_out, kernel, stride, c, ky, kx, ci)
 
 
 @njit(cache=True)
 def tb_depthwise_bwd_weight_s32(grad, mask, x_saved, h_in, w_in, c, k_train, x_zero, kernel,
                                 stride, grad_w, grad_b):
     """grad_w [k_train, k, k] (channels [0, k_train)) and grad_b [c] of a depthwise conv."""
-    pad = kernel // 2
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
     for ch in range(c):
-        gsum = 0
-        for pos in range(h_out * w_out):
-            gi = pos * c + ch
-            if tb_nn_mask_get(mask, gi):
-                gsum += grad[gi]
-        grad_b[ch] = gsum
+        grad_b[ch] = tb_nn_bias_grad_sum(grad, mask, h_out * w_out, c, ch)
         if ch >= k_train:
             continue
         for ky in range(kernel):
             for kx in range(kernel):
-                acc = 0
-                for oy in range(h_out):
-                    iy = oy * stride - pad + ky
-                    if iy < 0 or iy >= h_in:
-                        continue
-                    for ox in range(w_out):
-                        ix = ox * stride - pad + kx
-                        if ix < 0 or ix >= w_in:
-                            continue
-                        gi = (oy * w_out + ox) * c + ch
-                        if tb_nn_mask_get(mask, gi) == 0:
-                            continue
-                        acc += grad[gi] * (x_saved[(iy * w_in + ix) * k_train + ch] - x_zero)
-                grad_w[(ch * kernel + ky) * kernel + kx] = acc
+                grad_w[(ch * kernel + ky) * kernel + kx] = \
+                    tb_nn_weight_grad_sum(grad, mask, x_saved, h_in, w_in, k_train, x_zero, c,
+                                          kernel, stride, ch, ky, kx, ch)
 
 
 @njit(cache=True)
@@ -223,17 +196,7 @@ def tb_pointwise_bwd_weight_s32(grad, mask, x_saved, h, w, k_train, x_zero, c_ou
                                 grad_b):
     """grad_w [c_out, k_train] and grad_b [c_out] of a 1x1 convolution."""
     for c in range(c_out):
-        gsum = 0
-        for pos in range(h * w):
-            gi = pos * c_out + c
-            if tb_nn_mask_get(mask, gi):
-                gsum += grad[gi]
-        grad_b[c] = gsum
+        grad_b[c] = tb_nn_bias_grad_sum(grad, mask, h * w, c_out, c)
         for ci in range(k_train):
-            acc = 0
-            for pos in range(h * w):
-                gi = pos * c_out + c
-                if tb_nn_mask_get(mask, gi) == 0:
-                    continue
-                acc += grad[gi] * (x_saved[pos * k_train + ci] - x_zero)
-            grad_w[c * k_train + ci] = acc
+            grad_w[c * k_train + ci] = tb_nn_pointwise_weight_grad_sum(
+                grad, mask, x_saved, h * w, k_train, x_zero, c_out, c, ci)

@@ -123,3 +123,72 @@ def tb_nn_output_s8(acc, bias, m, s, y_zero):
 def tb_nn_floor_div(num, den):
     """Floor division by a positive divisor (C's ``/`` truncates; the C twin is 32-bit)."""
     return num // den  # Numba's // on integers floors, like Python's
+
+
+@njit(cache=True)
+def tb_nn_sgd_step_s8(w, grad, m, shift, e_grad):
+    """The SGD step of one int8 weight: ``sat_s8(w - tb_nn_sgd_delta(grad, m, shift, e_grad))``."""
+    return tb_nn_sat_s8(np.int64(w) - tb_nn_sgd_delta(grad, m, shift, e_grad))
+
+
+@njit(cache=True)
+def tb_nn_sgd_step_s32(b, grad, m, shift, e_grad):
+    """The SGD step of one int32 bias: ``sat_s32(b - tb_nn_sgd_delta(grad, m, shift, e_grad))``."""
+    return tb_nn_sat_s32(np.int64(b) - tb_nn_sgd_delta(grad, m, shift, e_grad))
+
+
+@njit(cache=True)
+def tb_nn_bias_grad_sum(grad, mask, positions, channels, c):
+    """Bias gradient of channel ``c``: the masked output gradient ``grad[pos, c]`` (of
+    ``channels`` channels) summed over ``positions`` (int32)."""
+    gsum = 0
+    for pos in range(positions):
+        gi = pos * channels + c
+        if tb_nn_mask_get(mask, gi):
+            gsum += grad[gi]
+    return gsum
+
+
+@njit(cache=True)
+def tb_nn_weight_grad_sum(grad, mask, x_saved, h_in, w_in, k_train, x_zero, channels, kernel,
+                          stride, c, ky, kx, ci):
+    """Weight gradient ``grad_w[c, ky, kx, ci]`` of a k x k convolution (padding k // 2).
+
+    The masked output gradient ``grad[oy, ox, c]`` (of ``channels`` channels) times
+    ``x_saved[iy, ix, ci] - x_zero`` (of ``k_train`` channels), summed over the output
+    positions, with ``iy = oy * stride - k // 2 + ky`` (likewise ``ix``); taps outside the
+    input contribute 0 (int32). Dense: ``channels = C_out``; depthwise: ``channels = C`` and
+    ``ci = c`` (a 1x1 convolution has the flat :func:`tb_nn_pointwise_weight_grad_sum`).
+    """
+    pad = kernel // 2
+    h_out = (h_in + stride - 1) // stride
+    w_out = (w_in + stride - 1) // stride
+    acc = 0
+    for oy in range(h_out):
+        iy = oy * stride - pad + ky
+        if iy < 0 or iy >= h_in:
+            continue
+        for ox in range(w_out):
+            ix = ox * stride - pad + kx
+            if ix < 0 or ix >= w_in:
+                continue
+            gi = (oy * w_out + ox) * channels + c
+            if tb_nn_mask_get(mask, gi) == 0:
+                continue
+            acc += grad[gi] * (x_saved[(iy * w_in + ix) * k_train + ci] - x_zero)
+    return acc
+
+
+@njit(cache=True)
+def tb_nn_pointwise_weight_grad_sum(grad, mask, x_saved, positions, k_train, x_zero, channels,
+                                    c, ci):
+    """Weight gradient ``grad_w[c, ci]`` of a 1x1 convolution: the masked output gradient
+    ``grad[pos, c]`` (of ``channels`` channels) times ``x_saved[pos, ci] - x_zero`` (of
+    ``k_train`` channels), summed over ``positions`` (int32)."""
+    acc = 0
+    for pos in range(positions):
+        gi = pos * channels + c
+        if tb_nn_mask_get(mask, gi) == 0:
+            continue
+        acc += grad[gi] * (x_saved[pos * k_train + ci] - x_zero)
+    return acc

@@ -135,4 +135,91 @@ static inline int32_t tb_nn_sgd_delta(int32_t grad, int32_t m, int32_t shift, in
     return tb_nn_sat_s32((int64_t)tb_nn_sat_s32(prod) * ((int64_t)1 << t));
 }
 
+/* The SGD step of one int8 weight: sat_s8(w - tb_nn_sgd_delta(grad, m, shift, e_grad)). */
+static inline int8_t tb_nn_sgd_step_s8(int8_t w, int32_t grad, int32_t m, int32_t shift,
+                                       int32_t e_grad)
+{
+    return (int8_t)tb_nn_sat_s8((int64_t)w - tb_nn_sgd_delta(grad, m, shift, e_grad));
+}
+
+/* The SGD step of one int32 bias: sat_s32(b - tb_nn_sgd_delta(grad, m, shift, e_grad)). */
+static inline int32_t tb_nn_sgd_step_s32(int32_t b, int32_t grad, int32_t m, int32_t shift,
+                                         int32_t e_grad)
+{
+    return tb_nn_sat_s32((int64_t)b - tb_nn_sgd_delta(grad, m, shift, e_grad));
+}
+
+/* Bias gradient of channel c: the masked output gradient grad[pos, c] (of `channels`
+ * channels) summed over `positions`. */
+static inline int32_t tb_nn_bias_grad_sum(const int8_t *grad, const uint8_t *mask,
+                                          int32_t positions, int32_t channels, int32_t c)
+{
+    int32_t gsum = 0;
+    int32_t pos;
+    for (pos = 0; pos < positions; pos++) {
+        const int32_t gi = pos * channels + c;
+        if (tb_nn_mask_get(mask, gi)) {
+            gsum += grad[gi];
+        }
+    }
+    return gsum;
+}
+
+/* Weight gradient grad_w[c, ky, kx, ci] of a k x k convolution (padding k / 2): the masked
+ * output gradient grad[oy, ox, c] (of `channels` channels) times x_saved[iy, ix, ci] - x_zero
+ * (of k_train channels), summed over the output positions, with iy = oy * stride - k / 2 + ky
+ * (likewise ix); taps outside the input contribute 0. Dense: channels = C_out; depthwise:
+ * channels = C and ci = c (a 1x1 convolution has the flat tb_nn_pointwise_weight_grad_sum). */
+static inline int32_t tb_nn_weight_grad_sum(const int8_t *grad, const uint8_t *mask,
+                                            const int8_t *x_saved, int32_t h_in, int32_t w_in,
+                                            int32_t k_train, int32_t x_zero, int32_t channels,
+                                            int32_t kernel, int32_t stride, int32_t c,
+                                            int32_t ky, int32_t kx, int32_t ci)
+{
+    const int32_t pad = kernel / 2;
+    const int32_t h_out = (h_in + stride - 1) / stride;
+    const int32_t w_out = (w_in + stride - 1) / stride;
+    int32_t acc = 0;
+    int32_t oy, ox;
+    for (oy = 0; oy < h_out; oy++) {
+        const int32_t iy = oy * stride - pad + ky;
+        if (iy < 0 || iy >= h_in) {
+            continue;
+        }
+        for (ox = 0; ox < w_out; ox++) {
+            const int32_t ix = ox * stride - pad + kx;
+            int32_t gi;
+            if (ix < 0 || ix >= w_in) {
+                continue;
+            }
+            gi = (oy * w_out + ox) * channels + c;
+            if (tb_nn_mask_get(mask, gi) == 0) {
+                continue;
+            }
+            acc += grad[gi] * (x_saved[(iy * w_in + ix) * k_train + ci] - x_zero);
+        }
+    }
+    return acc;
+}
+
+/* Weight gradient grad_w[c, ci] of a 1x1 convolution: the masked output gradient grad[pos, c]
+ * (of `channels` channels) times x_saved[pos, ci] - x_zero (of k_train channels), summed over
+ * `positions`. */
+static inline int32_t tb_nn_pointwise_weight_grad_sum(const int8_t *grad, const uint8_t *mask,
+                                                      const int8_t *x_saved, int32_t positions,
+                                                      int32_t k_train, int32_t x_zero,
+                                                      int32_t channels, int32_t c, int32_t ci)
+{
+    int32_t acc = 0;
+    int32_t pos;
+    for (pos = 0; pos < positions; pos++) {
+        const int32_t gi = pos * channels + c;
+        if (tb_nn_mask_get(mask, gi) == 0) {
+            continue;
+        }
+        acc += grad[gi] * (x_saved[pos * k_train + ci] - x_zero);
+    }
+    return acc;
+}
+
 #endif /* TB_NN_SUPPORT_H */

@@ -8,26 +8,12 @@ void tb_pointwise_bwd_weight_s32(const int8_t *grad, const uint8_t *mask,
                                  int32_t x_zero, int32_t c_out, int32_t *grad_w,
                                  int32_t *grad_b)
 {
-    int32_t c, pos, ci;
+    int32_t c, ci;
     for (c = 0; c < c_out; c++) {
-        int32_t gsum = 0;
-        for (pos = 0; pos < h * w; pos++) {
-            const int32_t gi = pos * c_out + c;
-            if (tb_nn_mask_get(mask, gi)) {
-                gsum += grad[gi];
-            }
-        }
-        grad_b[c] = gsum;
+        grad_b[c] = tb_nn_bias_grad_sum(grad, mask, h * w, c_out, c);
         for (ci = 0; ci < k_train; ci++) {
-            int32_t acc = 0;
-            for (pos = 0; pos < h * w; pos++) {
-                const int32_t gi = pos * c_out + c;
-                if (tb_nn_mask_get(mask, gi) == 0) {
-                    continue;
-                }
-                acc += grad[gi] * (x_saved[pos * k_train + ci] - x_zero);
-            }
-            grad_w[c * k_train + ci] = acc;
+            grad_w[c * k_train + ci] = tb_nn_pointwise_weight_grad_sum(
+                grad, mask, x_saved, h * w, k_train, x_zero, c_out, c, ci);
         }
     }
 }

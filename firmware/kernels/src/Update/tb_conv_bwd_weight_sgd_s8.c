@@ -9,46 +9,21 @@ void tb_conv_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask, const in
                                int8_t *w_train, const int32_t *w_mult, const int32_t *w_shift,
                                int32_t *bias, const int32_t *b_mult, const int32_t *b_shift)
 {
-    const int32_t pad = kernel / 2;
     const int32_t h_out = (h_in + stride - 1) / stride;
     const int32_t w_out = (w_in + stride - 1) / stride;
-    int32_t c, pos, ky, kx, ci, oy, ox;
+    int32_t c, ky, kx, ci;
     for (c = 0; c < c_out; c++) {
-        int32_t gsum = 0;
-        for (pos = 0; pos < h_out * w_out; pos++) {
-            const int32_t gi = pos * c_out + c;
-            if (tb_nn_mask_get(mask, gi)) {
-                gsum += grad[gi];
-            }
-        }
-        bias[c] = tb_nn_sat_s32((int64_t)bias[c] -
-                                tb_nn_sgd_delta(gsum, b_mult[c], b_shift[c], e_grad));
+        const int32_t gsum = tb_nn_bias_grad_sum(grad, mask, h_out * w_out, c_out, c);
+        bias[c] = tb_nn_sgd_step_s32(bias[c], gsum, b_mult[c], b_shift[c], e_grad);
         for (ky = 0; ky < kernel; ky++) {
             for (kx = 0; kx < kernel; kx++) {
                 for (ci = 0; ci < k_train; ci++) {
-                    int32_t acc = 0;
-                    int32_t wi;
-                    for (oy = 0; oy < h_out; oy++) {
-                        const int32_t iy = oy * stride - pad + ky;
-                        if (iy < 0 || iy >= h_in) {
-                            continue;
-                        }
-                        for (ox = 0; ox < w_out; ox++) {
-                            const int32_t ix = ox * stride - pad + kx;
-                            int32_t gi;
-                            if (ix < 0 || ix >= w_in) {
-                                continue;
-                            }
-                            gi = (oy * w_out + ox) * c_out + c;
-                            if (tb_nn_mask_get(mask, gi) == 0) {
-                                continue;
-                            }
-                            acc += grad[gi] * (x_saved[(iy * w_in + ix) * k_train + ci] - x_zero);
-                        }
-                    }
-                    wi = ((c * kernel + ky) * kernel + kx) * k_train + ci;
-                    w_train[wi] = (int8_t)tb_nn_sat_s8(
-                        (int64_t)w_train[wi] - tb_nn_sgd_delta(acc, w_mult[c], w_shift[c], e_grad));
+                    const int32_t acc =
+                        tb_nn_weight_grad_sum(grad, mask, x_saved, h_in, w_in, k_train, x_zero,
+                                              c_out, kernel, stride, c, ky, kx, ci);
+                    const int32_t wi = ((c * kernel + ky) * kernel + kx) * k_train + ci;
+                    w_train[wi] =
+                        tb_nn_sgd_step_s8(w_train[wi], acc, w_mult[c], w_shift[c], e_grad);
                 }
             }
         }

@@ -11,48 +11,22 @@ void tb_depthwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
                                     int32_t *bias, const int32_t *b_mult,
                                     const int32_t *b_shift)
 {
-    const int32_t pad = kernel / 2;
     const int32_t h_out = (h_in + stride - 1) / stride;
     const int32_t w_out = (w_in + stride - 1) / stride;
-    int32_t ch, pos, ky, kx, oy, ox;
+    int32_t ch, ky, kx;
     for (ch = 0; ch < c; ch++) {
-        int32_t gsum = 0;
-        for (pos = 0; pos < h_out * w_out; pos++) {
-            const int32_t gi = pos * c + ch;
-            if (tb_nn_mask_get(mask, gi)) {
-                gsum += grad[gi];
-            }
-        }
-        bias[ch] = tb_nn_sat_s32((int64_t)bias[ch] -
-                                 tb_nn_sgd_delta(gsum, b_mult[ch], b_shift[ch], e_grad));
+        const int32_t gsum = tb_nn_bias_grad_sum(grad, mask, h_out * w_out, c, ch);
+        bias[ch] = tb_nn_sgd_step_s32(bias[ch], gsum, b_mult[ch], b_shift[ch], e_grad);
         if (ch >= k_train) {
             continue;
         }
         for (ky = 0; ky < kernel; ky++) {
             for (kx = 0; kx < kernel; kx++) {
-                int32_t acc = 0;
-                int32_t wi;
-                for (oy = 0; oy < h_out; oy++) {
-                    const int32_t iy = oy * stride - pad + ky;
-                    if (iy < 0 || iy >= h_in) {
-                        continue;
-                    }
-                    for (ox = 0; ox < w_out; ox++) {
-                        const int32_t ix = ox * stride - pad + kx;
-                        int32_t gi;
-                        if (ix < 0 || ix >= w_in) {
-                            continue;
-                        }
-                        gi = (oy * w_out + ox) * c + ch;
-                        if (tb_nn_mask_get(mask, gi) == 0) {
-                            continue;
-                        }
-                        acc += grad[gi] * (x_saved[(iy * w_in + ix) * k_train + ch] - x_zero);
-                    }
-                }
-                wi = (ch * kernel + ky) * kernel + kx;
-                w_train[wi] = (int8_t)tb_nn_sat_s8(
-                    (int64_t)w_train[wi] - tb_nn_sgd_delta(acc, w_mult[ch], w_shift[ch], e_grad));
+                const int32_t acc =
+                    tb_nn_weight_grad_sum(grad, mask, x_saved, h_in, w_in, k_train, x_zero, c,
+                                          kernel, stride, ch, ky, kx, ch);
+                const int32_t wi = (ch * kernel + ky) * kernel + kx;
+                w_train[wi] = tb_nn_sgd_step_s8(w_train[wi], acc, w_mult[ch], w_shift[ch], e_grad);
             }
         }
     }

@@ -7,6 +7,6 @@ void tb_sgd_update_s32(int32_t *b, const int32_t *grad_b, int32_t n, const int32
 {
     int32_t c;
     for (c = 0; c < n; c++) {
-        b[c] = tb_nn_sat_s32((int64_t)b[c] - tb_nn_sgd_delta(grad_b[c], mult[c], shift[c], e_grad));
+        b[c] = tb_nn_sgd_step_s32(b[c], grad_b[c], mult[c], shift[c], e_grad);
     }
 }

@@ -9,8 +9,7 @@ void tb_sgd_update_s8(int8_t *w, const int32_t *grad_w, int32_t rows, int32_t ro
     for (r = 0; r < rows; r++) {
         for (j = 0; j < row_len; j++) {
             const int32_t i = r * row_len + j;
-            w[i] = (int8_t)tb_nn_sat_s8((int64_t)w[i] -
-                                        tb_nn_sgd_delta(grad_w[i], mult[r], shift[r], e_grad));
+            w[i] = tb_nn_sgd_step_s8(w[i], grad_w[i], mult[r], shift[r], e_grad);
         }
     }
 }
