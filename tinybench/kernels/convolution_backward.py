@@ -24,6 +24,7 @@ from tinybench.kernels.support import (
     tb_nn_grad_shift,
     tb_nn_mask_get,
     tb_nn_pointwise_weight_grad_sum,
+    tb_nn_range_add,
     tb_nn_round_shift,
     tb_nn_weight_grad_sum,
 )
@@ -37,12 +38,11 @@ def tb_conv_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c_in, w_train, w_frozen
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
     k_frozen = c_in - k_train
-    amax = 0
-    amin = 0
+    rng = np.zeros(2, np.int64)
     n_shift = 0
     for p in range(2):
         if p == 1:
-            n_shift = tb_nn_grad_shift(amax, amin)
+            n_shift = tb_nn_grad_shift(rng)
         for iy in range(h_in):
             for ix in range(w_in):
                 for ci in range(c_in):
@@ -69,10 +69,7 @@ def tb_conv_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c_in, w_train, w_frozen
                                                   + ci - k_train]
                                 acc += gf * wv
                     if p == 0:
-                        if acc > amax:
-                            amax = acc
-                        if acc < amin:
-                            amin = acc
+                        tb_nn_range_add(rng, acc)
                     else:
                         grad_in[(iy * w_in + ix) * c_in + ci] = tb_nn_round_shift(acc, n_shift)
     return e_grad + w_exp + n_shift
@@ -85,12 +82,11 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
     pad = kernel // 2
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
-    amax = 0
-    amin = 0
+    rng = np.zeros(2, np.int64)
     n_shift = 0
     for p in range(2):
         if p == 1:
-            n_shift = tb_nn_grad_shift(amax, amin)
+            n_shift = tb_nn_grad_shift(rng)
         for iy in range(h_in):
             for ix in range(w_in):
                 for ch in range(c):
@@ -115,10 +111,7 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
                             acc32 += grad[gi] * wv
                     acc = np.int64(acc32) * w_factor[ch]
                     if p == 0:
-                        if acc > amax:
-                            amax = acc
-                        if acc < amin:
-                            amin = acc
+                        tb_nn_range_add(rng, acc)
                     else:
                         grad_in[(iy * w_in + ix) * c + ch] = tb_nn_round_shift(acc, n_shift)
     return e_grad + w_exp + n_shift
@@ -129,12 +122,11 @@ def tb_pointwise_bwd_input_s8(grad, e_grad, mask, h, w, c_in, w_train, w_frozen,
                               c_out, w_factor, w_exp, grad_in):
     """Input gradient of a 1x1 convolution (the classifier: h = w = 1)."""
     k_frozen = c_in - k_train
-    amax = 0
-    amin = 0
+    rng = np.zeros(2, np.int64)
     n_shift = 0
     for p in range(2):
         if p == 1:
-            n_shift = tb_nn_grad_shift(amax, amin)
+            n_shift = tb_nn_grad_shift(rng)
         for pos in range(h * w):
             gb = pos * c_out
             for ci in range(c_in):
@@ -149,10 +141,7 @@ def tb_pointwise_bwd_input_s8(grad, e_grad, mask, h, w, c_in, w_train, w_frozen,
                         wv = w_frozen[c * k_frozen + ci - k_train]
                     acc += gf * wv
                 if p == 0:
-                    if acc > amax:
-                        amax = acc
-                    if acc < amin:
-                        amin = acc
+                    tb_nn_range_add(rng, acc)
                 else:
                     grad_in[pos * c_in + ci] = tb_nn_round_shift(acc, n_shift)
     return e_grad + w_exp + n_shift

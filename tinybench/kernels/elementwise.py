@@ -10,6 +10,7 @@ from tinybench.kernels.support import (
     tb_nn_mask_flush,
     tb_nn_mask_get,
     tb_nn_mask_put,
+    tb_nn_range_add,
     tb_nn_round_shift,
     tb_nn_sat_s8,
 )
@@ -53,19 +54,15 @@ def tb_grad_sum_bwd_s8(a, e_a, b, e_b, n, out):
         d_a = 31
     if d_b > 31:
         d_b = 31
-    amax = 0
-    amin = 0
+    rng = np.zeros(2, np.int64)
     n_shift = 0
     for p in range(2):
         if p == 1:
-            n_shift = tb_nn_grad_shift(amax, amin)
+            n_shift = tb_nn_grad_shift(rng)
         for i in range(n):
             acc = tb_nn_round_shift(a[i], d_a) + tb_nn_round_shift(b[i], d_b)
             if p == 0:
-                if acc > amax:
-                    amax = acc
-                if acc < amin:
-                    amin = acc
+                tb_nn_range_add(rng, acc)
             else:
                 out[i] = tb_nn_round_shift(acc, n_shift)
     return e_big + n_shift

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from tinybench.kernels.support import tb_nn_floor_div, tb_nn_grad_shift, tb_nn_round_shift
+from tinybench.kernels.support import tb_nn_floor_div, tb_nn_grad_shift, tb_nn_range_add, tb_nn_round_shift
 
 #: The backward multiplies by ``round(2**AVGPOOL_RECIP_BITS / (h*w))``.
 AVGPOOL_RECIP_BITS = 23
@@ -34,19 +34,15 @@ def tb_avgpool_bwd_s8(grad, e_grad, h, w, c, grad_in):
     """
     hw = h * w
     recip = ((1 << AVGPOOL_RECIP_BITS) + hw // 2) // hw
-    amax = 0
-    amin = 0
+    rng = np.zeros(2, np.int64)
     n_shift = 0
     for p in range(2):
         if p == 1:
-            n_shift = tb_nn_grad_shift(amax, amin)
+            n_shift = tb_nn_grad_shift(rng)
         for ch in range(c):
             acc = np.int64(grad[ch]) * recip
             if p == 0:
-                if acc > amax:
-                    amax = acc
-                if acc < amin:
-                    amin = acc
+                tb_nn_range_add(rng, acc)
             else:
                 g = tb_nn_round_shift(acc, n_shift)
                 for pos in range(hw):

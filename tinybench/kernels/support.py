@@ -52,14 +52,27 @@ def tb_nn_round_shift(a, n):
 
 
 @njit(cache=True)
-def tb_nn_grad_shift(amax, amin):
-    """Smallest n >= 0 with round_shift(amax, n) <= 127 and round_shift(amin, n) >= -127.
+def tb_nn_range_add(rng, acc):
+    """Widen ``rng`` = [largest, smallest] accumulator (both start at 0) to include ``acc``.
 
-    ``amax`` is the largest accumulator (or 0), ``amin`` the smallest (or 0); since the
-    round shift is monotonic, every accumulator then lands in [-127, 127].
+    Pass 1 of the runtime shift rule; ``rng`` is an int64 array of 2.
+    """
+    if acc > rng[0]:
+        rng[0] = acc
+    if acc < rng[1]:
+        rng[1] = acc
+
+
+@njit(cache=True)
+def tb_nn_grad_shift(rng):
+    """Smallest n >= 0 with round_shift(rng[0], n) <= 127 and round_shift(rng[1], n) >= -127.
+
+    ``rng`` holds the largest accumulator (or 0) and the smallest (or 0), see
+    :func:`tb_nn_range_add`; since the round shift is monotonic, every accumulator then lands
+    in [-127, 127].
     """
     n = 0
-    while tb_nn_round_shift(amax, n) > GRAD_MAX or tb_nn_round_shift(amin, n) < -GRAD_MAX:
+    while tb_nn_round_shift(rng[0], n) > GRAD_MAX or tb_nn_round_shift(rng[1], n) < -GRAD_MAX:
         n += 1
     return n
 

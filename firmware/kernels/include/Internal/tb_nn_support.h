@@ -54,12 +54,25 @@ static inline int64_t tb_nn_round_shift(int64_t a, int32_t n)
     return (a + ((int64_t)1 << (n - 1))) >> n;
 }
 
-/* Smallest n >= 0 with round_shift(amax, n) <= 127 and round_shift(amin, n) >= -127. */
-static inline int32_t tb_nn_grad_shift(int64_t amax, int64_t amin)
+/* Widen rng = {largest, smallest} accumulator (both start at 0) to include acc: pass 1 of
+ * the runtime shift rule. */
+static inline void tb_nn_range_add(int64_t *rng, int64_t acc)
+{
+    if (acc > rng[0]) {
+        rng[0] = acc;
+    }
+    if (acc < rng[1]) {
+        rng[1] = acc;
+    }
+}
+
+/* Smallest n >= 0 with round_shift(rng[0], n) <= 127 and round_shift(rng[1], n) >= -127:
+ * every accumulator of the range (tb_nn_range_add) then lands in [-127, 127]. */
+static inline int32_t tb_nn_grad_shift(const int64_t *rng)
 {
     int32_t n = 0;
-    while (tb_nn_round_shift(amax, n) > TB_NN_GRAD_MAX ||
-           tb_nn_round_shift(amin, n) < -TB_NN_GRAD_MAX) {
+    while (tb_nn_round_shift(rng[0], n) > TB_NN_GRAD_MAX ||
+           tb_nn_round_shift(rng[1], n) < -TB_NN_GRAD_MAX) {
         n++;
     }
     return n;

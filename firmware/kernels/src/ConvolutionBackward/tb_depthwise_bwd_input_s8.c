@@ -12,13 +12,12 @@ int32_t tb_depthwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint
     const int32_t pad = kernel / 2;
     const int32_t h_out = (h_in + stride - 1) / stride;
     const int32_t w_out = (w_in + stride - 1) / stride;
-    int64_t amax = 0;
-    int64_t amin = 0;
+    int64_t rng[2] = {0, 0};
     int32_t n_shift = 0;
     int32_t p, iy, ix, ch, ky, kx;
     for (p = 0; p < 2; p++) {
         if (p == 1) {
-            n_shift = tb_nn_grad_shift(amax, amin);
+            n_shift = tb_nn_grad_shift(rng);
         }
         for (iy = 0; iy < h_in; iy++) {
             for (ix = 0; ix < w_in; ix++) {
@@ -53,12 +52,7 @@ int32_t tb_depthwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint
                     }
                     acc = (int64_t)acc32 * w_factor[ch];
                     if (p == 0) {
-                        if (acc > amax) {
-                            amax = acc;
-                        }
-                        if (acc < amin) {
-                            amin = acc;
-                        }
+                        tb_nn_range_add(rng, acc);
                     } else {
                         grad_in[(iy * w_in + ix) * c + ch] = (int8_t)tb_nn_round_shift(acc, n_shift);
                     }

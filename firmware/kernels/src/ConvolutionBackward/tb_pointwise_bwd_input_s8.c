@@ -9,13 +9,12 @@ int32_t tb_pointwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint
                                   const int32_t *w_factor, int32_t w_exp, int8_t *grad_in)
 {
     const int32_t k_frozen = c_in - k_train;
-    int64_t amax = 0;
-    int64_t amin = 0;
+    int64_t rng[2] = {0, 0};
     int32_t n_shift = 0;
     int32_t p, pos, ci, c;
     for (p = 0; p < 2; p++) {
         if (p == 1) {
-            n_shift = tb_nn_grad_shift(amax, amin);
+            n_shift = tb_nn_grad_shift(rng);
         }
         for (pos = 0; pos < h * w; pos++) {
             const int32_t gb = pos * c_out;
@@ -35,12 +34,7 @@ int32_t tb_pointwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint
                     acc += (int64_t)gf * wv;
                 }
                 if (p == 0) {
-                    if (acc > amax) {
-                        amax = acc;
-                    }
-                    if (acc < amin) {
-                        amin = acc;
-                    }
+                    tb_nn_range_add(rng, acc);
                 } else {
                     grad_in[pos * c_in + ci] = (int8_t)tb_nn_round_shift(acc, n_shift);
                 }
