@@ -11,10 +11,11 @@ from __future__ import annotations
 from numba import njit
 
 from tinybench.kernels.support import (
+    tb_nn_dot_s8,
     tb_nn_mask_flush,
-    tb_nn_mask_put,
     tb_nn_output_s8,
-    tb_nn_sat_s8,
+    tb_nn_store_s8,
+    tb_nn_window_sum,
 )
 
 
@@ -22,34 +23,21 @@ from tinybench.kernels.support import (
 def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out,
                    kernel, stride, mult, shift, y_zero, y, mask):
     """Dense k x k convolution (groups = 1), padding k // 2, stride 1 or 2."""
-    pad = kernel // 2
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
     k_frozen = c_in - k_train
+    kk = kernel * kernel
     i = 0
     bits = 0
     for oy in range(h_out):
         for ox in range(w_out):
             for c in range(c_out):
-                acc = 0
-                for ky in range(kernel):
-                    iy = oy * stride - pad + ky
-                    if iy < 0 or iy >= h_in:
-                        continue
-                    for kx in range(kernel):
-                        ix = ox * stride - pad + kx
-                        if ix < 0 or ix >= w_in:
-                            continue
-                        xb = (iy * w_in + ix) * c_in
-                        wt = ((c * kernel + ky) * kernel + kx) * k_train
-                        for ci in range(k_train):
-                            acc += (x[xb + ci] - x_zero) * w_train[wt + ci]
-                        wf = ((c * kernel + ky) * kernel + kx) * k_frozen
-                        for ci in range(k_frozen):
-                            acc += (x[xb + k_train + ci] - x_zero) * w_frozen[wf + ci]
+                acc = (tb_nn_window_sum(x, h_in, w_in, c_in, 0, x_zero, w_train, c * kk * k_train,
+                                        k_train, kernel, stride, oy, ox)
+                       + tb_nn_window_sum(x, h_in, w_in, c_in, k_train, x_zero, w_frozen,
+                                          c * kk * k_frozen, k_frozen, kernel, stride, oy, ox))
                 v = tb_nn_output_s8(acc, bias[c], mult[c], shift[c], y_zero)
-                y[i] = tb_nn_sat_s8(v)
-                bits = tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
+                bits = tb_nn_store_s8(y, mask, i, bits, v)
                 i += 1
     tb_nn_mask_flush(mask, i, bits)
 
@@ -58,31 +46,22 @@ def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias
 def tb_depthwise_fwd_s8(x, h_in, w_in, c, x_zero, w_train, w_frozen, k_train, bias,
                         kernel, stride, mult, shift, y_zero, y, mask):
     """Depthwise k x k convolution (groups = C), padding k // 2, stride 1 or 2."""
-    pad = kernel // 2
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
+    kk = kernel * kernel
     i = 0
     bits = 0
     for oy in range(h_out):
         for ox in range(w_out):
             for ch in range(c):
-                acc = 0
-                for ky in range(kernel):
-                    iy = oy * stride - pad + ky
-                    if iy < 0 or iy >= h_in:
-                        continue
-                    for kx in range(kernel):
-                        ix = ox * stride - pad + kx
-                        if ix < 0 or ix >= w_in:
-                            continue
-                        xv = x[(iy * w_in + ix) * c + ch] - x_zero
-                        if ch < k_train:
-                            acc += xv * w_train[(ch * kernel + ky) * kernel + kx]
-                        else:
-                            acc += xv * w_frozen[((ch - k_train) * kernel + ky) * kernel + kx]
+                if ch < k_train:
+                    acc = tb_nn_window_sum(x, h_in, w_in, c, ch, x_zero, w_train, ch * kk, 1,
+                                           kernel, stride, oy, ox)
+                else:
+                    acc = tb_nn_window_sum(x, h_in, w_in, c, ch, x_zero, w_frozen, (ch - k_train) * kk,
+                                           1, kernel, stride, oy, ox)
                 v = tb_nn_output_s8(acc, bias[ch], mult[ch], shift[ch], y_zero)
-                y[i] = tb_nn_sat_s8(v)
-                bits = tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
+                bits = tb_nn_store_s8(y, mask, i, bits, v)
                 i += 1
     tb_nn_mask_flush(mask, i, bits)
 
@@ -97,13 +76,9 @@ def tb_pointwise_fwd_s8(x, h, w, c_in, x_zero, w_train, w_frozen, k_train, bias,
     for pos in range(h * w):
         xb = pos * c_in
         for c in range(c_out):
-            acc = 0
-            for ci in range(k_train):
-                acc += (x[xb + ci] - x_zero) * w_train[c * k_train + ci]
-            for ci in range(k_frozen):
-                acc += (x[xb + k_train + ci] - x_zero) * w_frozen[c * k_frozen + ci]
+            acc = (tb_nn_dot_s8(x, xb, x_zero, w_train, c * k_train, k_train)
+                   + tb_nn_dot_s8(x, xb + k_train, x_zero, w_frozen, c * k_frozen, k_frozen))
             v = tb_nn_output_s8(acc, bias[c], mult[c], shift[c], y_zero)
-            y[i] = tb_nn_sat_s8(v)
-            bits = tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
+            bits = tb_nn_store_s8(y, mask, i, bits, v)
             i += 1
     tb_nn_mask_flush(mask, i, bits)

@@ -9,10 +9,9 @@ from tinybench.kernels.support import (
     tb_nn_grad_shift,
     tb_nn_mask_flush,
     tb_nn_mask_get,
-    tb_nn_mask_put,
     tb_nn_range_add,
     tb_nn_round_shift,
-    tb_nn_sat_s8,
+    tb_nn_store_s8,
 )
 
 
@@ -23,9 +22,7 @@ def tb_add_fwd_s8(a, a_zero, b, b_zero, n, mult_a, mult_b, shift, y_zero, y, mas
     bits = 0
     for i in range(n):
         acc = (np.int64(a[i] - a_zero) * mult_a + np.int64(b[i] - b_zero) * mult_b + rnd) >> shift
-        v = acc + y_zero
-        y[i] = tb_nn_sat_s8(v)
-        bits = tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
+        bits = tb_nn_store_s8(y, mask, i, bits, acc + y_zero)
     tb_nn_mask_flush(mask, n, bits)
 
 

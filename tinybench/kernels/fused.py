@@ -12,14 +12,13 @@ from __future__ import annotations
 
 from numba import njit
 
-from tinybench.kernels.support import tb_nn_output_s8, tb_nn_sat_s8
+from tinybench.kernels.support import tb_nn_dot_s8, tb_nn_output_s8, tb_nn_sat_s8, tb_nn_window_sum
 
 
 @njit(cache=True)
 def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift, mid_zero, c_mid,
                    plane, dw_w, dw_bias, kernel, stride, dw_mult, dw_shift, y_zero, y, mask):
     """y [h_out, w_out, c_mid] = depthwise(pointwise(x)); ``plane`` holds h_in * w_in bytes."""
-    pad = kernel // 2
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
     n = h_out * w_out * c_mid
@@ -27,22 +26,12 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
         mask[b] = 0
     for ch in range(c_mid):
         for pos in range(h_in * w_in):
-            acc = 0
-            for ci in range(c_in):
-                acc += (x[pos * c_in + ci] - x_zero) * pw_w[ch * c_in + ci]
+            acc = tb_nn_dot_s8(x, pos * c_in, x_zero, pw_w, ch * c_in, c_in)
             plane[pos] = tb_nn_sat_s8(tb_nn_output_s8(acc, pw_bias[ch], pw_mult[ch], pw_shift[ch], mid_zero))
         for oy in range(h_out):
             for ox in range(w_out):
-                acc = 0
-                for ky in range(kernel):
-                    iy = oy * stride - pad + ky
-                    if iy < 0 or iy >= h_in:
-                        continue
-                    for kx in range(kernel):
-                        ix = ox * stride - pad + kx
-                        if ix < 0 or ix >= w_in:
-                            continue
-                        acc += (plane[iy * w_in + ix] - mid_zero) * dw_w[(ch * kernel + ky) * kernel + kx]
+                acc = tb_nn_window_sum(plane, h_in, w_in, 1, 0, mid_zero, dw_w, ch * kernel * kernel,
+                                       1, kernel, stride, oy, ox)
                 v = tb_nn_output_s8(acc, dw_bias[ch], dw_mult[ch], dw_shift[ch], y_zero)
                 i = (oy * w_out + ox) * c_mid + ch
                 y[i] = tb_nn_sat_s8(v)

@@ -133,6 +133,50 @@ def tb_nn_output_s8(acc, bias, m, s, y_zero):
 
 
 @njit(cache=True)
+def tb_nn_store_s8(y, mask, i, bits, v):
+    """``y[i] = sat_s8(v)`` and bit ``i`` of a mask written in order (1: v fits int8, the
+    clamp was not active), see :func:`tb_nn_mask_put`. Returns the pending bits."""
+    y[i] = tb_nn_sat_s8(v)
+    return tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
+
+
+@njit(cache=True)
+def tb_nn_dot_s8(x, x_first, x_zero, w, w_first, n):
+    """``sum over j < n of (x[x_first + j] - x_zero) * w[w_first + j]`` (int32)."""
+    acc = 0
+    for j in range(n):
+        acc += (x[x_first + j] - x_zero) * w[w_first + j]
+    return acc
+
+
+@njit(cache=True)
+def tb_nn_window_sum(x, h_in, w_in, x_channels, x_first, x_zero, w, w_first, n, kernel, stride,
+                     oy, ox):
+    """Accumulator of output position (oy, ox) of a k x k convolution (padding k // 2) over
+    ``n`` input channels: for each tap (ky, kx) inside the input, with ``iy = oy * stride -
+    k // 2 + ky`` (likewise ``ix``), :func:`tb_nn_dot_s8` of ``x[iy, ix, x_first:x_first+n]``
+    (of ``x_channels`` channels) with the weights ``w[w_first + (ky * k + kx) * n:][:n]``;
+    padding taps contribute 0 (int32). Dense: one call per weight part (a part of ``n = 0``
+    channels costs no tap loop); depthwise: ``n = 1``.
+    """
+    if n == 0:
+        return 0
+    pad = kernel // 2
+    acc = 0
+    for ky in range(kernel):
+        iy = oy * stride - pad + ky
+        if iy < 0 or iy >= h_in:
+            continue
+        for kx in range(kernel):
+            ix = ox * stride - pad + kx
+            if ix < 0 or ix >= w_in:
+                continue
+            acc += tb_nn_dot_s8(x, (iy * w_in + ix) * x_channels + x_first, x_zero,
+                                w, w_first + ky * kernel * n + kx * n, n)
+    return acc
+
+
+@njit(cache=True)
 def tb_nn_floor_div(num, den):
     """Floor division by a positive divisor (C's ``/`` truncates; the C twin is 32-bit)."""
     return num // den  # Numba's // on integers floors, like Python's

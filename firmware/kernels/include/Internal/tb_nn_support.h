@@ -116,6 +116,60 @@ static inline int64_t tb_nn_output_s8(int32_t acc, int32_t bias, int32_t m, int3
     return tb_nn_requantize(tb_nn_sat_s32((int64_t)acc + bias), m, s) + y_zero;
 }
 
+/* y[i] = sat_s8(v) and bit i of a mask written in order (1: v fits int8, the clamp was not
+ * active), see tb_nn_mask_put. Returns the pending bits. */
+static inline uint32_t tb_nn_store_s8(int8_t *y, uint8_t *mask, int32_t i, uint32_t bits,
+                                      int64_t v)
+{
+    y[i] = (int8_t)tb_nn_sat_s8(v);
+    return tb_nn_mask_put(mask, i, bits, (v >= -128 && v <= 127) ? 1u : 0u);
+}
+
+/* sum over j < n of (x[x_first + j] - x_zero) * w[w_first + j]. */
+static inline int32_t tb_nn_dot_s8(const int8_t *x, int32_t x_first, int32_t x_zero,
+                                   const int8_t *w, int32_t w_first, int32_t n)
+{
+    int32_t acc = 0;
+    int32_t j;
+    for (j = 0; j < n; j++) {
+        acc += (x[x_first + j] - x_zero) * w[w_first + j];
+    }
+    return acc;
+}
+
+/* Accumulator of output position (oy, ox) of a k x k convolution (padding k / 2) over n input
+ * channels: for each tap (ky, kx) inside the input, with iy = oy * stride - k / 2 + ky
+ * (likewise ix), tb_nn_dot_s8 of x[iy, ix, x_first .. x_first + n) (of x_channels channels)
+ * with the n weights at w[w_first + (ky * k + kx) * n]; padding taps contribute 0. Dense: one
+ * call per weight part (a part of n = 0 channels costs no tap loop); depthwise: n = 1. */
+static inline int32_t tb_nn_window_sum(const int8_t *x, int32_t h_in, int32_t w_in,
+                                       int32_t x_channels, int32_t x_first, int32_t x_zero,
+                                       const int8_t *w, int32_t w_first, int32_t n,
+                                       int32_t kernel, int32_t stride, int32_t oy, int32_t ox)
+{
+    const int32_t pad = kernel / 2;
+    int32_t acc = 0;
+    int32_t ky, kx;
+    if (n == 0) {
+        return 0;
+    }
+    for (ky = 0; ky < kernel; ky++) {
+        const int32_t iy = oy * stride - pad + ky;
+        if (iy < 0 || iy >= h_in) {
+            continue;
+        }
+        for (kx = 0; kx < kernel; kx++) {
+            const int32_t ix = ox * stride - pad + kx;
+            if (ix < 0 || ix >= w_in) {
+                continue;
+            }
+            acc += tb_nn_dot_s8(x, (iy * w_in + ix) * x_channels + x_first, x_zero,
+                                w, w_first + ky * kernel * n + kx * n, n);
+        }
+    }
+    return acc;
+}
+
 /* Floor division by a positive divisor (C's `/` truncates toward zero); 32-bit, so that
  * Cortex-M uses SDIV rather than a libgcc 64-bit division. */
 static inline int32_t tb_nn_floor_div(int32_t num, int32_t den)

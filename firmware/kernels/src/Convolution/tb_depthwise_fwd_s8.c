@@ -8,39 +8,26 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
                          const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
                          uint8_t *mask)
 {
-    const int32_t pad = kernel / 2;
     const int32_t h_out = (h_in + stride - 1) / stride;
     const int32_t w_out = (w_in + stride - 1) / stride;
+    const int32_t kk = kernel * kernel;
     int32_t i = 0;
     uint32_t bits = 0;
-    int32_t oy, ox, ch, ky, kx;
+    int32_t oy, ox, ch;
     for (oy = 0; oy < h_out; oy++) {
         for (ox = 0; ox < w_out; ox++) {
             for (ch = 0; ch < c; ch++) {
-                int32_t acc = 0;
+                int32_t acc;
                 int64_t v;
-                for (ky = 0; ky < kernel; ky++) {
-                    const int32_t iy = oy * stride - pad + ky;
-                    if (iy < 0 || iy >= h_in) {
-                        continue;
-                    }
-                    for (kx = 0; kx < kernel; kx++) {
-                        const int32_t ix = ox * stride - pad + kx;
-                        int32_t xv;
-                        if (ix < 0 || ix >= w_in) {
-                            continue;
-                        }
-                        xv = x[(iy * w_in + ix) * c + ch] - x_zero;
-                        if (ch < k_train) {
-                            acc += xv * w_train[(ch * kernel + ky) * kernel + kx];
-                        } else {
-                            acc += xv * w_frozen[((ch - k_train) * kernel + ky) * kernel + kx];
-                        }
-                    }
+                if (ch < k_train) {
+                    acc = tb_nn_window_sum(x, h_in, w_in, c, ch, x_zero, w_train, ch * kk, 1,
+                                           kernel, stride, oy, ox);
+                } else {
+                    acc = tb_nn_window_sum(x, h_in, w_in, c, ch, x_zero, w_frozen,
+                                           (ch - k_train) * kk, 1, kernel, stride, oy, ox);
                 }
                 v = tb_nn_output_s8(acc, bias[ch], mult[ch], shift[ch], y_zero);
-                y[i] = (int8_t)tb_nn_sat_s8(v);
-                bits = tb_nn_mask_put(mask, i, bits, (v >= -128 && v <= 127) ? 1u : 0u);
+                bits = tb_nn_store_s8(y, mask, i, bits, v);
                 i++;
             }
         }

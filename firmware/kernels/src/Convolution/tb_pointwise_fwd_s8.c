@@ -10,21 +10,14 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
     const int32_t k_frozen = c_in - k_train;
     int32_t i = 0;
     uint32_t bits = 0;
-    int32_t pos, c, ci;
+    int32_t pos, c;
     for (pos = 0; pos < h * w; pos++) {
         const int32_t xb = pos * c_in;
         for (c = 0; c < c_out; c++) {
-            int32_t acc = 0;
-            int64_t v;
-            for (ci = 0; ci < k_train; ci++) {
-                acc += (x[xb + ci] - x_zero) * w_train[c * k_train + ci];
-            }
-            for (ci = 0; ci < k_frozen; ci++) {
-                acc += (x[xb + k_train + ci] - x_zero) * w_frozen[c * k_frozen + ci];
-            }
-            v = tb_nn_output_s8(acc, bias[c], mult[c], shift[c], y_zero);
-            y[i] = (int8_t)tb_nn_sat_s8(v);
-            bits = tb_nn_mask_put(mask, i, bits, (v >= -128 && v <= 127) ? 1u : 0u);
+            const int32_t acc = tb_nn_dot_s8(x, xb, x_zero, w_train, c * k_train, k_train) +
+                                tb_nn_dot_s8(x, xb + k_train, x_zero, w_frozen, c * k_frozen, k_frozen);
+            const int64_t v = tb_nn_output_s8(acc, bias[c], mult[c], shift[c], y_zero);
+            bits = tb_nn_store_s8(y, mask, i, bits, v);
             i++;
         }
     }

@@ -12,9 +12,7 @@ void tb_add_fwd_s8(const int8_t *a, int32_t a_zero, const int8_t *b, int32_t b_z
     for (i = 0; i < n; i++) {
         const int64_t acc = ((int64_t)(a[i] - a_zero) * mult_a +
                              (int64_t)(b[i] - b_zero) * mult_b + rnd) >> shift;
-        const int64_t v = acc + y_zero;
-        y[i] = (int8_t)tb_nn_sat_s8(v);
-        bits = tb_nn_mask_put(mask, i, bits, (v >= -128 && v <= 127) ? 1u : 0u);
+        bits = tb_nn_store_s8(y, mask, i, bits, acc + y_zero);
     }
     tb_nn_mask_flush(mask, n, bits);
 }
