@@ -22,10 +22,12 @@ from numba import njit
 from tinybench.kernels.support import (
     tb_nn_bias_grad_sum,
     tb_nn_grad_shift,
+    tb_nn_input_grad_sum,
     tb_nn_mask_get,
     tb_nn_pointwise_weight_grad_sum,
     tb_nn_range_add,
     tb_nn_round_shift,
+    tb_nn_tap_output,
     tb_nn_weight_grad_sum,
 )
 
@@ -37,7 +39,6 @@ def tb_conv_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c_in, w_train, w_frozen
     pad = kernel // 2
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
-    k_frozen = c_in - k_train
     rng = np.zeros(2, np.int64)
     n_shift = 0
     for p in range(2):
@@ -48,26 +49,16 @@ def tb_conv_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c_in, w_train, w_frozen
                 for ci in range(c_in):
                     acc = np.int64(0)
                     for ky in range(kernel):
-                        ty = iy + pad - ky
-                        if ty < 0 or ty % stride != 0 or ty // stride >= h_out:
+                        oy = tb_nn_tap_output(iy, ky, pad, stride, h_out)
+                        if oy < 0:
                             continue
-                        oy = ty // stride
                         for kx in range(kernel):
-                            tx = ix + pad - kx
-                            if tx < 0 or tx % stride != 0 or tx // stride >= w_out:
+                            ox = tb_nn_tap_output(ix, kx, pad, stride, w_out)
+                            if ox < 0:
                                 continue
-                            ox = tx // stride
-                            gb = (oy * w_out + ox) * c_out
-                            for c in range(c_out):
-                                if tb_nn_mask_get(mask, gb + c) == 0:
-                                    continue
-                                gf = grad[gb + c] * w_factor[c]
-                                if ci < k_train:
-                                    wv = w_train[((c * kernel + ky) * kernel + kx) * k_train + ci]
-                                else:
-                                    wv = w_frozen[((c * kernel + ky) * kernel + kx) * k_frozen
-                                                  + ci - k_train]
-                                acc += gf * wv
+                            acc += tb_nn_input_grad_sum(grad, mask, (oy * w_out + ox) * c_out, c_out, w_factor,
+                                                        w_train, w_frozen, k_train, c_in, kernel * kernel,
+                                                        ky * kernel + kx, ci)
                     if p == 0:
                         tb_nn_range_add(rng, acc)
                     else:
@@ -92,15 +83,13 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
                 for ch in range(c):
                     acc32 = 0
                     for ky in range(kernel):
-                        ty = iy + pad - ky
-                        if ty < 0 or ty % stride != 0 or ty // stride >= h_out:
+                        oy = tb_nn_tap_output(iy, ky, pad, stride, h_out)
+                        if oy < 0:
                             continue
-                        oy = ty // stride
                         for kx in range(kernel):
-                            tx = ix + pad - kx
-                            if tx < 0 or tx % stride != 0 or tx // stride >= w_out:
+                            ox = tb_nn_tap_output(ix, kx, pad, stride, w_out)
+                            if ox < 0:
                                 continue
-                            ox = tx // stride
                             gi = (oy * w_out + ox) * c + ch
                             if tb_nn_mask_get(mask, gi) == 0:
                                 continue
@@ -121,7 +110,6 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
 def tb_pointwise_bwd_input_s8(grad, e_grad, mask, h, w, c_in, w_train, w_frozen, k_train,
                               c_out, w_factor, w_exp, grad_in):
     """Input gradient of a 1x1 convolution (the classifier: h = w = 1)."""
-    k_frozen = c_in - k_train
     rng = np.zeros(2, np.int64)
     n_shift = 0
     for p in range(2):
@@ -130,16 +118,8 @@ def tb_pointwise_bwd_input_s8(grad, e_grad, mask, h, w, c_in, w_train, w_frozen,
         for pos in range(h * w):
             gb = pos * c_out
             for ci in range(c_in):
-                acc = np.int64(0)
-                for c in range(c_out):
-                    if tb_nn_mask_get(mask, gb + c) == 0:
-                        continue
-                    gf = grad[gb + c] * w_factor[c]
-                    if ci < k_train:
-                        wv = w_train[c * k_train + ci]
-                    else:
-                        wv = w_frozen[c * k_frozen + ci - k_train]
-                    acc += gf * wv
+                acc = tb_nn_input_grad_sum(grad, mask, gb, c_out, w_factor, w_train, w_frozen, k_train, c_in,
+                                           1, 0, ci)
                 if p == 0:
                     tb_nn_range_add(rng, acc)
                 else:

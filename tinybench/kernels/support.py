@@ -249,3 +249,35 @@ def tb_nn_pointwise_weight_grad_sum(grad, mask, x_saved, positions, k_train, x_z
             continue
         acc += grad[gi] * (x_saved[pos * k_train + ci] - x_zero)
     return acc
+
+
+@njit(cache=True)
+def tb_nn_tap_output(i, k, pad, stride, n_out):
+    """The output index ``o`` in [0, n_out) whose tap ``k`` reads input index ``i``
+    (``o * stride - pad + k = i``), or -1 if there is none: the gather of a transposed
+    convolution."""
+    t = i + pad - k
+    if t < 0 or t % stride != 0 or t // stride >= n_out:
+        return -1
+    return t // stride
+
+
+@njit(cache=True)
+def tb_nn_input_grad_sum(grad, mask, gb, c_out, w_factor, w_train, w_frozen, k_train, c_in, taps,
+                         tap, ci):
+    """Input gradient of input channel ``ci`` from one output position of a dense (or 1x1)
+    convolution: the masked output gradients ``grad[gb + c]`` times ``w_factor[c]`` times
+    the weight ``w[c, tap, ci]`` (``taps = k * k`` per output channel, split into the trained
+    and frozen parts), summed over the ``c_out`` output channels (int64)."""
+    k_frozen = c_in - k_train
+    acc = np.int64(0)
+    for c in range(c_out):
+        if tb_nn_mask_get(mask, gb + c) == 0:
+            continue
+        gf = grad[gb + c] * w_factor[c]
+        if ci < k_train:
+            wv = w_train[(c * taps + tap) * k_train + ci]
+        else:
+            wv = w_frozen[(c * taps + tap) * k_frozen + ci - k_train]
+        acc += gf * wv
+    return acc

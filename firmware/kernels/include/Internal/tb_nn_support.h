@@ -289,4 +289,45 @@ static inline int32_t tb_nn_pointwise_weight_grad_sum(const int8_t *grad, const 
     return acc;
 }
 
+/* The output index o in [0, n_out) whose tap k reads input index i (o * stride - pad + k = i),
+ * or -1 if there is none: the gather of a transposed convolution. */
+static inline int32_t tb_nn_tap_output(int32_t i, int32_t k, int32_t pad, int32_t stride,
+                                       int32_t n_out)
+{
+    const int32_t t = i + pad - k;
+    if (t < 0 || t % stride != 0 || t / stride >= n_out) {
+        return -1;
+    }
+    return t / stride;
+}
+
+/* Input gradient of input channel ci from one output position of a dense (or 1x1)
+ * convolution: the masked output gradients grad[gb + c] times w_factor[c] times the weight
+ * w[c, tap, ci] (taps = k * k per output channel, split into the trained and frozen parts),
+ * summed over the c_out output channels in int64. */
+static inline int64_t tb_nn_input_grad_sum(const int8_t *grad, const uint8_t *mask, int32_t gb,
+                                           int32_t c_out, const int32_t *w_factor,
+                                           const int8_t *w_train, const int8_t *w_frozen,
+                                           int32_t k_train, int32_t c_in, int32_t taps,
+                                           int32_t tap, int32_t ci)
+{
+    const int32_t k_frozen = c_in - k_train;
+    int64_t acc = 0;
+    int32_t c;
+    for (c = 0; c < c_out; c++) {
+        int32_t gf, wv;
+        if (tb_nn_mask_get(mask, gb + c) == 0) {
+            continue;
+        }
+        gf = grad[gb + c] * w_factor[c];
+        if (ci < k_train) {
+            wv = w_train[(c * taps + tap) * k_train + ci];
+        } else {
+            wv = w_frozen[(c * taps + tap) * k_frozen + ci - k_train];
+        }
+        acc += (int64_t)gf * wv;
+    }
+    return acc;
+}
+
 #endif /* TB_NN_SUPPORT_H */

@@ -12,10 +12,9 @@ int32_t tb_conv_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint8_t *
     const int32_t pad = kernel / 2;
     const int32_t h_out = (h_in + stride - 1) / stride;
     const int32_t w_out = (w_in + stride - 1) / stride;
-    const int32_t k_frozen = c_in - k_train;
     int64_t rng[2] = {0, 0};
     int32_t n_shift = 0;
-    int32_t p, iy, ix, ci, ky, kx, c;
+    int32_t p, iy, ix, ci, ky, kx;
     for (p = 0; p < 2; p++) {
         if (p == 1) {
             n_shift = tb_nn_grad_shift(rng);
@@ -25,34 +24,18 @@ int32_t tb_conv_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint8_t *
                 for (ci = 0; ci < c_in; ci++) {
                     int64_t acc = 0;
                     for (ky = 0; ky < kernel; ky++) {
-                        const int32_t ty = iy + pad - ky;
-                        int32_t oy;
-                        if (ty < 0 || ty % stride != 0 || ty / stride >= h_out) {
+                        const int32_t oy = tb_nn_tap_output(iy, ky, pad, stride, h_out);
+                        if (oy < 0) {
                             continue;
                         }
-                        oy = ty / stride;
                         for (kx = 0; kx < kernel; kx++) {
-                            const int32_t tx = ix + pad - kx;
-                            int32_t ox, gb;
-                            if (tx < 0 || tx % stride != 0 || tx / stride >= w_out) {
+                            const int32_t ox = tb_nn_tap_output(ix, kx, pad, stride, w_out);
+                            if (ox < 0) {
                                 continue;
                             }
-                            ox = tx / stride;
-                            gb = (oy * w_out + ox) * c_out;
-                            for (c = 0; c < c_out; c++) {
-                                int32_t gf, wv;
-                                if (tb_nn_mask_get(mask, gb + c) == 0) {
-                                    continue;
-                                }
-                                gf = grad[gb + c] * w_factor[c];
-                                if (ci < k_train) {
-                                    wv = w_train[((c * kernel + ky) * kernel + kx) * k_train + ci];
-                                } else {
-                                    wv = w_frozen[((c * kernel + ky) * kernel + kx) * k_frozen
-                                                  + ci - k_train];
-                                }
-                                acc += (int64_t)gf * wv;
-                            }
+                            acc += tb_nn_input_grad_sum(grad, mask, (oy * w_out + ox) * c_out, c_out,
+                                                        w_factor, w_train, w_frozen, k_train, c_in,
+                                                        kernel * kernel, ky * kernel + kx, ci);
                         }
                     }
                     if (p == 0) {

@@ -25,19 +25,16 @@ int32_t tb_depthwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint
                     int32_t acc32 = 0;
                     int64_t acc;
                     for (ky = 0; ky < kernel; ky++) {
-                        const int32_t ty = iy + pad - ky;
-                        int32_t oy;
-                        if (ty < 0 || ty % stride != 0 || ty / stride >= h_out) {
+                        const int32_t oy = tb_nn_tap_output(iy, ky, pad, stride, h_out);
+                        if (oy < 0) {
                             continue;
                         }
-                        oy = ty / stride;
                         for (kx = 0; kx < kernel; kx++) {
-                            const int32_t tx = ix + pad - kx;
-                            int32_t ox, gi, wv;
-                            if (tx < 0 || tx % stride != 0 || tx / stride >= w_out) {
+                            const int32_t ox = tb_nn_tap_output(ix, kx, pad, stride, w_out);
+                            int32_t gi, wv;
+                            if (ox < 0) {
                                 continue;
                             }
-                            ox = tx / stride;
                             gi = (oy * w_out + ox) * c + ch;
                             if (tb_nn_mask_get(mask, gi) == 0) {
                                 continue;
