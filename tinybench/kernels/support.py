@@ -4,6 +4,12 @@ Every function here is the Numba statement of one ``static inline`` C helper of 
 name; the rules they implement are defined in docs/kernels.md. Integers are handled as
 int64 in Numba (its integer promotion), and every value stays inside the range the C
 code holds it in, so both give the same numbers.
+
+They are inlined at the Numba IR level (``inline="always"``), as their C twins are
+``static inline``: left to LLVM, calls with array offsets were not inlined and the
+convolution kernels ran 1.6 to 2.6 times slower (benchmarks/host_training_step.py).
+Numba's on-disk cache does not notice a change to a helper here from a kernel in another
+file: after editing this file, delete ``tinybench/kernels/__pycache__/*.nb*``.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ INT32_MAX = 2**31 - 1
 GRAD_MAX = 127
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_sat_s8(v):
     """Clamp an integer to [-128, 127]."""
     if v < -128:
@@ -27,7 +33,7 @@ def tb_nn_sat_s8(v):
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_sat_s32(v):
     """Clamp an int64 to [INT32_MIN, INT32_MAX]."""
     if v < INT32_MIN:
@@ -37,13 +43,13 @@ def tb_nn_sat_s32(v):
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_requantize(acc, m, s):
     """``(int64(acc) * m + 2**(s-1)) >> s`` (floor, so round half up); s in [1, 62]."""
     return (np.int64(acc) * np.int64(m) + (np.int64(1) << np.int64(s - 1))) >> np.int64(s)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_round_shift(a, n):
     """Round-half-up right shift of an int64 by n in [0, 62]: ``(a + 2**(n-1)) >> n``."""
     if n == 0:
@@ -51,7 +57,7 @@ def tb_nn_round_shift(a, n):
     return (np.int64(a) + (np.int64(1) << np.int64(n - 1))) >> np.int64(n)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_range_add(rng, acc):
     """Widen ``rng`` = [largest, smallest] accumulator (both start at 0) to include ``acc``.
 
@@ -63,7 +69,7 @@ def tb_nn_range_add(rng, acc):
         rng[1] = acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_grad_shift(rng):
     """Smallest n >= 0 with round_shift(rng[0], n) <= 127 and round_shift(rng[1], n) >= -127.
 
@@ -77,7 +83,7 @@ def tb_nn_grad_shift(rng):
     return n
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_mask_get(mask, i):
     """Bit i of a packed mask (1 = gradient passes); an empty mask passes everything."""
     if mask.size == 0:
@@ -85,7 +91,7 @@ def tb_nn_mask_get(mask, i):
     return (np.int64(mask[i >> 3]) >> np.int64(i & 7)) & 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_sgd_delta(grad, m, shift, e_grad):
     """Parameter step ``sat_s32(round_half_up(grad * m * 2**(e_grad - shift)))``.
 
@@ -105,7 +111,7 @@ def tb_nn_sgd_delta(grad, m, shift, e_grad):
     return tb_nn_sat_s32(tb_nn_sat_s32(prod) * (np.int64(1) << t))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_mask_put(mask, i, bits, bit):
     """Collect bit ``i`` of a mask written in order; store each byte once it is full.
 
@@ -119,20 +125,20 @@ def tb_nn_mask_put(mask, i, bits, bit):
     return bits
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_mask_flush(mask, n, bits):
     """Store the last, partial byte of a mask of n bits (its unused high bits are 0)."""
     if (n & 7) != 0 and mask.size != 0:
         mask[n >> 3] = bits
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_output_s8(acc, bias, m, s, y_zero):
     """Unclamped output ``requantize(sat_s32(acc + bias), m, s) + y_zero`` (int64)."""
     return tb_nn_requantize(tb_nn_sat_s32(np.int64(acc) + np.int64(bias)), m, s) + y_zero
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_store_s8(y, mask, i, bits, v):
     """``y[i] = sat_s8(v)`` and bit ``i`` of a mask written in order (1: v fits int8, the
     clamp was not active), see :func:`tb_nn_mask_put`. Returns the pending bits."""
@@ -140,7 +146,7 @@ def tb_nn_store_s8(y, mask, i, bits, v):
     return tb_nn_mask_put(mask, i, bits, 1 if -128 <= v <= 127 else 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_dot_s8(x, x_first, x_zero, w, w_first, n):
     """``sum over j < n of (x[x_first + j] - x_zero) * w[w_first + j]`` (int32)."""
     acc = 0
@@ -149,7 +155,7 @@ def tb_nn_dot_s8(x, x_first, x_zero, w, w_first, n):
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_window_sum(x, h_in, w_in, x_channels, x_first, x_zero, w, w_first, n, kernel, stride,
                      oy, ox):
     """Accumulator of output position (oy, ox) of a k x k convolution (padding k // 2) over
@@ -176,25 +182,25 @@ def tb_nn_window_sum(x, h_in, w_in, x_channels, x_first, x_zero, w, w_first, n, 
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_floor_div(num, den):
     """Floor division by a positive divisor (C's ``/`` truncates; the C twin is 32-bit)."""
     return num // den  # Numba's // on integers floors, like Python's
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_sgd_step_s8(w, grad, m, shift, e_grad):
     """The SGD step of one int8 weight: ``sat_s8(w - tb_nn_sgd_delta(grad, m, shift, e_grad))``."""
     return tb_nn_sat_s8(np.int64(w) - tb_nn_sgd_delta(grad, m, shift, e_grad))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_sgd_step_s32(b, grad, m, shift, e_grad):
     """The SGD step of one int32 bias: ``sat_s32(b - tb_nn_sgd_delta(grad, m, shift, e_grad))``."""
     return tb_nn_sat_s32(np.int64(b) - tb_nn_sgd_delta(grad, m, shift, e_grad))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_bias_grad_sum(grad, mask, positions, channels, c):
     """Bias gradient of channel ``c``: the masked output gradient ``grad[pos, c]`` (of
     ``channels`` channels) summed over ``positions`` (int32)."""
@@ -206,7 +212,7 @@ def tb_nn_bias_grad_sum(grad, mask, positions, channels, c):
     return gsum
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_weight_grad_sum(grad, mask, x_saved, h_in, w_in, k_train, x_zero, channels, kernel,
                           stride, c, ky, kx, ci):
     """Weight gradient ``grad_w[c, ky, kx, ci]`` of a k x k convolution (padding k // 2).
@@ -236,7 +242,7 @@ def tb_nn_weight_grad_sum(grad, mask, x_saved, h_in, w_in, k_train, x_zero, chan
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_pointwise_weight_grad_sum(grad, mask, x_saved, positions, k_train, x_zero, channels,
                                     c, ci):
     """Weight gradient ``grad_w[c, ci]`` of a 1x1 convolution: the masked output gradient
@@ -251,7 +257,7 @@ def tb_nn_pointwise_weight_grad_sum(grad, mask, x_saved, positions, k_train, x_z
     return acc
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_tap_output(i, k, pad, stride, n_out):
     """The output index ``o`` in [0, n_out) whose tap ``k`` reads input index ``i``
     (``o * stride - pad + k = i``), or -1 if there is none: the gather of a transposed
@@ -262,7 +268,7 @@ def tb_nn_tap_output(i, k, pad, stride, n_out):
     return t // stride
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def tb_nn_input_grad_sum(grad, mask, gb, c_out, w_factor, w_train, w_frozen, k_train, c_in, taps,
                          tap, ci):
     """Input gradient of input channel ``ci`` from one output position of a dense (or 1x1)
