@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from tinybench.codegen.targets import Board, Target, get_target, resolve_board
+from tinybench.external import first_output_line
 
 #: Reserved stack (bytes) unless the caller asks for another size.
 DEFAULT_STACK_SIZE = 8 * 1024
@@ -126,14 +127,7 @@ def find_gcc(gcc: str | None = None) -> str | None:
 def toolchain_version(gcc: str | None = None) -> str | None:
     """First line of ``arm-none-eabi-gcc --version``, or None if the compiler is missing."""
     exe = find_gcc(gcc)
-    if exe is None:
-        return None
-    try:
-        out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    line = out.stdout.splitlines()[0] if out.stdout else ""
-    return line.strip() or None
+    return first_output_line([exe, "--version"]) if exe else None
 
 
 # --- linker script --------------------------------------------------------------------------

@@ -11,12 +11,12 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 from tinybench.codegen.build import find_gcc, toolchain_version
 from tinybench.emulate.base import BACKENDS, get_backend
 from tinybench.emulate.qemu import build_plugin
 from tinybench.emulate.renode import INSTALL_HINT as RENODE_HINT
+from tinybench.external import first_output_line
 
 HINTS = {
     "arm-none-eabi-gcc": ("apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi "
@@ -31,15 +31,6 @@ HINTS = {
                     "Python requirements pin robotframework 6.1: pip install -r "
                     "<renode>/tests/requirements.txt"),
 }
-
-
-def _first_line(cmd: list[str]) -> str | None:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (out.stdout or out.stderr).strip().splitlines()
-    return text[0] if text else None
 
 
 def _entry(name: str, kind: str, present: bool, version: str | None, detail: str) -> dict:
@@ -59,7 +50,7 @@ def doctor_report(build_qemu_plugin: bool = True) -> list[dict]:
                          toolchain_version(), gcc or "not on PATH"))
     host = shutil.which("gcc") or shutil.which("cc")
     report.append(_entry("host-gcc", "toolchain", host is not None,
-                         _first_line([host, "--version"]) if host else None,
+                         first_output_line([host, "--version"]) if host else None,
                          host or "not on PATH"))
     for name in sorted(BACKENDS):
         backend = get_backend(name)

@@ -37,6 +37,7 @@ from tinybench.emulate.base import (
 )
 from tinybench.emulate.elfinfo import ElfInfo
 from tinybench.emulate.results import parse_uart
+from tinybench.external import first_output_line
 
 PLUGIN_DIR = Path(__file__).with_name("qemu_plugin")
 PLUGIN_SOURCES = ("tb_insn_count.c", "qemu-plugin.h")
@@ -117,14 +118,7 @@ class QemuBackend(Backend):
 
     def version(self) -> str | None:
         exe = self._exe()
-        if exe is None:
-            return None
-        try:
-            out = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        first = out.stdout.splitlines()[0] if out.stdout else ""
-        return first.strip() or None
+        return first_output_line([exe, "--version"]) if exe else None
 
     def supports_board(self, board: Board) -> bool:
         return board.qemu_machine is not None

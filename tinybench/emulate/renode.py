@@ -35,6 +35,7 @@ from tinybench.emulate.base import (
     status_from_report,
 )
 from tinybench.emulate.results import parse_uart
+from tinybench.external import first_output_line
 
 RENODE_EXE = "renode"
 INSTALL_HINT = ("install Renode from https://github.com/renode/renode/releases (portable "
@@ -89,15 +90,7 @@ class RenodeBackend(Backend):
 
     def version(self) -> str | None:
         exe = self._exe()
-        if exe is None:
-            return None
-        try:
-            out = subprocess.run([exe, "--version"], capture_output=True, text=True,
-                                 timeout=60)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        text = (out.stdout or out.stderr).strip().splitlines()
-        return text[0] if text else None
+        return first_output_line([exe, "--version"], timeout_s=60) if exe else None
 
     def supports_board(self, board: Board) -> bool:
         return board.renode_platform is not None
