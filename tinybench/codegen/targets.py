@@ -113,12 +113,25 @@ class Target:
     sram_bytes: int
     flash_bytes: int
     clock_hz: int
-    flash_base: int
-    sram_base: int
-    uart_kind: str
-    uart_base: int
     native_board: str  # the chip's own memory map (Renode, ISS, hardware)
     qemu_board: str  # the QEMU board with the same core
+
+    # The chip's memory map and console are those of its native board.
+    @property
+    def flash_base(self) -> int:
+        return BOARDS[self.native_board].flash_base
+
+    @property
+    def sram_base(self) -> int:
+        return BOARDS[self.native_board].sram_base
+
+    @property
+    def uart_kind(self) -> str:
+        return BOARDS[self.native_board].uart_kind
+
+    @property
+    def uart_base(self) -> int:
+        return BOARDS[self.native_board].uart_base
 
     @property
     def cpu_spec(self) -> CpuSpec:
@@ -243,8 +256,6 @@ register_target(Target(
     name="stm32f746", cpu="cortex-m7",
     description="STM32F746: Cortex-M7 at 216 MHz, 320 KB SRAM, 1 MB flash (the paper's board)",
     sram_bytes=320 * KIB, flash_bytes=1 * MIB, clock_hz=216_000_000,
-    flash_base=0x0800_0000, sram_base=0x2000_0000,
-    uart_kind="stm32f7_usart", uart_base=0x4001_1000,
     native_board="stm32f746-disco", qemu_board="mps2-an500",
 ))
 
@@ -252,8 +263,6 @@ register_target(Target(
     name="nrf52840", cpu="cortex-m4",
     description="nRF52840: Cortex-M4F at 64 MHz, 256 KB SRAM, 1 MB flash",
     sram_bytes=256 * KIB, flash_bytes=1 * MIB, clock_hz=64_000_000,
-    flash_base=0x0000_0000, sram_base=0x2000_0000,
-    uart_kind="nrf52_uart", uart_base=0x4000_2000,
     native_board="nrf52840-dk", qemu_board="mps2-an386",
 ))
 
