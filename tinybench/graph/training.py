@@ -185,8 +185,8 @@ class _Compiler:
 
     def _new_grad(self, of: str) -> str:
         self._grad_serial += 1
-        shape = self.tensors[of].shape if of in self.tensors else self.model.tensors[of].shape
-        return self._add(f"grad{self._grad_serial}:{of}", shape, self._grad_dtype(), Category.GRADIENT)
+        return self._add(f"grad{self._grad_serial}:{of}", self.tensors[of].shape, self._grad_dtype(),
+                         Category.GRADIENT)
 
     def _contribute(self, tensor: str, grad: str, layer: str | None) -> None:
         """Record a gradient contribution to ``tensor``, summing with an earlier one."""
