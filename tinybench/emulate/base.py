@@ -8,6 +8,7 @@ Every backend runs one firmware ELF built by :mod:`tinybench.codegen.build` and 
 
 from __future__ import annotations
 
+import shutil
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import ClassVar
 from tinybench.codegen.targets import Board, Target, get_board, get_target
 from tinybench.emulate.elfinfo import ElfInfo
 from tinybench.emulate.results import HarnessReport
+from tinybench.external import first_output_line
 
 STATUSES = ("ok", "fault", "hang", "crash", "unavailable")
 
@@ -160,6 +162,28 @@ class Backend(ABC):
                 f"build for {self.default_board(target).name}",
                 target=target.name, board=board.name, elf=str(elf_path))
         return elf, target, board, None
+
+
+class ExternalBackend(Backend):
+    """A backend that drives an emulator program found on PATH (QEMU, Renode)."""
+
+    install_hint: ClassVar[str] = ""
+    version_timeout_s: ClassVar[float] = 30.0
+
+    def __init__(self, program: str):
+        self.program = program
+
+    def _exe(self) -> str | None:
+        return shutil.which(self.program)
+
+    def available(self) -> tuple[bool, str]:
+        if self._exe() is None:
+            return False, f"`{self.program}` not found on PATH; {self.install_hint}"
+        return True, self.version() or ""
+
+    def version(self) -> str | None:
+        exe = self._exe()
+        return first_output_line([exe, "--version"], self.version_timeout_s) if exe else None
 
 
 def status_from_report(report: HarnessReport) -> tuple[str, str] | None:

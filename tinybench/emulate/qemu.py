@@ -29,7 +29,7 @@ from tinybench.codegen.targets import Board, Target
 from tinybench.emulate.base import (
     DEFAULT_INSTRUCTION_BUDGET,
     DEFAULT_TIMEOUT_S,
-    Backend,
+    ExternalBackend,
     RunResult,
     fill_fault_location,
     register_backend,
@@ -37,7 +37,6 @@ from tinybench.emulate.base import (
 )
 from tinybench.emulate.elfinfo import ElfInfo
 from tinybench.emulate.results import parse_uart
-from tinybench.external import first_output_line
 
 PLUGIN_DIR = Path(__file__).with_name("qemu_plugin")
 PLUGIN_SOURCES = ("tb_insn_count.c", "qemu-plugin.h")
@@ -96,36 +95,25 @@ def parse_plugin_output(text: str) -> tuple[int | None, list[tuple[int, int, int
 
 
 @register_backend
-class QemuBackend(Backend):
+class QemuBackend(ExternalBackend):
     """qemu-system-arm (MPS2 AN386/AN500) with the instruction-counting TCG plugin."""
 
     name = "qemu"
     description = ("qemu-system-arm on MPS2 AN386 (Cortex-M4) / AN500 (Cortex-M7), exact "
                    "instruction counts from a TCG plugin, no cycle model, no DWT")
 
+    install_hint = "install it with 'apt-get install qemu-system-arm'"
+
     def __init__(self, *, qemu: str | None = None, use_plugin: bool = True):
-        self.qemu = qemu or os.environ.get("TINYBENCH_QEMU", QEMU_EXE)
+        super().__init__(qemu or os.environ.get("TINYBENCH_QEMU", QEMU_EXE))
         self.use_plugin = use_plugin
-
-    def _exe(self) -> str | None:
-        return shutil.which(self.qemu)
-
-    def available(self) -> tuple[bool, str]:
-        if self._exe() is None:
-            return False, (f"{self.qemu} not found on PATH; install it with "
-                           "'apt-get install qemu-system-arm'")
-        return True, self.version() or ""
-
-    def version(self) -> str | None:
-        exe = self._exe()
-        return first_output_line([exe, "--version"]) if exe else None
 
     def supports_board(self, board: Board) -> bool:
         return board.qemu_machine is not None
 
     def command(self, elf_path: Path | str, board: Board, plugin: Path | None,
                 counts_file: Path | None) -> list[str]:
-        cmd = [self._exe() or self.qemu, "-M", board.qemu_machine, "-nographic",
+        cmd = [self._exe() or self.program, "-M", board.qemu_machine, "-nographic",
                "-monitor", "none", "-serial", "stdio",
                "-semihosting-config", "enable=on,target=native", "-kernel", str(elf_path)]
         if plugin is not None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import queue
 import re
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -28,14 +27,13 @@ from tinybench.codegen.targets import Board, Target, get_board, get_target
 from tinybench.emulate.base import (
     DEFAULT_INSTRUCTION_BUDGET,
     DEFAULT_TIMEOUT_S,
-    Backend,
+    ExternalBackend,
     RunResult,
     fill_fault_location,
     register_backend,
     status_from_report,
 )
 from tinybench.emulate.results import parse_uart
-from tinybench.external import first_output_line
 
 RENODE_EXE = "renode"
 INSTALL_HINT = ("install Renode from https://github.com/renode/renode/releases (portable "
@@ -69,28 +67,19 @@ def parse_monitor_number(output: str, command: str) -> int | None:
 
 
 @register_backend
-class RenodeBackend(Backend):
+class RenodeBackend(ExternalBackend):
     """Renode (``renode`` on PATH), running the ELF built for the target's native board."""
 
     name = "renode"
     description = ("Renode on tinybench's self-contained platforms (STM32F746, nRF52840): "
                    "exact instruction counts, DWT counting instructions, no cycle model")
 
+    install_hint = INSTALL_HINT
+    version_timeout_s = 60.0
+
     def __init__(self, *, renode: str | None = None, poll_s: float = 0.05):
-        self.renode = renode or os.environ.get("TINYBENCH_RENODE", RENODE_EXE)
+        super().__init__(renode or os.environ.get("TINYBENCH_RENODE", RENODE_EXE))
         self.poll_s = poll_s
-
-    def _exe(self) -> str | None:
-        return shutil.which(self.renode)
-
-    def available(self) -> tuple[bool, str]:
-        if self._exe() is None:
-            return False, f"`{self.renode}` not found on PATH; {INSTALL_HINT}"
-        return True, self.version() or ""
-
-    def version(self) -> str | None:
-        exe = self._exe()
-        return first_output_line([exe, "--version"], timeout_s=60) if exe else None
 
     def supports_board(self, board: Board) -> bool:
         return board.renode_platform is not None
@@ -99,7 +88,7 @@ class RenodeBackend(Backend):
         return get_board(get_target(target).native_board)
 
     def command(self, script: Path) -> list[str]:
-        return [self._exe() or self.renode, "--console", "--disable-xwt", "--plain",
+        return [self._exe() or self.program, "--console", "--disable-xwt", "--plain",
                 "-e", f"include @{script}"]
 
     def run(self, elf_path: Path | str, target: Target | str, *,
