@@ -38,8 +38,8 @@ def _resize_bilinear(img: np.ndarray, size: int) -> np.ndarray:
 def digits(size: int = 128, test_fraction: float = 0.25, seed: int = 0) -> tuple[Split, Split]:
     """Train and test splits of the digits task at ``size`` x ``size`` x 3, int8.
 
-    Cached per process (upscaling all 1,797 images takes about a second); callers must not
-    modify the arrays."""
+    Cached per process (upscaling all 1,797 images takes about a second); the arrays are
+    read-only because every caller shares them."""
     from sklearn.datasets import load_digits
 
     d = load_digits()
@@ -51,4 +51,6 @@ def digits(size: int = 128, test_fraction: float = 0.25, seed: int = 0) -> tuple
         images[n] = q[:, :, None]
     labels = d.target[order].astype(np.int64)
     n_test = int(round(len(order) * test_fraction))
+    images.flags.writeable = False  # shared by every caller of the cache
+    labels.flags.writeable = False
     return Split(images[n_test:], labels[n_test:]), Split(images[:n_test], labels[:n_test])
