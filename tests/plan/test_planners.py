@@ -34,6 +34,19 @@ def test_first_fit_exact_offsets():
     assert p.arena_size() == 100
 
 
+def test_search_reaches_the_floor_where_greedy_fragments():
+    # x and y ping-pong, then z and w: greedy puts w (largest) at 0, so z lands above y
+    spans = [(32, 0, 1), (32, 1, 2), (16, 2, 4), (48, 3, 4)]
+    arenas = {}
+    for name in ("greedy-size", "search"):
+        p = get_planner(name)
+        for size, first, last in spans:
+            p.add_buffer(size, first, last)
+        assert p.overlapping_pairs() == [] and p.live_floor() == 64
+        arenas[name] = p.arena_size()
+    assert arenas == {"greedy-size": 80, "search": 64}
+
+
 def test_linear_is_the_sum():
     p = get_planner("linear")
     for s in (10, 20, 30):
@@ -80,6 +93,19 @@ def test_random_buffers_never_overlap_and_fit(groups, name):
     for i, g in enumerate(groups):
         assert all(p.offset(i) >= 0 and p.offset(i) + o + s <= arena for o, s, _, _ in g)
     assert arena >= max_live(groups) or name == "linear"
+    assert p.live_floor() == max_live(groups)
+
+
+@settings(max_examples=100, deadline=None)
+@given(groups=groups)
+def test_search_is_never_worse_than_greedy(groups):
+    arenas = []
+    for name in ("search", "greedy-size"):
+        p = get_planner(name)
+        for g in groups:
+            p.add_group(g)
+        arenas.append(p.arena_size())
+    assert arenas[0] <= arenas[1]
 
 
 layer = st.one_of(
@@ -91,16 +117,18 @@ layer = st.one_of(
 @settings(max_examples=60, deadline=None)
 @given(layers=st.lists(layer, min_size=1, max_size=5), size=st.integers(3, 12), classes=st.integers(2, 5),
        n_update=st.integers(0, 6), schedule=st.sampled_from(["reordered", "unfused"]), name=st.sampled_from(ALL),
-       ratio=st.sampled_from([0.0, 0.125, 0.5, 1.0]), precision=st.sampled_from(["int8", "fp32"]))
+       ratio=st.sampled_from([0.0, 0.125, 0.5, 1.0]), precision=st.sampled_from(["int8", "fp32"]),
+       inplace=st.sampled_from([True, False, "auto"]))
 def test_random_training_graphs_plan_without_overlap(layers, size, classes, n_update, schedule, name, ratio,
-                                                       precision):
+                                                       precision, inplace):
     spec = " ".join(":".join(map(str, l)) for l in layers) + f" classifier:{classes}"
     m = build_model(spec, (size, size, 3))
     n = len(m.convs) - 1
     k = min(n_update, n)
     scheme = Scheme("random", k, tuple(range(n - k, n)), (ratio,) * k)
     g = compile_training(m, resolve(scheme, m), schedule, precision)
-    plan = plan_memory(g, name)
+    plan = plan_memory(g, name, inplace)
+    assert plan.arena_bytes >= plan.floor_bytes or name == "linear"
     offsets = plan.offsets
     # every tensor of the graph has a place, inside the arena
     assert set(offsets) == set(g.tensors)
@@ -124,9 +152,12 @@ def test_random_training_graphs_plan_without_overlap(layers, size, classes, n_up
 def test_real_training_graph_trace_and_in_place_savings():
     m = load_model("mcunet-5fps", num_classes=10)
     g = compile_training(m, resolve(get_scheme("49kb", m), m))
-    with_inplace = plan_memory(g)
+    with_inplace = plan_memory(g, inplace=True)
     without = plan_memory(g, inplace=False)
     assert with_inplace.arena_bytes < without.arena_bytes
+    # every in-place write pins its output; taking only those the floor needs leaves no hole
+    chosen = plan_memory(g, inplace="auto")
+    assert chosen.arena_bytes == chosen.floor_bytes == with_inplace.floor_bytes < with_inplace.arena_bytes
     for planner in ALL:
         p = get_planner(planner)
         for b in buffers(g):

@@ -22,6 +22,7 @@ from tinybench.kernels.executor import DEFAULT_LR, TrainingStep
 from tinybench.models.dataset import digits
 from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
 from tinybench.plan.memory import memory_report, plan_memory
+from tinybench.plan.planners import DEFAULT_PLANNER
 
 
 @dataclass
@@ -34,7 +35,7 @@ class CellConfig:
     lr: float = DEFAULT_LR
     qas: bool = True
     schedule: str = "reordered"
-    planner: str = "greedy-size"
+    planner: str = DEFAULT_PLANNER
     sample: int = 0  # index into the digits training split
     instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET
     timeout_s: float = DEFAULT_TIMEOUT_S

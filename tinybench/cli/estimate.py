@@ -32,6 +32,10 @@ def estimate(model: str, scheme: str, schedule: str = "reordered", planner: str 
     return memory_report(plan_memory(graph, planner))
 
 
+def _over(arena: int, floor: int) -> str:
+    return f"{arena - floor:,} B ({(arena / floor - 1) if floor else 0:.1%})"
+
+
 def run(args: argparse.Namespace) -> int:
     report = estimate(args.model, args.scheme, args.schedule, args.planner, args.grad_precision, args.classes)
     if args.json:
@@ -45,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
         ["peak SRAM (arena + trainable)", report.peak_sram_bytes, kb(report.peak_sram_bytes)],
         ["frozen parameters in flash", report.flash_bytes, kb(report.flash_bytes)],
     ]))
-    print(f"\npeak at op {report.peak_op}: {report.peak_live_bytes:,} B live "
-          f"(the arena adds {report.arena_bytes - report.peak_live_bytes:,} B of fragmentation)")
+    print(f"\npeak at op {report.peak_op}: {report.peak_live_bytes:,} B live; live-bytes floor of the "
+          f"schedule {report.floor_bytes:,} B, the arena is {_over(report.arena_bytes, report.floor_bytes)} above it "
+          f"(planned in {report.planning_s * 1e3:,.0f} ms)")
     print(format_table(["category", "bytes at peak"], [[c, b] for c, b in report.breakdown.items()]))
     print()
     print(format_table(["live at peak", "bytes", "category"], [[t.name, t.bytes, t.category] for t in report.peak_live]))

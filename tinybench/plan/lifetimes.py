@@ -10,9 +10,11 @@ start (0 for element-wise ops; a few rows for a convolution streaming over its i
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from tinybench.graph.training import Category, TrainingGraph
+from tinybench.plan.planners import covered
 
 #: Every buffer starts on a 4-byte boundary so int32 gradients and accumulators load as words.
 ALIGNMENT = 4
@@ -60,11 +62,8 @@ class Buffer:
         return any(p.first <= op <= p.last for p in self.parts.values())
 
     def extent_at(self, op: int) -> int:
-        """Bytes this buffer spans at op ``op`` (0 if nothing in it is live)."""
-        live = [p for p in self.parts.values() if p.first <= op <= p.last]
-        if not live:
-            return 0
-        return max(p.offset + p.size for p in live) - min(p.offset for p in live)
+        """Bytes of this buffer live at op ``op`` (parts that overlap count once)."""
+        return covered([(p.offset, p.size) for p in self.parts.values() if p.first <= op <= p.last])
 
     def category_at(self, op: int) -> Category:
         """Category of the newest tensor live in the buffer at op ``op``."""
@@ -94,8 +93,9 @@ def tensor_lifetimes(graph: TrainingGraph) -> dict[str, tuple[int, int]]:
     return {t: (first[t], last[t]) for t in first}
 
 
-def buffers(graph: TrainingGraph, inplace: bool = True) -> list[Buffer]:
-    """Arena buffers of ``graph``; with ``inplace`` in-place ops share their input's buffer."""
+def buffers(graph: TrainingGraph, inplace: bool | Collection[int] = True) -> list[Buffer]:
+    """Arena buffers of ``graph``; in-place ops share their input's buffer: all of them
+    (``inplace=True``), none (``False``) or those at the given op indices."""
     lives = tensor_lifetimes(graph)
     owner: dict[str, Buffer] = {}
     result: list[Buffer] = []
@@ -115,7 +115,8 @@ def buffers(graph: TrainingGraph, inplace: bool = True) -> list[Buffer]:
             if t in owner:
                 continue
             src = op.inplace if pos == 0 else None
-            if inplace and src is not None and lives[src][1] == i:
+            chains = inplace if isinstance(inplace, bool) else i in inplace
+            if chains and src is not None and lives[src][1] == i:
                 buf = owner[src]
                 buf.add(t, buf.parts[src].offset - op.attrs.get("overlap", 0), graph.tensors[t].nbytes,
                         graph.tensors[t].category, *lives[t])
@@ -123,3 +124,34 @@ def buffers(graph: TrainingGraph, inplace: bool = True) -> list[Buffer]:
             else:
                 owner[t] = new_buffer(t)
     return result
+
+
+def live_bytes(bufs: list[Buffer], n_ops: int) -> list[int]:
+    """Arena bytes live at each op (a buffer counts the span of its parts live there)."""
+    live = [0] * n_ops
+    delta = [0] * (n_ops + 1)  # single tensors: +size where they start, -size after they end
+    for b in bufs:
+        if len(b.parts) == 1:
+            (p,) = b.parts.values()
+            delta[p.first] += p.size
+            delta[p.last + 1] -= p.size
+        else:
+            for i in range(b.first, b.last + 1):
+                live[i] += b.extent_at(i)
+    run = 0
+    for i in range(n_ops):
+        run += delta[i]
+        live[i] += run
+    return live
+
+
+def needed_inplace_ops(graph: TrainingGraph, floor: int) -> set[int]:
+    """Ops whose in-place write is needed to keep ``floor``, the live-bytes floor with every
+    in-place write taken.
+
+    An in-place write saves bytes only at its own op (the input dies there and the output
+    starts there), but it ties the output to its input's place; an op where the two fit side
+    by side under the floor is better left free for the planner.
+    """
+    free = live_bytes(buffers(graph, inplace=False), len(graph.ops))
+    return {i for i, b in enumerate(free) if b > floor}

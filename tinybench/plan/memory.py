@@ -8,11 +8,12 @@ in flash.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from tinybench.graph.training import Category, TrainingGraph
-from tinybench.plan.lifetimes import Buffer, buffers
-from tinybench.plan.planners import DEFAULT_PLANNER, Planner, get_planner
+from tinybench.plan.lifetimes import Buffer, buffers, live_bytes, needed_inplace_ops
+from tinybench.plan.planners import DEFAULT_PLANNER, get_planner
 
 
 @dataclass
@@ -24,6 +25,8 @@ class MemoryPlan:
     buffers: list[Buffer]
     buffer_offsets: list[int]
     arena_bytes: int
+    floor_bytes: int  # most bytes live at one op with every in-place write taken: no plan needs less
+    planning_s: float  # wall time of lifetime analysis and placement
 
     @property
     def offsets(self) -> dict[str, int]:
@@ -35,17 +38,40 @@ class MemoryPlan:
 
     def peak_op_index(self) -> int:
         """The op at which the most arena bytes are live (the first, on ties)."""
-        n = len(self.graph.ops)
-        return max(range(n), key=lambda i: (self.live_bytes(i), -i)) if n else 0
+        live = live_bytes(self.buffers, len(self.graph.ops))
+        return max(range(len(live)), key=lambda i: (live[i], -i)) if live else 0
 
 
-def plan_memory(graph: TrainingGraph, planner: str | Planner = DEFAULT_PLANNER, inplace: bool = True) -> MemoryPlan:
-    p = get_planner(planner) if isinstance(planner, str) else planner
-    bufs = buffers(graph, inplace=inplace)
-    for b in bufs:
-        p.add_group([(part.offset, part.size, part.first, part.last) for part in b.parts.values()])
-    offsets = [p.offset(i) for i in range(len(bufs))]
-    return MemoryPlan(graph, p.name, bufs, offsets, p.arena_size())
+def plan_memory(graph: TrainingGraph, planner: str = DEFAULT_PLANNER, inplace: bool | str = "auto") -> MemoryPlan:
+    """Place every tensor of ``graph`` with ``planner``.
+
+    ``inplace``: ``True``, every op that may write its output over its dying input does;
+    ``False``, none does; ``"auto"``, the smaller arena of ``True`` and of only the in-place
+    writes the live-bytes floor needs (:func:`needed_inplace_ops`): an in-place write pins
+    its output to its input's offset, which can leave a hole the next op's tensors cannot use.
+    """
+    start = time.perf_counter()
+    chained = buffers(graph)
+    floor = max(live_bytes(chained, len(graph.ops)), default=0)
+    if inplace == "auto":
+        choices: list[bool | set[int]] = [needed_inplace_ops(graph, floor), True]
+    elif isinstance(inplace, bool):
+        choices = [inplace]
+    else:
+        raise ValueError(f"inplace must be True, False or 'auto', not {inplace!r}")
+    best = None
+    for choice in choices:
+        p = get_planner(planner)
+        bufs = chained if choice is True else buffers(graph, inplace=choice)
+        for b in bufs:
+            p.add_group([(part.offset, part.size, part.first, part.last) for part in b.parts.values()])
+        if best is None or p.arena_size() < best[0].arena_size():
+            best = (p, bufs)
+        if best[0].arena_size() <= floor:
+            break
+    p, bufs = best
+    return MemoryPlan(graph, p.name, bufs, [p.offset(i) for i in range(len(bufs))], p.arena_size(), floor,
+                      time.perf_counter() - start)
 
 
 @dataclass
@@ -72,6 +98,8 @@ class MemoryReport:
     peak_op: str
     peak_live_bytes: int
     peak_live: list[LiveTensor]
+    floor_bytes: int
+    planning_s: float
     ops: int
     tensors: int
 
@@ -81,7 +109,9 @@ class MemoryReport:
         d["units"] = "bytes"
         d["notes"] = ("peak_sram_bytes = arena_bytes + trainable_sram_bytes (firmware static data "
                       "not included); flash_bytes = frozen parameters and requantization "
-                      "constants (code not included)")
+                      "constants (code not included); floor_bytes = most bytes live at one op "
+                      "with every in-place write taken, the least arena this schedule can have; "
+                      "peak_live_bytes = bytes live at peak_op in this plan")
         return d
 
 
@@ -112,6 +142,8 @@ def memory_report(plan: MemoryPlan) -> MemoryReport:
         peak_op=g.ops[peak].name if g.ops else "",
         peak_live_bytes=sum(t.bytes for t in live),
         peak_live=live,
+        floor_bytes=plan.floor_bytes,
+        planning_s=plan.planning_s,
         ops=len(g.ops),
         tensors=len(g.tensors),
     )
