@@ -79,7 +79,45 @@ def test_toml_scheme(tmp_path, mcunet):
     ("n_bias_update = 'x'", "n_bias_update must be an integer"),
     ("n_bias_update = 5\nweight_update_ratio = ['1/0']", "weight_update_ratio"),
     ("n_bias_update = ", "not valid TOML"),
+    ("n_bias_update = 5\nmanual_weight_idx = 45", "manual_weight_idx must be a list, got 45"),
+    ("n_bias_update = 5\nmanual_weight_idx = [40, true]", r"manual_weight_idx\[1\] must be an integer, got True"),
+    ("n_bias_update = 5\nmanual_weight_idx = [40]\nweight_update_ratio = \"1/2\"",
+     "weight_update_ratio must be a list, got '1/2'"),
+    ("n_bias_update = 5\nmanual_weight_idx = [40]\nweight_update_ratio = [\"1e400\"]",
+     r"weight_update_ratio\[0\]: expected a number or a fraction such as \"1/8\", got '1e400'"),
+    ("n_bias_update = 5\nmanual_weight_idx = [40]\nweight_update_ratio = [true]",
+     r"weight_update_ratio\[0\]: expected a number .* got True"),
+    ("n_bias_update = 5\nname = 3", "name must be a non-empty string, got 3"),
+    ("n_bias_update = 5\nclassifier = ['full']", r"classifier must be a non-empty string"),
+    ("n_bias_update = 5\nmanual_weight_idx = " + "[" * 5000 + "]" * 5000, "not valid TOML|must be"),
 ])
 def test_bad_toml_schemes(tmp_path, mcunet, text, message):
     with pytest.raises(SchemeError, match=message):
         resolve(load_scheme_file(write(tmp_path, text)), mcunet)
+
+
+def test_errors_found_while_resolving_name_the_file(tmp_path, mcunet):
+    path = write(tmp_path, 'name = "mine"\nn_bias_update = 50')
+    with pytest.raises(SchemeError, match=rf"^{path}: scheme 'mine' on model 'mcunet-5fps': n_bias_update=50"):
+        resolve(get_scheme(path, mcunet), mcunet)
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path, mcunet):
+    path = tmp_path / "latin1.toml"
+    path.write_bytes('name = "caf\u00e9"\nn_bias_update = 5\n'.encode("latin-1"))
+    with pytest.raises(SchemeError, match=rf"^{path}: not UTF-8 text \(byte 11"):
+        get_scheme(str(path), mcunet)
+
+
+def test_a_huge_file_is_refused_unread(tmp_path, mcunet):
+    path = tmp_path / "huge.toml"
+    path.write_bytes(b"n_bias_update = 5\n" + b"#" * (2 << 20))
+    with pytest.raises(SchemeError, match=r"huge\.toml: larger than 1,048,576 bytes"):
+        get_scheme(str(path), mcunet)
+
+
+@pytest.mark.parametrize("spec", ["x" * 5000, "a\0b", ""])
+def test_odd_scheme_names_are_unknown_schemes(mcunet, spec):
+    with pytest.raises(SchemeError, match="unknown scheme") as err:
+        get_scheme(spec, mcunet)
+    assert len(str(err.value)) < 600

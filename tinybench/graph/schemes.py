@@ -21,17 +21,23 @@ layer 21 of ``mcunet-5fps:74kb`` and layer 39 of ``proxyless-w0.3:49kb`` outside
 from __future__ import annotations
 
 import math
+import re
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+from tinybench.errors import TinybenchError, quote
 from tinybench.models.ir import Conv, Model
 
 
-class SchemeError(ValueError):
-    """An invalid scheme; the message names the field and the allowed range."""
+class SchemeError(TinybenchError):
+    """An invalid scheme; the message names the file, the field and the allowed range."""
+
+
+#: Largest scheme file read (a scheme is a few lines).
+MAX_SCHEME_FILE_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,7 @@ class Scheme:
     n_weight_update: int | None = None
     model: str | None = None  # the model a published or file scheme was written for
     classifier: str = "full"  # full | bias | none
+    origin: str | None = None  # the file a scheme was read from, named in its errors
 
     @property
     def label(self) -> str:
@@ -80,10 +87,22 @@ class ResolvedScheme:
         return bool(u and u.bias)
 
 
+#: A ratio written as a string: "1/8", "0.25" or "1" (no exponent, so "1e999999999" cannot
+#: make Fraction compute a billion-digit number).
+_RATIO_TEXT = re.compile(r"\s*\d{1,9}(\.\d{1,9})?(\s*/\s*\d{1,9})?\s*")
+
+
 def _ratio(value: Any) -> float:
-    if isinstance(value, str):
-        return float(Fraction(value))
-    return float(value)
+    """A weight-update ratio: a number, or a fraction or decimal written as a string. The
+    range [0, 1] is checked by :func:`resolve`, which names the layer."""
+    if isinstance(value, str) and _RATIO_TEXT.fullmatch(value):
+        try:
+            return float(Fraction(value.replace(" ", "")))
+        except ZeroDivisionError:
+            raise SchemeError(f"ratio {quote(value)} divides by zero") from None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise SchemeError(f"expected a number or a fraction such as \"1/8\", got {quote(value)}")
 
 
 # The 15 published schemes (REFERENCE.md): model -> name -> (n_bias_update, idx, ratios).
@@ -139,45 +158,84 @@ def last_k(n_conv: int, k: int) -> Scheme:
 CLASSIFIER_UPDATES = ("full", "bias", "none")
 
 
-def scheme_from_mapping(d: dict[str, Any], origin: str) -> Scheme:
-    """A scheme from a TOML-like mapping; ``origin`` labels errors (a file path)."""
-    known = {"name", "model", "n_bias_update", "manual_weight_idx", "weight_update_ratio", "n_weight_update",
-             "classifier"}
-    unknown = set(d) - known
-    if unknown:
-        raise SchemeError(f"{origin}: unknown field(s) {sorted(unknown)}; allowed: {sorted(known)}")
-    if "n_bias_update" not in d:
-        raise SchemeError(f"{origin}: missing field 'n_bias_update'")
+_FIELDS = ("name", "model", "n_bias_update", "manual_weight_idx", "weight_update_ratio", "n_weight_update",
+           "classifier")
+
+
+def _integer(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SchemeError(f"{where} must be an integer, got {quote(value)}")
+    return value
+
+
+def _text(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise SchemeError(f"{where} must be a non-empty string, got {quote(value)}")
+    return value
+
+
+def _list(value: Any, where: str, item: Any) -> tuple:
+    if not isinstance(value, list):
+        raise SchemeError(f"{where} must be a list, got {quote(value)}")
+    return tuple(item(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _ratio_item(value: Any, where: str) -> float:
     try:
-        ratios = tuple(_ratio(r) for r in d.get("weight_update_ratio", ()))
-    except (ValueError, ZeroDivisionError, TypeError) as err:
-        raise SchemeError(f"{origin}: weight_update_ratio: {err}") from None
-    for key in ("n_bias_update", "n_weight_update"):
-        if key in d and (not isinstance(d[key], int) or isinstance(d[key], bool)):
-            raise SchemeError(f"{origin}: {key} must be an integer, got {d[key]!r}")
-    idx = d.get("manual_weight_idx", ())
-    if not all(isinstance(i, int) and not isinstance(i, bool) for i in idx):
-        raise SchemeError(f"{origin}: manual_weight_idx must be a list of integers, got {idx!r}")
-    return Scheme(
-        name=str(d.get("name", Path(origin).stem)),
-        n_bias_update=d["n_bias_update"],
-        manual_weight_idx=tuple(idx),
-        weight_update_ratio=ratios,
-        n_weight_update=d.get("n_weight_update"),
-        model=d.get("model"),
-        classifier=d.get("classifier", "full"),
-    )
+        return _ratio(value)
+    except SchemeError as err:
+        raise SchemeError(f"{where}: {err}") from None
+
+
+def scheme_from_mapping(d: dict[str, Any], origin: str) -> Scheme:
+    """A scheme from a TOML-like mapping; ``origin`` (a file path) labels every error,
+    including those :func:`resolve` raises later."""
+    try:
+        unknown = set(d) - set(_FIELDS)
+        if unknown:
+            raise SchemeError(f"unknown field(s) {quote(sorted(unknown))}; allowed: {sorted(_FIELDS)}")
+        if "n_bias_update" not in d:
+            raise SchemeError("missing field 'n_bias_update'")
+        n_weight = d.get("n_weight_update")
+        return Scheme(
+            name=_text(d["name"], "name") if "name" in d else Path(origin).stem,
+            n_bias_update=_integer(d["n_bias_update"], "n_bias_update"),
+            manual_weight_idx=_list(d.get("manual_weight_idx", []), "manual_weight_idx", _integer),
+            weight_update_ratio=_list(d.get("weight_update_ratio", []), "weight_update_ratio", _ratio_item),
+            n_weight_update=None if n_weight is None else _integer(n_weight, "n_weight_update"),
+            model=_text(d["model"], "model") if "model" in d else None,
+            classifier=_text(d.get("classifier", "full"), "classifier"),
+            origin=origin,
+        )
+    except SchemeError as err:
+        raise SchemeError(f"{origin}: {err}") from None
 
 
 def load_scheme_file(path: str | Path) -> Scheme:
     path = Path(path)
     try:
-        data = tomllib.loads(path.read_text())
+        with path.open("rb") as f:
+            raw = f.read(MAX_SCHEME_FILE_BYTES + 1)
     except OSError as err:
         raise SchemeError(f"{path}: cannot read scheme file: {err.strerror or err}") from None
+    if len(raw) > MAX_SCHEME_FILE_BYTES:
+        raise SchemeError(f"{path}: larger than {MAX_SCHEME_FILE_BYTES:,} bytes; a scheme is a few lines of TOML")
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise SchemeError(f"{path}: not UTF-8 text (byte {err.start}: {err.reason})") from None
     except tomllib.TOMLDecodeError as err:
         raise SchemeError(f"{path}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise SchemeError(f"{path}: not valid TOML: nested too deeply") from None
     return scheme_from_mapping(data, str(path))
+
+
+def _is_file(spec: str) -> bool:
+    try:
+        return Path(spec).is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        return False
 
 
 def get_scheme(spec: str, model: Model) -> Scheme:
@@ -193,9 +251,9 @@ def get_scheme(spec: str, model: Model) -> Scheme:
         return bias_only(n_conv)
     if spec.startswith("last-"):
         if not spec[5:].isdigit():
-            raise SchemeError(f"scheme '{spec}': last-K needs an integer K in [1, {n_conv}]")
+            raise SchemeError(f"scheme {quote(spec)}: last-K needs an integer K in [1, {n_conv}]")
         return last_k(n_conv, int(spec[5:]))
-    if spec.endswith(".toml") or Path(spec).is_file():
+    if spec.endswith(".toml") or _is_file(spec):
         return load_scheme_file(spec)
     model_name, _, short = spec.rpartition(":")
     model_name = model_name or model.name
@@ -204,7 +262,7 @@ def get_scheme(spec: str, model: Model) -> Scheme:
             return s
     names = ", ".join(s.label for s in published_schemes())
     raise SchemeError(
-        f"unknown scheme '{spec}': use full, bias-only, last-K, a .toml file, or one of {names}"
+        f"unknown scheme {quote(spec)}: use full, bias-only, last-K, a .toml file, or one of {names}"
     )
 
 
@@ -212,11 +270,13 @@ def resolve(scheme: Scheme, model: Model) -> ResolvedScheme:
     """Bind ``scheme`` to ``model``, checking every field against the model's ranges."""
     convs: list[Conv] = model.convs
     n = len(convs) - 1  # convolutions before the classifier
-    where = f"scheme '{scheme.label}' on model '{model.name}'"
+    where = f"scheme {quote(scheme.label)} on model {quote(model.name)}"
+    if scheme.origin:
+        where = f"{scheme.origin}: {where}"
     if scheme.model is not None and scheme.model != model.name:
-        raise SchemeError(f"{where}: model: the scheme was written for '{scheme.model}'")
+        raise SchemeError(f"{where}: model: the scheme was written for {quote(scheme.model)}")
     if scheme.classifier not in CLASSIFIER_UPDATES:
-        raise SchemeError(f"{where}: classifier='{scheme.classifier}'; allowed: {', '.join(CLASSIFIER_UPDATES)}")
+        raise SchemeError(f"{where}: classifier={quote(scheme.classifier)}; allowed: {', '.join(CLASSIFIER_UPDATES)}")
     if not 0 <= scheme.n_bias_update <= n:
         raise SchemeError(f"{where}: n_bias_update={scheme.n_bias_update} outside the allowed range [0, {n}]")
     window = n - scheme.n_bias_update  # first conv index inside the bias window
@@ -237,7 +297,7 @@ def resolve(scheme: Scheme, model: Model) -> ResolvedScheme:
             f"{where}: weight_update_ratio has {len(ratios)} entries, manual_weight_idx {len(idx)}; they must match"
         )
     if len(set(idx)) != len(idx):
-        raise SchemeError(f"{where}: manual_weight_idx lists a layer twice: {list(idx)}")
+        raise SchemeError(f"{where}: manual_weight_idx lists a layer twice: {quote(list(idx))}")
     updates = {i: LayerUpdate(True, 0) for i in range(window, n)}
     for i, ratio in zip(idx, ratios):
         if not 0 <= i < n:

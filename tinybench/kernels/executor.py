@@ -65,14 +65,14 @@ class TrainingStep:
 
     def forward(self, image: np.ndarray) -> np.ndarray:
         """Run the forward ops on one int8 HWC image; returns the int8 logits."""
-        self.view(self.graph.model.input)[:] = image.reshape(-1)
+        self.view(self.graph.model.input)[:] = self.graph.model.check_image(image).reshape(-1)
         for calls in self.calls[: self.loss_at]:
             self._run(calls)
         return self.view(self.graph.model.output).copy()
 
     def step(self, image: np.ndarray, label: int) -> np.ndarray:
         """One training step; returns the logits of its forward pass."""
-        self.globals["label"] = int(label)
+        self.globals["label"] = self.graph.model.check_label(label)
         logits = self.forward(image)
         for calls in self.calls[self.loss_at:]:
             self._run(calls)

@@ -17,33 +17,43 @@ Spec strings, one layer per token, separated by spaces::
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 
+from tinybench.errors import TinybenchError, quote
 from tinybench.models.ir import Add, AvgPool, Conv, ConvKind, Model, Op, QuantParams, Shape, TensorSpec
+from tinybench.models.limits import MAX_CHANNELS, MAX_CONVS, MAX_INPUT_SIZE, SizeTally
 
 _INPUT_Q = QuantParams(1 / 127.5, 0)
 _INPUT_STD = 0.5  # real std of an image scaled to [-1, 1]
 
 
-class ModelSpecError(ValueError):
-    pass
+class ModelSpecError(TinybenchError):
+    """A model description (spec string, layer arguments, input shape) that cannot be built."""
 
 
 class ModelBuilder:
     """Append layers to a forward graph; :meth:`build` returns the finished Model."""
 
     def __init__(self, name: str, input_shape: Shape, seed: int = 0):
+        shape = tuple(input_shape)
+        if (len(shape) != 3 or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in shape)
+                or not (1 <= shape[0] <= MAX_INPUT_SIZE and 1 <= shape[1] <= MAX_INPUT_SIZE
+                        and 1 <= shape[2] <= MAX_CHANNELS)):
+            raise ModelSpecError(f"input shape {quote(input_shape)}: expected (H, W, C) with H and W in "
+                                 f"[1, {MAX_INPUT_SIZE}] and C in [1, {MAX_CHANNELS}]")
         self.name = name
         self.rng = np.random.default_rng(seed)
-        spec = TensorSpec("input", tuple(input_shape), _INPUT_Q)
+        spec = TensorSpec("input", tuple(int(n) for n in shape), _INPUT_Q)
         self.tensors: dict[str, TensorSpec] = {spec.name: spec}
         self.ops: list[Op] = []
         self.current = spec
         self.std: dict[str, float] = {spec.name: _INPUT_STD}
         self._n_conv = 0
         self._pooled = False
+        self._sizes = SizeTally()
 
     # -- layers ---------------------------------------------------------------------------
     def conv(self, out_channels: int, kernel: int = 3, stride: int = 1, relu: bool = True,
@@ -92,9 +102,14 @@ class ModelBuilder:
     # -- internals ------------------------------------------------------------------------
     def _append_conv(self, kind: ConvKind, cout: int, k: int, stride: int, groups: int,
                      relu: bool, name: str) -> "ModelBuilder":
-        if cout < 1 or k < 1 or k % 2 == 0 or stride not in (1, 2):
-            raise ModelSpecError(f"{name}: need channels >= 1, an odd kernel and stride 1 or 2")
+        if not 1 <= cout <= MAX_CHANNELS or not 1 <= k <= MAX_INPUT_SIZE or k % 2 == 0 or stride not in (1, 2):
+            raise ModelSpecError(f"{name}: need channels in [1, {MAX_CHANNELS}], an odd kernel and stride 1 or 2")
         h, w, cin = self.current.shape
+        if self._n_conv == MAX_CONVS:
+            raise ModelSpecError(f"{name}: more than {MAX_CONVS} convolutions")
+        problem = self._sizes.add(cout * k * k * (cin // groups) + 4 * cout, -(-h // stride) * -(-w // stride) * cout)
+        if problem:
+            raise ModelSpecError(f"{name}: {problem}")
         fan_in = k * k * (cin // groups)
         weight = self.rng.integers(-127, 128, size=(cout, k, k, cin // groups), dtype=np.int8)
         w_real_std = math.sqrt(2.0 / fan_in)
@@ -128,16 +143,18 @@ class ModelBuilder:
 def build_model(spec: str, input_shape: Shape = (16, 16, 3), name: str = "custom", seed: int = 0) -> Model:
     """Build a model from a spec string (see the module docstring)."""
     builder = ModelBuilder(name, input_shape, seed)
+    layers = {"conv": builder.conv, "dw": builder.depthwise, "pw": builder.pointwise,
+              "block": builder.block, "classifier": builder.classifier}
     for token in spec.split():
         op, *fields = token.split(":")
+        if op not in layers:
+            raise ModelSpecError(f"unknown layer {quote(op)} in {quote(token)} (conv, dw, pw, block, classifier)")
         try:
             args = [int(f) for f in fields]
-            {"conv": builder.conv, "dw": builder.depthwise, "pw": builder.pointwise,
-             "block": builder.block, "classifier": builder.classifier}[op](*args)
-        except KeyError:
-            raise ModelSpecError(f"unknown layer '{op}' in '{token}' (conv, dw, pw, block, classifier)") from None
+            inspect.signature(layers[op]).bind(*args)
         except (TypeError, ValueError) as err:
-            raise ModelSpecError(f"bad layer '{token}': {err}") from None
+            raise ModelSpecError(f"bad layer {quote(token)}: {err}") from None
+        layers[op](*args)
     return builder.build()
 
 
@@ -147,8 +164,8 @@ def with_new_head(model: Model, num_classes: int, seed: int = 0) -> Model:
     The new head keeps the old head's input and output quantization, zero biases and
     small random int8 weights (a fresh layer for transfer learning, as in the paper).
     """
-    if num_classes < 2:
-        raise ModelSpecError(f"num_classes must be >= 2, got {num_classes}")
+    if not 2 <= num_classes <= MAX_CHANNELS:
+        raise ModelSpecError(f"num_classes must be in [2, {MAX_CHANNELS}], got {num_classes}")
     new = model.copy()
     old = new.classifier
     rng = np.random.default_rng(seed)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tinybench.errors import TinybenchError
 from tinybench.models.quant import quantize_multiplier, quantize_multipliers
 
 Shape = tuple[int, int, int]
@@ -143,6 +144,10 @@ class TensorSpec:
         return int(np.prod(self.shape))
 
 
+class InputError(TinybenchError):
+    """An input image that does not fit the model (shape, layout or dtype)."""
+
+
 @dataclass(eq=False)
 class Model:
     """A forward graph: ops in execution order over named HWC int8 tensors."""
@@ -176,6 +181,31 @@ class Model:
     @property
     def params(self) -> int:
         return sum(c.params for c in self.convs)
+
+    def check_image(self, image: object) -> np.ndarray:
+        """``image`` if it is the model's int8 HWC input, else an InputError saying what
+        differs: a CHW, uint8 or float image has the right number of bytes and would give
+        wrong logits without a word."""
+        shape = self.input_shape
+        if not isinstance(image, np.ndarray):
+            raise InputError(f"image: expected an int8 numpy array of shape {shape} (HWC), "
+                             f"got {type(image).__name__}")
+        if image.shape != shape:
+            layout = " (channels first? the input is HWC)" if image.shape == (shape[2], *shape[:2]) else ""
+            raise InputError(f"image: shape {image.shape}, expected {shape}{layout}")
+        if image.dtype != np.int8:
+            raise InputError(f"image: dtype {image.dtype}, expected int8 (quantized with the input's "
+                             f"scale and zero point)")
+        return image
+
+    def check_label(self, label: object) -> int:
+        """``label`` as an int if it names one of the classes, else an InputError (the loss
+        kernel indexes the logits with it)."""
+        if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)) \
+                or not 0 <= label < self.num_classes:
+            raise InputError(f"label: {label!r} is not a class of the model (an integer in "
+                             f"[0, {self.num_classes - 1}])")
+        return int(label)
 
     def copy(self) -> "Model":
         """A deep copy whose parameters can be trained without touching the original."""

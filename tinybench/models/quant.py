@@ -16,6 +16,14 @@ import math
 
 import numpy as np
 
+
+class QuantizationError(ValueError):
+    """A real factor that has no fixed-point form (negative, not finite, or >= 2**30).
+
+    Not a user error by itself: the model loader turns it into one that names the file and
+    the field; raised anywhere else it is a bug and keeps its traceback."""
+
+
 #: Smallest and largest total right shift a multiplier may carry. A factor below
 #: 2**-32 is represented as zero, one at or above 2**30 is rejected.
 MIN_SHIFT = 1
@@ -29,7 +37,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     which multiplies everything to zero; that is the honest fixed-point value of it.
     """
     if not math.isfinite(real) or real < 0:
-        raise ValueError(f"scale factor must be finite and >= 0, got {real!r}")
+        raise QuantizationError(f"scale factor must be finite and >= 0, got {real!r}")
     if real == 0.0:
         return 0, MIN_SHIFT
     mantissa, exponent = math.frexp(real)  # real = mantissa * 2**exponent, mantissa in [0.5, 1)
@@ -41,7 +49,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
     if s > MAX_SHIFT:
         return 0, MIN_SHIFT
     if s < MIN_SHIFT:
-        raise ValueError(f"scale factor {real!r} is too large for a Q31 multiplier (>= 2**30)")
+        raise QuantizationError(f"scale factor {real!r} is too large for a Q31 multiplier (>= 2**30)")
     return int(m), int(s)
 
 

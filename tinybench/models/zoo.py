@@ -6,6 +6,7 @@ import functools
 from importlib import resources
 from pathlib import Path
 
+from tinybench.errors import TinybenchError, quote
 from tinybench.models.builder import with_new_head
 from tinybench.models.ir import Model
 from tinybench.models.loader import load_model_file
@@ -21,9 +22,8 @@ SHIPPED = {
 DEFAULT_TRAIN_CLASSES = 10
 
 
-class UnknownModelError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
+class UnknownModelError(TinybenchError):
+    """A model name that is neither shipped nor the path of a file."""
 
 
 def model_names() -> list[str]:
@@ -36,9 +36,13 @@ def _load_cached(source: str) -> Model:
         with resources.as_file(resources.files("tinybench.models") / "data" / SHIPPED[source]) as p:
             return load_model_file(p, source)
     path = Path(source)
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte
+        exists = False
+    if not exists:
         raise UnknownModelError(
-            f"unknown model '{source}': not a shipped model ({', '.join(SHIPPED)}) and no such file"
+            f"unknown model {quote(source)}: not a shipped model ({', '.join(SHIPPED)}) and no such file"
         )
     return load_model_file(path)
 
