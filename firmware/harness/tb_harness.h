@@ -25,6 +25,10 @@ extern "C" {
 
 #define TB_HARNESS_VERSION 1
 
+#ifndef TB_MAX_OPS
+#define TB_MAX_OPS 256
+#endif
+
 #ifndef TB_PROFILE_OPS
 #define TB_PROFILE_OPS 1
 #endif
@@ -80,21 +84,42 @@ extern uint32_t tb_op_t0;
 
 #define TB_BARRIER() __asm volatile("" ::: "memory")
 
+/* ---- event markers ---------------------------------------------------------------------
+ * The harness and every TB_OP_BEGIN/TB_OP_END call tb_mark(event). Emulators watch it to count
+ * instructions (and, on the ISS, modelled cycles) between events, the same way on every
+ * backend and independently of DWT: the measured quantity at an event is the number of
+ * instructions executed before the first instruction of tb_mark. tb_mark passes the event in
+ * r0 and performs one volatile byte load from the address __tb_ram_start + event (the value
+ * is ignored; RAM is readable on every board, and QEMU's plugins see RAM loads but not flash
+ * loads), so a backend can learn the event from r0 at tb_mark's entry or from that address.
+ */
+#define TB_EVENT_STEP_BEGIN 0u
+#define TB_EVENT_STEP_END 1u
+#define TB_EVENT_OP_BEGIN(i) (2u + 2u * (uint32_t)(i))
+#define TB_EVENT_OP_END(i) (3u + 2u * (uint32_t)(i))
+/** Number of distinct events (exported as tb_event_count for the backends). */
+#define TB_EVENT_COUNT (2u + 2u * (uint32_t)TB_MAX_OPS)
+
+/** Mark an event (noinline: its address is what emulators watch). */
+void tb_mark(uint32_t event);
+extern const uint32_t tb_event_count;
+
 #if TB_PROFILE_OPS
-/** Start timing operator i (reads DWT->CYCCNT). */
-#define TB_OP_BEGIN(i)          \
-    do {                        \
-        (void)(i);              \
-        TB_BARRIER();           \
-        tb_op_t0 = tb_cyccnt(); \
-        TB_BARRIER();           \
+/** Start operator i: mark the event, then read DWT->CYCCNT. */
+#define TB_OP_BEGIN(i)                  \
+    do {                                \
+        tb_mark(TB_EVENT_OP_BEGIN(i));  \
+        TB_BARRIER();                   \
+        tb_op_t0 = tb_cyccnt();         \
+        TB_BARRIER();                   \
     } while (0)
-/** Stop timing operator i and add its cycles to tb_op_cycles[i]. */
+/** Stop operator i: add its DWT cycles to tb_op_cycles[i], then mark the event. */
 #define TB_OP_END(i)                                      \
     do {                                                  \
         TB_BARRIER();                                     \
         tb_op_cycles[(i)] += tb_cyccnt() - tb_op_t0;      \
         TB_BARRIER();                                     \
+        tb_mark(TB_EVENT_OP_END(i));                      \
     } while (0)
 #else
 #define TB_OP_BEGIN(i) ((void)(i))

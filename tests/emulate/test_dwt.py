@@ -34,7 +34,9 @@ def test_reads_are_monotonic_and_consistent(firmware, backend, target):
 @pytest.mark.parametrize("target", TARGETS)
 def test_op_cycles_agree_with_the_cycle_profile(firmware, backend, target):
     """Each op calls its own spin function once per step: the op's DWT cycles are that
-    function's cycles from the profile plus the same small call/measurement overhead."""
+    function's cycles from the profile plus a small call/measurement overhead. The overhead
+    differs by one cycle between ops: op 0's first DWT read follows a load and pipelines (the
+    load rule of the M4 table), the others' follow the return from tb_mark."""
     r = run(firmware, backend, target)
     ops = r.report.op_cycles()
     overheads = {
@@ -42,11 +44,13 @@ def test_op_cycles_agree_with_the_cycle_profile(firmware, backend, target):
         for name, fn in (("spin10", "tb_spin_a"), ("spin20", "tb_spin_b"),
                          ("spin1000", "tb_spin_c"))
     }
-    assert len(set(overheads.values())) == 1, overheads
-    assert 0 < next(iter(overheads.values())) <= 16
+    assert max(overheads.values()) - min(overheads.values()) <= 1, overheads
+    assert 0 < min(overheads.values()) and max(overheads.values()) <= 16
     # and the loop is linear in its trip count
-    per_iter = (ops["spin20"] - ops["spin10"]) / 10
-    assert per_iter == (ops["spin1000"] - ops["spin20"]) / 980
+    fn = {name: r.profile_cycles[f] // STEPS for name, f in (("spin10", "tb_spin_a"), ("spin20", "tb_spin_b"),
+                                                              ("spin1000", "tb_spin_c"))}
+    per_iter = (fn["spin20"] - fn["spin10"]) / 10
+    assert per_iter == (fn["spin1000"] - fn["spin20"]) / 980
     assert per_iter == int(per_iter) >= 3
 
 

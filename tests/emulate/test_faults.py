@@ -57,9 +57,22 @@ def test_iss_hang_stops_at_the_instruction_budget(firmware, backend, target):
 
 
 @pytest.mark.parametrize("target", TARGETS)
+def test_qemu_hang_stops_at_the_instruction_budget(firmware, backend, target):
+    """The counting plugin applies the budget (checked at every block) and names the block."""
+    fw = firmware("hang", target, "qemu")
+    budget = 3_000_000
+    r = backend("qemu").run(fw.elf, target, instruction_budget=budget, timeout_s=60)
+    assert r.status == "hang", r.reason
+    assert "budget" in r.reason and str(budget) in r.reason
+    assert r.fault_function == "tb_hang_forever"
+    assert budget <= r.instructions < budget + 100
+    assert r.wall_time_s < 30
+
+
+@pytest.mark.parametrize("target", TARGETS)
 def test_qemu_hang_times_out_and_still_counts(firmware, backend, target):
     fw = firmware("hang", target, "qemu")
-    r = backend("qemu").run(fw.elf, target, timeout_s=1.5)
+    r = backend("qemu").run(fw.elf, target, instruction_budget=None, timeout_s=1.5)
     assert r.status == "hang", r.reason
     assert "timeout" in r.reason
     # QEMU is stopped with SIGTERM, so the plugin still reports the count and profile
@@ -84,11 +97,13 @@ def test_harness_error_is_reported(firmware, backend):
         assert "harness error" in r.reason and "TB_MAX_OPS" in r.reason
 
 
-def test_qemu_without_plugin_labels_counts_unavailable(firmware, backend, monkeypatch):
+def test_qemu_without_plugin_refuses_a_budget_and_labels_counts_unavailable(firmware, backend, monkeypatch):
     import tinybench.emulate.qemu as q
     monkeypatch.setattr(q, "build_plugin", lambda force=False: (None, "no host C compiler"))
     fw = firmware("det", "stm32f746", "qemu", TB_STEPS=1)
-    r = backend("qemu").run(fw.elf, "stm32f746", timeout_s=60)
+    refused = backend("qemu").run(fw.elf, "stm32f746", timeout_s=60)
+    assert refused.status == "unavailable" and "needs the counting plugin" in refused.reason
+    r = backend("qemu").run(fw.elf, "stm32f746", instruction_budget=None, timeout_s=60)
     assert r.status == "ok"
     assert r.instructions is None and not r.instructions_exact and r.profile == {}
     assert "instruction count unavailable: no host C compiler" in r.reason
@@ -105,7 +120,7 @@ def test_qemu_that_fails_to_start_is_a_crash_with_its_stderr(firmware, backend):
     if not backend("qemu").available()[0]:
         pytest.skip("qemu unavailable")
     fw = firmware("det", "stm32f746", "qemu", TB_STEPS=1)
-    r = BrokenQemu(use_plugin=False).run(fw.elf, "stm32f746", timeout_s=60)
+    r = BrokenQemu(use_plugin=False).run(fw.elf, "stm32f746", instruction_budget=None, timeout_s=60)
     assert r.status == "crash"
     assert "no-such-option" in r.reason and r.extra["exit_code"] != 0
 

@@ -7,7 +7,10 @@ import zlib
 import numpy as np
 
 from tinybench.emulate.base import status_from_report
-from tinybench.emulate.results import crc32, param_checksum, parse_uart
+import pytest
+
+from tinybench.emulate.results import (EVENT_STEP_BEGIN, EVENT_STEP_END, Marker, MarkerError, Span, crc32,
+                                       event_op_begin, event_op_end, param_checksum, parse_uart, step_counts)
 
 SAMPLE = """\r
 TB:BEGIN harness=1 target=stm32f746 board=mps2-an500 steps=2 ops=2 cyccnt=ok\r
@@ -79,3 +82,33 @@ def test_checksum_matches_zlib_and_chains_over_arrays():
     m = np.arange(12, dtype=np.int8).reshape(3, 4)
     assert param_checksum([m.T]) == crc32(np.ascontiguousarray(m.T).tobytes())
     assert crc32(b"123456789") == 0xCBF43926  # the CRC-32 check value
+
+
+def _trace(*events):
+    """Markers at instruction counts 0, 10, 20, ... (cycles twice that)."""
+    return [Marker(e, 10 * n, 20 * n) for n, e in enumerate(events)]
+
+
+def test_step_counts_decode_steps_and_ops():
+    trace = [Marker(EVENT_STEP_END, 0)] + [Marker(m.event, m.instructions + 5, m.cycles) for m in _trace(
+        EVENT_STEP_BEGIN, event_op_begin(0), event_op_end(0), event_op_begin(1), event_op_end(1), EVENT_STEP_END,
+        EVENT_STEP_BEGIN, event_op_begin(0), event_op_end(0), EVENT_STEP_END)]
+    steps = step_counts(trace)  # an event before the first step is ignored
+    assert [s.total for s in steps] == [Span(50, 100), Span(30, 60)]
+    assert steps[0].ops == {0: Span(10, 20), 1: Span(10, 20)} and steps[1].ops == {0: Span(10, 20)}
+    no_cycles = step_counts([Marker(EVENT_STEP_BEGIN, 3), Marker(EVENT_STEP_END, 9)])
+    assert no_cycles[0].total == Span(6, None)
+
+
+@pytest.mark.parametrize("events, problem", [
+    ((EVENT_STEP_BEGIN, EVENT_STEP_BEGIN), "began twice"),
+    ((EVENT_STEP_BEGIN, event_op_begin(0), EVENT_STEP_END), "ended inside op 0"),
+    ((EVENT_STEP_BEGIN, event_op_begin(0), event_op_begin(1)), "op 1 began inside op 0"),
+    ((EVENT_STEP_BEGIN, event_op_end(2)), "op 2 ended without beginning"),
+    ((EVENT_STEP_BEGIN, event_op_begin(0), event_op_end(1)), "op 1 ended without beginning"),
+    ((EVENT_STEP_BEGIN, event_op_begin(0), event_op_end(0), event_op_begin(0), event_op_end(0)), "op 0 ran twice"),
+    ((EVENT_STEP_BEGIN,), "did not end"),
+])
+def test_step_counts_refuse_traces_out_of_order(events, problem):
+    with pytest.raises(MarkerError, match=problem):
+        step_counts(_trace(*events))

@@ -16,6 +16,7 @@ from tinybench.codegen.build import BuildError, FirmwareTooLarge
 from tinybench.codegen.firmware import build_training_firmware
 from tinybench.codegen.targets import get_target
 from tinybench.emulate import DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, get_backend, param_checksum
+from tinybench.emulate.results import MarkerError, StepCounts
 from tinybench.graph.schemes import get_scheme, resolve
 from tinybench.graph.training import compile_training
 from tinybench.kernels.executor import DEFAULT_LR, TrainingStep
@@ -50,7 +51,7 @@ class CellResult:
     config: dict
     measured: dict = field(default_factory=dict)
     predicted: dict = field(default_factory=dict)
-    profile: list[dict] = field(default_factory=list)  # per op of the last step: DWT cycles
+    profile: list[dict] = field(default_factory=list)  # per op of the last step: instructions, cycles
     function_instructions: dict[str, int] = field(default_factory=dict)  # per ELF function, whole run
     build: dict = field(default_factory=dict)
     uart_tail: str = ""
@@ -113,26 +114,36 @@ def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
     result.uart_tail = "\n".join(run.uart.splitlines()[-12:])
     result.status, result.reason = run.status, run.reason
     stack, arena_used = run.stack_bytes, run.arena_used
-    steps = run.report.steps
-    cycles = steps[-1].cycles if steps else None  # DWT cycles of the last step, from the firmware
+    try:
+        counted = run.counted_steps()
+    except MarkerError as err:
+        counted = []
+        if run.ok:
+            result.status, result.reason = "crash", f"firmware event markers out of order: {err}"
+    dwt = run.report.steps
     result.measured = {
         "peak_sram_bytes": (build.sram_static_bytes + arena_used + stack) if None not in (stack, arena_used) else None,
         "static_sram_bytes": build.sram_static_bytes,
         "arena_used_bytes": arena_used,
         "stack_bytes": stack,
         "flash_bytes": build.flash_bytes,
-        "instructions": run.instructions,  # the whole run: boot, paint, K steps, checksum
+        **_step_totals(counted, target.clock_hz),
+        "cycles_model": run.cycles_model if run.cycles is not None else "no cycle model on this emulator",
+        "run_instructions": run.instructions,  # the whole run: boot, paint, K steps, checksum
         "instructions_exact": run.instructions_exact,
-        "cycles": cycles,
-        "cycles_model": run.cycles_model if cycles is not None else "no cycle counter on this emulator",
-        "ms_at_target_clock": cycles / target.clock_hz * 1e3 if cycles is not None else None,
+        "dwt_cycles_last_step": dwt[-1].cycles if dwt else None,  # the firmware's own DWT reading
         "param_checksum": f"0x{run.checksum:08x}" if run.checksum is not None else None,
         "host_reference_checksum": f"0x{expected:08x}",
         "wall_time_s": run.wall_time_s,
         "instructions_per_second": run.instructions_per_second,
     }
-    if steps:
-        result.profile = [{"op": o.name, "cycles": o.cycles} for o in steps[-1].ops]
+    if counted:
+        last = counted[-1].ops
+        dwt_ops = dwt[-1].ops if dwt else []
+        result.profile = [{"op": op.name, "kind": op.kind, "instructions": last[i].instructions if i in last else None,
+                           "cycles": last[i].cycles if i in last else None,
+                           "dwt_cycles": dwt_ops[i].cycles if i < len(dwt_ops) else None}
+                          for i, op in enumerate(graph.ops)]
     result.function_instructions = dict(sorted(run.profile.items(), key=lambda kv: -kv[1]))
     if run.ok and run.checksum != expected:
         result.status = "mismatch"
@@ -142,3 +153,22 @@ def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
         result.status = "too-large"
         result.reason = f"measured peak SRAM {result.measured['peak_sram_bytes']} B exceeds {target.sram_bytes} B"
     return result
+
+
+def _step_totals(counted: list[StepCounts], clock_hz: int) -> dict:
+    """Instructions and cycles of the training steps, between the firmware's step markers: the
+    same quantity on every backend (cycles only where the backend has a cycle model)."""
+    if not counted:
+        return {"steps_measured": 0, "instructions": None, "cycles": None, "instructions_per_step": [],
+                "cycles_per_step": [], "latency_ms": None}
+    insns = [s.total.instructions for s in counted]
+    cycles = [s.total.cycles for s in counted]
+    has_cycles = all(c is not None for c in cycles)
+    return {
+        "steps_measured": len(counted),
+        "instructions": sum(insns),
+        "cycles": sum(cycles) if has_cycles else None,
+        "instructions_per_step": insns,
+        "cycles_per_step": cycles if has_cycles else [],
+        "latency_ms": cycles[-1] / clock_hz * 1e3 if has_cycles else None,  # the last step
+    }

@@ -57,9 +57,10 @@ def run(args: argparse.Namespace) -> int:
                 ["  stack high-water, B", _fmt(m["stack_bytes"]), "-"],
                 ["  static data (.data + .bss), B", _fmt(m["static_sram_bytes"]), _fmt(p.get("static_sram_bytes"))],
                 ["flash, B (predicted: parameters only)", _fmt(m["flash_bytes"]), _fmt(p["flash_parameter_bytes"])],
-                ["instructions (whole run)", _fmt(m["instructions"]), "not yet available"],
-                ["cycles (last step, DWT)", _fmt(m["cycles"]), "not yet available"],
-                ["ms at target clock", _fmt(m["ms_at_target_clock"]), "not yet available"],
+                [f"instructions ({m['steps_measured']} steps)", _fmt(m["instructions"]), "not yet available"],
+                [f"cycles ({m['steps_measured']} steps)", _fmt(m["cycles"]), "not yet available"],
+                ["ms per step at target clock (last step)", _fmt(m["latency_ms"]), "not yet available"],
+                ["instructions (whole run)", _fmt(m["run_instructions"]), "-"],
                 ["parameter checksum", _fmt(m["param_checksum"]), m["host_reference_checksum"] + " (host)"],
             ]))
             if m["cycles"] is not None:

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 from tinybench.codegen.targets import Board, Target, get_board, get_target
 from tinybench.emulate.elfinfo import ElfInfo
-from tinybench.emulate.results import HarnessReport
+from tinybench.emulate.results import HarnessReport, Marker, StepCounts, step_counts
 from tinybench.external import first_output_line
 
 STATUSES = ("ok", "fault", "hang", "crash", "unavailable")
@@ -36,7 +36,10 @@ class RunResult:
     usable here; ``reason`` says why).
 
     ``instructions`` is None when the backend cannot count; ``instructions_exact`` says
-    whether the count is exact. ``cycles`` is the backend's modelled cycle count (None if it
+    whether the count is exact. ``markers`` are the firmware's ``tb_mark`` events with the
+    instructions (and modelled cycles) before each, where the backend can observe them; they
+    give per-step and per-op counts that are the same quantity on every backend
+    (:meth:`counted_steps`). ``cycles`` is the backend's modelled cycle count (None if it
     has none) and ``cycles_model`` says what model produced it. ``profile`` maps function
     name -> executed instructions (``profile_cycles`` -> modelled cycles) when available.
     """
@@ -55,6 +58,7 @@ class RunResult:
     cycles_model: str = ""
     profile: dict[str, int] = field(default_factory=dict)
     profile_cycles: dict[str, int] = field(default_factory=dict)
+    markers: list[Marker] = field(default_factory=list)
     wall_time_s: float = 0.0
     fault_pc: int | None = None
     fault_address: int | None = None
@@ -76,6 +80,11 @@ class RunResult:
     @property
     def steps(self):
         return self.report.steps
+
+    def counted_steps(self) -> list[StepCounts]:
+        """Instructions (and cycles) of each training step and of each op in it, from the
+        markers (empty if the backend observed none; MarkerError if they are out of order)."""
+        return step_counts(self.markers)
 
     @property
     def stack_bytes(self) -> int | None:
@@ -124,9 +133,12 @@ class Backend(ABC):
 
     @abstractmethod
     def run(self, elf_path: Path | str, target: Target | str, *,
-            instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET,
+            instruction_budget: int | None = DEFAULT_INSTRUCTION_BUDGET,
             timeout_s: float = DEFAULT_TIMEOUT_S) -> RunResult:
-        """Run ``elf_path`` (built for ``target``) to its end, a fault, or a limit."""
+        """Run ``elf_path`` (built for ``target``) to its end, a fault, or a limit: status
+        ``hang`` after ``instruction_budget`` instructions (None: no budget, only the
+        wall-clock ``timeout_s``). A backend that cannot apply a budget it is given refuses
+        the run (status ``unavailable``) rather than run unbounded."""
 
     @abstractmethod
     def supports_board(self, board: Board) -> bool:

@@ -26,6 +26,7 @@ class ElfInfo:
     segments: list[Segment]
     functions: list[tuple[int, int, str]]  # (start, size, name), sorted, Thumb bit cleared
     symbols: dict[str, int] = field(default_factory=dict)  # every named symbol -> value
+    sizes: dict[str, int] = field(default_factory=dict)  # every named symbol -> st_size
     meta: dict[str, str] = field(default_factory=dict)
     _starts: list[int] = field(default_factory=list, repr=False)
 
@@ -43,6 +44,7 @@ class ElfInfo:
             ]
             functions: list[tuple[int, int, str]] = []
             symbols: dict[str, int] = {}
+            sizes: dict[str, int] = {}
             for sec in elf.iter_sections():
                 if not isinstance(sec, SymbolTableSection):
                     continue
@@ -50,24 +52,20 @@ class ElfInfo:
                     if not sym.name or sym.name.startswith("$"):
                         continue
                     symbols[sym.name] = sym["st_value"]
+                    sizes[sym.name] = sym["st_size"]
                     if sym["st_info"]["type"] == "STT_FUNC":
                         functions.append((sym["st_value"] & ~1, sym["st_size"], sym.name))
             functions.sort()
             info = cls(path=path, entry=elf["e_entry"], segments=segments,
-                       functions=functions, symbols=symbols)
-            info.meta = info._read_meta(elf)
+                       functions=functions, symbols=symbols, sizes=sizes)
+            info.meta = info._read_meta()
         return info
 
-    def _read_meta(self, elf: ELFFile) -> dict[str, str]:
+    def _read_meta(self) -> dict[str, str]:
         addr = self.symbols.get("tb_meta")
         if addr is None:
             return {}
-        sec = elf.get_section_by_name(".symtab")
-        size = 0
-        for sym in sec.iter_symbols():
-            if sym.name == "tb_meta":
-                size = sym["st_size"]
-                break
+        size = self.sizes.get("tb_meta", 0)
         raw = self.read(addr, size) if size else b""
         text = raw.split(b"\0", 1)[0].decode("ascii", "replace")
         out = {}
@@ -86,6 +84,14 @@ class ElfInfo:
                 off = address - seg.paddr
                 return seg.data[off:off + size]
         return b""
+
+    def event_range(self) -> tuple[int, int] | None:
+        """(base address, number of events) of the harness's ``tb_mark`` loads, or None for
+        firmware without the harness (tb_harness.h: the load reads __tb_ram_start + event)."""
+        base, count = self.symbols.get("__tb_ram_start"), self.symbols.get("tb_event_count")
+        if base is None or count is None or "tb_mark" not in self.symbols:
+            return None
+        return base, int.from_bytes(self.read(count, 4), "little")
 
     def function_at(self, address: int) -> str | None:
         """Name of the function containing ``address`` (the nearest preceding function when

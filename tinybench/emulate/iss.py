@@ -41,7 +41,7 @@ from tinybench.emulate.base import (
     status_from_report,
 )
 from tinybench.emulate.elfinfo import ElfInfo
-from tinybench.emulate.results import parse_uart
+from tinybench.emulate.results import Marker, parse_uart
 from tinybench.emulate.timing import BlockCost, block_cost, load_timing_table
 
 PAGE = 0x1000
@@ -205,6 +205,7 @@ class _Run:
         self._dwt_exec = -1
         self._dwt_last_site = -1
         self.costs: dict[int, BlockCost] = {}
+        self.markers: list[Marker] = []
 
         uc = Uc(UC_ARCH_ARM, UC_MODE_THUMB | UC_MODE_MCLASS)
         uc.ctl_set_cpu_model(getattr(arm_const, target.cpu_spec.unicorn_model))
@@ -277,7 +278,7 @@ class _Run:
     # --- hooks --------------------------------------------------------------------------------
 
     def _install_hooks(self) -> None:
-        from unicorn import (UC_HOOK_BLOCK, UC_HOOK_INTR, UC_HOOK_MEM_READ,
+        from unicorn import (UC_HOOK_BLOCK, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
                              UC_HOOK_MEM_UNMAPPED)
         from unicorn.unicorn_py3.unicorn import uc_hook_h, uclib
 
@@ -291,11 +292,26 @@ class _Run:
             raise RuntimeError(f"uc_hook_add(UC_HOOK_BLOCK) failed with error {err}")
         self.uc.hook_add(UC_HOOK_INTR, self._on_interrupt)
         self.uc.hook_add(UC_HOOK_MEM_UNMAPPED, self._on_unmapped)
+        mark = self.elf.symbols.get("tb_mark")
+        if mark is not None:
+            # A code hook bounded to one address instruments only that instruction.
+            self.uc.hook_add(UC_HOOK_CODE, self._on_mark, None, mark & ~1, mark & ~1)
         if self.dwt_mode == "exact":
             # A read hook, even restricted to the DWT page, makes Unicorn keep the PC exact
             # at every load (about 2x slower overall).
             self.uc.hook_add(UC_HOOK_MEM_READ, self._on_dwt_read, None, DWT_BASE,
                              DWT_BASE + PAGE - 1)
+
+    def _on_mark(self, uc, address, size, user_data) -> None:
+        """Entry of ``tb_mark``: the block hook has just counted the block that starts here, so
+        the instructions before it are the total minus that block's own."""
+        S = self.S
+        cur = int(S[H_PREV])
+        rec = self.records()[cur]
+        if int(rec[R_ADDR]) != address:
+            raise RuntimeError(f"tb_mark at 0x{address:08x} is not the start of a block")
+        self.markers.append(Marker(int(uc.reg_read(self.A.UC_ARM_REG_R0)),
+                                   int(S[H_INSNS]) - int(rec[R_NINSN]), self.cycles_now()))
 
     def _on_interrupt(self, uc, intno, user_data) -> None:
         A = self.A
@@ -551,7 +567,7 @@ class IssBackend(Backend):
         return board.uart_kind in _UART_MODELS
 
     def run(self, elf_path: Path | str, target: Target | str, *,
-            instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET,
+            instruction_budget: int | None = DEFAULT_INSTRUCTION_BUDGET,
             timeout_s: float = DEFAULT_TIMEOUT_S) -> RunResult:
         elf, target, board, early = self._prepare(elf_path, target)
         if early is not None:
@@ -561,7 +577,8 @@ class IssBackend(Backend):
 
         table = load_timing_table(self.timing_file)
         _native_block_hook()  # compile outside the timed region
-        run = _Run(elf, target, board, instruction_budget, self.max_blocks, table, self.dwt)
+        budget = instruction_budget if instruction_budget is not None else 2**62
+        run = _Run(elf, target, board, budget, self.max_blocks, table, self.dwt)
         uc, A = run.uc, run.A
         vec = bytes(uc.mem_read(board.flash_base, 8))
         sp = int.from_bytes(vec[:4], "little")
@@ -584,6 +601,7 @@ class IssBackend(Backend):
             elf=str(elf_path), uart=uart, report=report, wall_time_s=wall,
             instructions=int(S[H_INSNS]), instructions_exact=int(S[H_OUTSIDE]) == 0,
             cycles=int(S[H_CYCLES]), cycles_model=table.describe(target.cpu),
+            markers=run.markers,
         )
         result.extra.update({
             "semihosting_output": run.semihost_out.decode("utf-8", "replace"),

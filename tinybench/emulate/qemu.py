@@ -23,6 +23,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tinybench.codegen.targets import Board, Target
@@ -36,11 +37,13 @@ from tinybench.emulate.base import (
     status_from_report,
 )
 from tinybench.emulate.elfinfo import ElfInfo
-from tinybench.emulate.results import parse_uart
+from tinybench.emulate.results import Marker, parse_uart
 
 PLUGIN_DIR = Path(__file__).with_name("qemu_plugin")
 PLUGIN_SOURCES = ("tb_insn_count.c", "qemu-plugin.h")
 QEMU_EXE = "qemu-system-arm"
+#: Exit code of QEMU when the plugin stopped the run at the instruction budget.
+BUDGET_EXIT_CODE = 3
 
 
 def cache_dir() -> Path:
@@ -81,17 +84,40 @@ def build_plugin(force: bool = False) -> tuple[Path | None, str]:
     return out, "built"
 
 
-def parse_plugin_output(text: str) -> tuple[int | None, list[tuple[int, int, int]]]:
-    """(total instructions, [(block address, instructions, executions)])."""
-    total = None
-    blocks = []
+@dataclass
+class PluginOutput:
+    """What the counting plugin wrote (see qemu_plugin/tb_insn_count.c)."""
+
+    total: int | None = None
+    blocks: list[tuple[int, int, int]] = field(default_factory=list)  # (vaddr, insns, executions)
+    markers: list[Marker] = field(default_factory=list)
+    budget_at: int | None = None  # vaddr of the block the budget stopped before
+
+
+def parse_plugin_output(text: str) -> PluginOutput:
+    out = PluginOutput()
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == "insns":
-            total = int(parts[1])
+            out.total = int(parts[1])
+        elif len(parts) == 3 and parts[0] == "mark":
+            out.markers.append(Marker(int(parts[1]), int(parts[2])))
+        elif len(parts) == 3 and parts[0] == "budget":
+            out.budget_at = int(parts[2], 16)
         elif len(parts) == 4 and parts[0] == "tb":
-            blocks.append((int(parts[1], 16), int(parts[2]), int(parts[3])))
-    return total, blocks
+            out.blocks.append((int(parts[1], 16), int(parts[2]), int(parts[3])))
+    return out
+
+
+def plugin_options(elf: ElfInfo, counts_file: Path, instruction_budget: int | None) -> str:
+    """The plugin's option string: output file, the harness's marker symbols, the budget."""
+    opts = [f"out={counts_file}"] + ([f"budget={instruction_budget}"] if instruction_budget else [])
+    events = elf.event_range()
+    if events is not None:
+        mark = elf.symbols["tb_mark"]
+        opts += [f"mark=0x{mark & ~1:x}", f"mark_size={elf.sizes['tb_mark']}",
+                 f"table=0x{events[0]:x}", f"table_size={events[1]}"]
+    return ",".join(opts)
 
 
 @register_backend
@@ -112,19 +138,22 @@ class QemuBackend(ExternalBackend):
         return board.qemu_machine is not None
 
     def command(self, elf_path: Path | str, board: Board, plugin: Path | None,
-                counts_file: Path | None) -> list[str]:
+                options: str = "") -> list[str]:
         cmd = [self._exe() or self.program, "-M", board.qemu_machine, "-nographic",
                "-monitor", "none", "-serial", "stdio",
                "-semihosting-config", "enable=on,target=native", "-kernel", str(elf_path)]
         if plugin is not None:
-            cmd += ["-plugin", f"{plugin},out={counts_file}", "-d", "plugin"]
+            cmd += ["-plugin", f"{plugin},{options}", "-d", "plugin"]
         return cmd
 
     def run(self, elf_path: Path | str, target: Target | str, *,
-            instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET,
+            instruction_budget: int | None = DEFAULT_INSTRUCTION_BUDGET,
             timeout_s: float = DEFAULT_TIMEOUT_S) -> RunResult:
-        """``instruction_budget`` is not enforced by QEMU (the plugin only counts); the
-        wall-clock ``timeout_s`` bounds the run."""
+        """The counting plugin enforces ``instruction_budget`` (status ``hang`` with the address
+        of the block it stopped before). Without the plugin a budget cannot be applied, so such
+        a run is refused (status ``unavailable``) rather than reported ``ok`` unbounded; with
+        ``instruction_budget=None`` it runs with uncounted instructions. The wall-clock
+        ``timeout_s`` bounds every run."""
         elf, target, board, early = self._prepare(elf_path, target)
         if early is not None:
             return early
@@ -132,25 +161,34 @@ class QemuBackend(ExternalBackend):
                               else (None, "plugin disabled"))
         with tempfile.TemporaryDirectory(prefix="tb-qemu-") as tmp:
             counts_file = Path(tmp) / "counts.txt"
-            res = self._run_once(elf, target, board, plugin, counts_file, timeout_s)
-            if plugin is not None and res.extra.get("plugin_load_failed"):
-                plugin_msg = "QEMU refused the plugin: " + res.extra.get("stderr", "")[-400:]
-                res = self._run_once(elf, target, board, None, counts_file, timeout_s)
+            res = None
+            if plugin is not None:
+                res = self._run_once(elf, target, board, plugin,
+                                     plugin_options(elf, counts_file, instruction_budget), counts_file,
+                                     timeout_s, instruction_budget)
+                if res.extra.get("plugin_load_failed"):
+                    plugin_msg = "QEMU refused the plugin: " + res.extra.get("stderr", "")[-400:]
+                    res = None
+            if res is None:
+                if instruction_budget is not None:
+                    return RunResult(self.name, "unavailable",
+                                     f"an instruction budget of {instruction_budget} needs the counting "
+                                     f"plugin, which is unavailable ({plugin_msg}); run with no budget "
+                                     "to go without it",
+                                     target=target.name, board=board.name, elf=str(elf_path))
+                res = self._run_once(elf, target, board, None, "", counts_file, timeout_s, None)
         if res.instructions is None:
             res.extra["instructions_unavailable"] = (
-                f"instruction count unavailable: {plugin_msg}" if plugin is None
-                or res.extra.get("plugin_load_failed") else
-                "instruction count unavailable: the plugin wrote no count")
+                f"instruction count unavailable: {plugin_msg}" if res.extra["plugin"] is None
+                else "instruction count unavailable: the plugin wrote no count")
             if res.status == "ok":
                 res.reason = res.extra["instructions_unavailable"]
-        res.extra["plugin"] = str(plugin) if plugin else None
         res.extra["plugin_status"] = plugin_msg
-        res.extra["instruction_budget_enforced"] = False
         return res
 
     def _run_once(self, elf: ElfInfo, target: Target, board: Board, plugin: Path | None,
-                  counts_file: Path, timeout_s: float) -> RunResult:
-        cmd = self.command(elf.path, board, plugin, counts_file)
+                  options: str, counts_file: Path, timeout_s: float, budget: int | None) -> RunResult:
+        cmd = self.command(elf.path, board, plugin, options)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
@@ -175,24 +213,28 @@ class QemuBackend(ExternalBackend):
                            cycles_model="none: QEMU has no cycle model and no DWT "
                                         "(CYCCNT reads 0)")
         result.extra.update({"command": cmd, "exit_code": proc.returncode,
-                             "stderr": stderr[-4000:]})
-        if plugin is not None and proc.returncode != 0 and not uart.strip() \
-                and "plugin" in stderr.lower():
+                             "stderr": stderr[-4000:], "plugin": str(plugin) if plugin else None})
+        if plugin is not None and proc.returncode != 0 and not uart.strip() and "plugin" in stderr.lower():
             result.extra["plugin_load_failed"] = True
             return result
-        if plugin is not None and counts_file.exists():
-            total, blocks = parse_plugin_output(counts_file.read_text())
-            if total is not None:
-                result.instructions = total
-                result.instructions_exact = True
-                prof: dict[str, int] = {}
-                for addr, n, count in blocks:
-                    fn = elf.function_at(addr) or f"0x{addr:08x}"
-                    prof[fn] = prof.get(fn, 0) + n * count
-                result.profile = dict(sorted(prof.items(), key=lambda kv: -kv[1]))
+        counts = parse_plugin_output(counts_file.read_text()) if counts_file.exists() else PluginOutput()
+        if counts.total is not None:
+            result.instructions = counts.total
+            result.instructions_exact = True
+            result.markers = counts.markers
+            prof: dict[str, int] = {}
+            for addr, n, count in counts.blocks:
+                fn = elf.function_at(addr) or f"0x{addr:08x}"
+                prof[fn] = prof.get(fn, 0) + n * count
+            result.profile = dict(sorted(prof.items(), key=lambda kv: -kv[1]))
 
         implied = status_from_report(report)
-        if implied is not None and implied[0] != "ok":
+        if counts.budget_at is not None and proc.returncode == BUDGET_EXIT_CODE:
+            result.status = "hang"
+            result.fault_pc = counts.budget_at
+            result.reason = (f"instruction budget of {budget} exhausted; next block at "
+                             f"{elf.describe_address(counts.budget_at)}")
+        elif implied is not None and implied[0] != "ok":
             result.status, result.reason = implied
         elif timed_out:
             result.status = "hang"

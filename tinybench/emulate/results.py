@@ -173,3 +173,89 @@ def param_checksum(arrays: Iterable, crc: int = 0) -> int:
 def crc32(data: bytes, crc: int = 0) -> int:
     """zlib's CRC-32, the same function as the harness's ``tb_crc32``."""
     return zlib.crc32(data, crc) & 0xFFFFFFFF
+
+
+# --- event markers --------------------------------------------------------------------------
+
+#: Event ids of the harness's ``tb_mark`` (firmware/harness/tb_harness.h).
+EVENT_STEP_BEGIN = 0
+EVENT_STEP_END = 1
+
+
+def event_op_begin(i: int) -> int:
+    return 2 + 2 * i
+
+
+def event_op_end(i: int) -> int:
+    return 3 + 2 * i
+
+
+@dataclass(frozen=True)
+class Marker:
+    """One ``tb_mark`` event: the instructions (and modelled cycles, where the backend has a
+    cycle model) executed before the first instruction of ``tb_mark``."""
+
+    event: int
+    instructions: int
+    cycles: int | None = None
+
+
+@dataclass
+class Span:
+    """What ran between two events."""
+
+    instructions: int
+    cycles: int | None
+
+
+@dataclass
+class StepCounts:
+    """One training step: the whole ``tb_train_step`` call and each op inside it, by op index."""
+
+    total: Span
+    ops: dict[int, Span] = field(default_factory=dict)
+
+
+class MarkerError(ValueError):
+    """A marker trace that does not follow the harness's event order."""
+
+
+def _span(a: Marker, b: Marker) -> Span:
+    cycles = b.cycles - a.cycles if a.cycles is not None and b.cycles is not None else None
+    return Span(b.instructions - a.instructions, cycles)
+
+
+def step_counts(markers: Iterable[Marker]) -> list[StepCounts]:
+    """Per-step and per-op counts from the events of a run, checking their order: every step
+    is ``STEP_BEGIN (OP_BEGIN(i) OP_END(i))* STEP_END``. Events outside steps are ignored."""
+    steps: list[StepCounts] = []
+    begin: Marker | None = None
+    op_begin: Marker | None = None
+    ops: dict[int, Span] = {}
+    for m in markers:
+        if m.event == EVENT_STEP_BEGIN:
+            if begin is not None:
+                raise MarkerError(f"step {len(steps)} began twice")
+            begin, ops, op_begin = m, {}, None
+        elif begin is None:
+            continue
+        elif m.event == EVENT_STEP_END:
+            if op_begin is not None:
+                raise MarkerError(f"step {len(steps)} ended inside op {(op_begin.event - 2) // 2}")
+            steps.append(StepCounts(_span(begin, m), ops))
+            begin = None
+        elif m.event % 2 == 0:
+            if op_begin is not None:
+                raise MarkerError(f"op {(m.event - 2) // 2} began inside op {(op_begin.event - 2) // 2}")
+            op_begin = m
+        else:
+            i = (m.event - 3) // 2
+            if op_begin is None or op_begin.event != event_op_begin(i):
+                raise MarkerError(f"op {i} ended without beginning")
+            if i in ops:
+                raise MarkerError(f"op {i} ran twice in step {len(steps)}")
+            ops[i] = _span(op_begin, m)
+            op_begin = None
+    if begin is not None:
+        raise MarkerError(f"step {len(steps)} did not end")
+    return steps
