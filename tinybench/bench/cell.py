@@ -9,11 +9,11 @@ and a reason, so a matrix run records it and goes on.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from tinybench.codegen.build import BuildError, FirmwareTooLarge
-from tinybench.codegen.firmware import build_training_firmware
+from tinybench.codegen.firmware import build_training_firmware, default_kernels
 from tinybench.codegen.targets import get_target
 from tinybench.emulate import DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, get_backend, param_checksum
 from tinybench.emulate.results import MarkerError, StepCounts
@@ -38,6 +38,7 @@ class CellConfig:
     schedule: str = "reordered"
     planner: str = DEFAULT_PLANNER
     sample: int = 0  # index into the digits training split
+    kernels: str | None = None  # C kernel set (reference | fast); None: the target's default
     instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET
     timeout_s: float = DEFAULT_TIMEOUT_S
 
@@ -73,6 +74,8 @@ def host_reference_checksum(step: TrainingStep, image, label: int, steps: int) -
 
 def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
     target = get_target(cfg.target)
+    if cfg.kernels is None:
+        cfg = replace(cfg, kernels=default_kernels(target))
     backend = get_backend(cfg.emulator)
     model = load_model(cfg.model, num_classes=DEFAULT_TRAIN_CLASSES)
     graph = compile_training(model, resolve(get_scheme(cfg.scheme, model), model), cfg.schedule)
@@ -99,7 +102,7 @@ def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
     out_dir = Path(work_dir or tempfile.mkdtemp(prefix="tinybench-"))
     try:
         _, build = build_training_firmware(plan, image, label, target, backend.default_board(target), out_dir,
-                                           steps=cfg.steps, lr=cfg.lr, qas=cfg.qas)
+                                           steps=cfg.steps, lr=cfg.lr, qas=cfg.qas, kernels=cfg.kernels)
     except FirmwareTooLarge as err:
         result.status, result.reason = "too-large", str(err)
         return result

@@ -7,6 +7,7 @@ import sys
 
 from tinybench.bench.cell import CellConfig, run_cell
 from tinybench.cli.output import format_table, print_json
+from tinybench.codegen.firmware import KERNEL_SETS
 from tinybench.codegen.targets import TARGETS
 from tinybench.emulate import DEFAULT_BACKEND, DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, backend_names
 
@@ -18,6 +19,8 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--emulator", choices=backend_names(), default=DEFAULT_BACKEND)
     p.add_argument("--steps", type=int, default=3, help="training steps on the embedded sample (default %(default)s)")
     p.add_argument("--schedule", choices=["reordered", "unfused"], default="reordered")
+    p.add_argument("--kernels", choices=KERNEL_SETS, default=None,
+                   help="C kernel set (default: fast where the core has the DSP extension, i.e. Cortex-M4/M7)")
     p.add_argument("--no-qas", action="store_true", help="plain int8 SGD")
     p.add_argument("--instruction-budget", type=int, default=DEFAULT_INSTRUCTION_BUDGET * 4,
                    help="stop and report a hang after this many instructions")
@@ -42,13 +45,15 @@ def run(args: argparse.Namespace) -> int:
     if args.steps < 1:
         raise ValueError("--steps must be >= 1")
     cfg = CellConfig(args.model, args.scheme, args.target, args.emulator, args.steps, qas=not args.no_qas,
-                     schedule=args.schedule, instruction_budget=args.instruction_budget, timeout_s=args.timeout)
+                     schedule=args.schedule, kernels=args.kernels, instruction_budget=args.instruction_budget,
+                     timeout_s=args.timeout)
     res = run_cell(cfg, Path(args.work_dir) if args.work_dir else None)
     if args.json:
         print_json(res.to_json())
     else:
         m, p = res.measured, res.predicted
-        print(f"{cfg.model} {cfg.scheme} on {res.target} under {res.emulator}: {res.status}"
+        print(f"{cfg.model} {cfg.scheme} on {res.target} under {res.emulator}, {res.config['kernels']} kernels: "
+              f"{res.status}"
               + (f" ({res.reason})" if res.reason else ""))
         if m:
             print(format_table(["", "measured", "predicted"], [

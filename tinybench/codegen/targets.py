@@ -87,6 +87,7 @@ class CpuSpec:
     name: str
     gcc_flags: tuple[str, ...]
     unicorn_model: str  # attribute name in unicorn.arm_const
+    dsp: bool = False  # has the DSP extension (SMLAD, SXTB16, ...): the fast kernels run here
 
 
 CPUS: dict[str, CpuSpec] = {
@@ -94,11 +95,13 @@ CPUS: dict[str, CpuSpec] = {
         name="cortex-m4",
         gcc_flags=("-mcpu=cortex-m4", "-mthumb", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"),
         unicorn_model="UC_CPU_ARM_CORTEX_M4",
+        dsp=True,
     ),
     "cortex-m7": CpuSpec(
         name="cortex-m7",
         gcc_flags=("-mcpu=cortex-m7", "-mthumb", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"),
         unicorn_model="UC_CPU_ARM_CORTEX_M7",
+        dsp=True,
     ),
 }
 

@@ -66,8 +66,22 @@ def parse_header(path: Path = HEADER) -> dict[str, Prototype]:
     return protos
 
 
-def _sources() -> list[Path]:
-    return sorted((FIRMWARE_DIR / "src").rglob("*.c"))
+#: The C kernel sets: ``reference`` (``src/``, the readable definition) and ``fast`` (``fast/``,
+#: the same kernels for cores with the DSP extension; on other machines, the host included, its
+#: DSP instructions are plain C statements of their definition, see Internal/tb_nn_dsp.h).
+KERNEL_SETS = ("reference", "fast")
+
+
+def sources(kernel_set: str = "reference", root: Path = FIRMWARE_DIR) -> list[Path]:
+    """One C file per kernel of ``kernel_set`` under ``root``: ``fast/<Category>/<name>.c``
+    where it exists, else the reference ``src/<Category>/<name>.c``."""
+    if kernel_set not in KERNEL_SETS:
+        raise ValueError(f"unknown kernel set {kernel_set!r}; known: {', '.join(KERNEL_SETS)}")
+    out = []
+    for ref in sorted((root / "src").rglob("*.c")):
+        fast = root / "fast" / ref.relative_to(root / "src")
+        out.append(fast if kernel_set == "fast" and fast.is_file() else ref)
+    return out
 
 
 def _cache_dir() -> Path:
@@ -80,13 +94,14 @@ def _cache_dir() -> Path:
 SANITIZE_FLAGS = ("-fsanitize=undefined", "-fno-sanitize-recover=all", "-g")
 
 
-def build(cc: str = "gcc", extra_flags: tuple[str, ...] = ()) -> Path:
-    """Compile the kernels into a shared library (once per source hash); return its path."""
+def build(cc: str = "gcc", extra_flags: tuple[str, ...] = (), kernel_set: str = "reference") -> Path:
+    """Compile the kernels of ``kernel_set`` into a shared library (once per source hash);
+    return its path."""
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, check=True).stdout
     flags = (*CFLAGS, *extra_flags)
     digest = hashlib.sha256()
     digest.update(" ".join(flags).encode() + version.encode())
-    files = _sources() + sorted((FIRMWARE_DIR / "include").rglob("*.h"))
+    files = sources(kernel_set) + sorted((FIRMWARE_DIR / "include").rglob("*.h"))
     for f in files:
         digest.update(str(f.relative_to(FIRMWARE_DIR)).encode() + b"\0" + f.read_bytes())
     out_dir = _cache_dir()
@@ -96,7 +111,7 @@ def build(cc: str = "gcc", extra_flags: tuple[str, ...] = ()) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=out_dir)
     os.close(fd)
-    cmd = [cc, *flags, "-I", str(FIRMWARE_DIR / "include"), *map(str, _sources()), "-o", tmp]
+    cmd = [cc, *flags, "-I", str(FIRMWARE_DIR / "include"), *map(str, sources(kernel_set)), "-o", tmp]
     try:
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
@@ -163,17 +178,16 @@ class CKernels:
         return call
 
 
-_LOADED: CKernels | None = None
+_LOADED: dict[str, CKernels] = {}
 
 
-def load(cc: str = "gcc") -> CKernels:
-    """Build (if needed) and load the host C kernels; cached for the process.
+def load(cc: str = "gcc", kernel_set: str = "reference") -> CKernels:
+    """Build (if needed) and load the host C kernels of ``kernel_set``; cached for the process.
 
     With ``TINYBENCH_KERNELS_SANITIZE=1`` in the environment the library is built with
     UBSan (:data:`SANITIZE_FLAGS`), which the tests use to prove the absence of overflow.
     """
-    global _LOADED
-    if _LOADED is None:
+    if kernel_set not in _LOADED:
         extra = SANITIZE_FLAGS if os.environ.get("TINYBENCH_KERNELS_SANITIZE") == "1" else ()
-        _LOADED = CKernels(build(cc, extra))
-    return _LOADED
+        _LOADED[kernel_set] = CKernels(build(cc, extra, kernel_set))
+    return _LOADED[kernel_set]

@@ -1,0 +1,197 @@
+/*
+ * tb_nn_fast.h - private helpers of the fast kernels (firmware/kernels/fast).
+ *
+ * Each helper computes exactly what the reference helper it replaces computes
+ * (Internal/tb_nn_support.h, docs/kernels.md), in fewer instructions: 32-bit arithmetic
+ * where the ranges allow it, two 16-bit lanes per DSP instruction (Internal/tb_nn_dsp.h).
+ * Loop nests are regular: a main loop over groups of 4 (or tiles of 2 x 2) and a remainder.
+ * Only <stdint.h>/<stddef.h>: no libc, no floating point.
+ */
+#ifndef TB_NN_FAST_H
+#define TB_NN_FAST_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "Internal/tb_nn_dsp.h"
+#include "Internal/tb_nn_support.h"
+
+/* ------------------------------------------------------------ requantized output */
+
+/* The requantization of one output channel, prepared once per channel:
+ * tb_nn_output_s8(acc, bias, m, s, y_zero) saturated to int32 (which keeps its int8 clamp and
+ * mask bit) is tb_fast_requant(&q, acc). For s > 32 it runs in 32 bits: with
+ * p = sat_s32(acc + bias) * m (|p| < 2^62) and t = s - 32,
+ * floor((p + 2^(s-1)) / 2^s) = floor((floor(p / 2^32) + 2^(t-1)) / 2^t), since the 32 dropped
+ * bits are a fraction below one unit of 2^32 and 2^(s-1) is a multiple of it; floor(p / 2^32)
+ * is the high word of SMULL, in [-2^30, 2^30], so nothing overflows. Smaller shifts (none in
+ * the shipped models) take the reference's int64 statement. */
+typedef struct {
+    int32_t bias, mult, shift, y_zero;
+    int32_t t, round; /* s > 32: s - 32 and 2^(t-1); else t = 0 */
+} tb_fast_requant_t;
+
+static inline tb_fast_requant_t tb_fast_requant_init(int32_t bias, int32_t mult, int32_t shift,
+                                                     int32_t y_zero)
+{
+    tb_fast_requant_t q;
+    q.bias = bias;
+    q.mult = mult;
+    q.shift = shift;
+    q.y_zero = y_zero;
+    q.t = shift > 32 ? shift - 32 : 0;
+    q.round = shift > 32 ? (int32_t)1 << (q.t - 1) : 0;
+    return q;
+}
+
+static inline int32_t tb_fast_requant(const tb_fast_requant_t *q, int32_t acc)
+{
+    if (__builtin_expect(q->t > 0, 1)) {
+        const int32_t high = (int32_t)(((int64_t)tb_dsp_qadd(acc, q->bias) * q->mult) >> 32);
+        return ((high + q->round) >> q->t) + q->y_zero;
+    }
+    return tb_nn_sat_s32(tb_nn_output_s8(acc, q->bias, q->mult, q->shift, q->y_zero));
+}
+
+/* y[i] = sat_s8(v); set bit i of a mask cleared beforehand when v fits int8 (NULL: none). */
+static inline void tb_fast_store_s8(int8_t *y, uint8_t *mask, int32_t i, int32_t v)
+{
+    const int32_t q = tb_dsp_ssat8(v);
+    y[i] = (int8_t)q;
+    if (mask != NULL && q == v) {
+        mask[i >> 3] = (uint8_t)(mask[i >> 3] | (1u << (i & 7)));
+    }
+}
+
+/* Outputs i and i + 1 (adjacent output channels of one position) at yi = y + i: yi[0], yi[1]
+ * = sat_s8 of v0, v1, and their mask bits (mask cleared beforehand; NULL: none). */
+static inline void tb_fast_store_pair_s8(int8_t *yi, uint8_t *mask, int32_t i, int32_t v0, int32_t v1)
+{
+    const int32_t q0 = tb_dsp_ssat8(v0), q1 = tb_dsp_ssat8(v1);
+    tb_dsp_write2(yi, ((uint32_t)q0 & 0xFFu) | ((uint32_t)q1 << 8));
+    if (mask != NULL) {
+        const uint32_t bits = ((uint32_t)(q0 == v0) | ((uint32_t)(q1 == v1) << 1)) << (i & 7);
+        mask[i >> 3] = (uint8_t)(mask[i >> 3] | bits);
+        if (bits > 0xFFu) { /* i & 7 == 7: the second bit opens the next byte */
+            mask[(i >> 3) + 1] = (uint8_t)(mask[(i >> 3) + 1] | (bits >> 8));
+        }
+    }
+}
+
+/* Zero the ceil(n / 8) bytes of a mask (NULL: nothing). The empty asm keeps gcc from turning
+ * the loop into a call of memset (the kernels use no libc). */
+static inline void tb_fast_mask_clear(uint8_t *mask, int32_t n)
+{
+    int32_t b;
+    if (mask == NULL) {
+        return;
+    }
+    for (b = 0; b < (n + 7) / 8; b++) {
+        mask[b] = 0;
+        __asm("" : : "r"(mask) : "memory");
+    }
+}
+
+/* -------------------------------------------------------------------- dot products */
+
+/* The 2 x 2 tile of channel dots: acc[2 * p + q] += sum over j < n of
+ * (x_p[j] - x_zero) * w_q[j] for the inputs x_0, x_1 and the weight rows w_0, w_1
+ * (tb_nn_dot_s8 four times). Main loop: 4 channels per step, SXTAB16 widens the inputs with
+ * the zero point subtracted (zp = the halfword pair of -x_zero; |x - x_zero| <= 255 fits a
+ * halfword), SXTB16 the weights, SMLAD two products per instruction; the even and odd
+ * bytes of input and weight pair up alike. Remainder: n % 4 channels one by one. */
+static inline void tb_fast_dot_2x2(const int8_t *x0, const int8_t *x1, const int8_t *w0,
+                                   const int8_t *w1, int32_t n, int32_t x_zero, uint32_t zp,
+                                   int32_t *acc)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint32_t xa = tb_dsp_read4(x0 + j), xb = tb_dsp_read4(x1 + j);
+        const uint32_t wa = tb_dsp_read4(w0 + j), wb = tb_dsp_read4(w1 + j);
+        const uint32_t xa_e = tb_dsp_sxtab16(zp, xa), xa_o = tb_dsp_sxtab16_ror8(zp, xa);
+        const uint32_t xb_e = tb_dsp_sxtab16(zp, xb), xb_o = tb_dsp_sxtab16_ror8(zp, xb);
+        const uint32_t wa_e = tb_dsp_sxtb16(wa), wa_o = tb_dsp_sxtb16_ror8(wa);
+        const uint32_t wb_e = tb_dsp_sxtb16(wb), wb_o = tb_dsp_sxtb16_ror8(wb);
+        a00 = tb_dsp_smlad(xa_o, wa_o, tb_dsp_smlad(xa_e, wa_e, a00));
+        a01 = tb_dsp_smlad(xa_o, wb_o, tb_dsp_smlad(xa_e, wb_e, a01));
+        a10 = tb_dsp_smlad(xb_o, wa_o, tb_dsp_smlad(xb_e, wa_e, a10));
+        a11 = tb_dsp_smlad(xb_o, wb_o, tb_dsp_smlad(xb_e, wb_e, a11));
+    }
+    for (; j < n; j++) {
+        const int32_t xa = x0[j] - x_zero, xb = x1[j] - x_zero;
+        a00 += xa * w0[j];
+        a01 += xa * w1[j];
+        a10 += xb * w0[j];
+        a11 += xb * w1[j];
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* tb_fast_dot_2x2 for the common layout where the second input and the second weight row
+ * both lie `stride` bytes after the first (adjacent positions of a tensor whose channel count
+ * is the weight row length): the same sums, with the main loop (8 channels per step, the
+ * tb_fast_dot_2x2 step twice) in assembly on DSP cores, where it needs all 14 registers
+ * (gcc would spill). n8 = n rounded down to a multiple of 8; the rest is tb_fast_dot_2x2's. */
+static inline void tb_fast_dot_2x2_strided(const int8_t *x, const int8_t *w, int32_t stride,
+                                           int32_t n, int32_t x_zero, uint32_t zp, int32_t *acc)
+{
+    const int32_t n8 = n & ~7;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (n8 > 0) {
+        const int8_t *end = x + n8;
+        int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+        uint32_t t0, t1, t2, t3, t4, t5;
+        /* One step of 4 channels: widen both weight rows (4 registers), then input 1 and
+         * input 0 in turn (2 registers each), 2 SMLAD per input and row. Loop control loads
+         * `end` right after a load (pipelined) and compares before the last multiplies. */
+#define TB_FAST_STEP4(tail)                                                                  \
+        "ldr %[t0], [%[w], %[s]]\n\t"                                                     \
+        "ldr %[t1], [%[w]], #4\n\t"                                                       \
+        "ldr %[t2], [%[x], %[s]]\n\t"                                                     \
+        "sxtb16 %[t3], %[t1]\n\t"                                                         \
+        "sxtb16 %[t1], %[t1], ror #8\n\t"                                                 \
+        "sxtb16 %[t4], %[t0]\n\t"                                                         \
+        "sxtb16 %[t0], %[t0], ror #8\n\t"                                                 \
+        "sxtab16 %[t5], %[zp], %[t2]\n\t"                                                 \
+        "smlad %[a10], %[t5], %[t3], %[a10]\n\t"                                          \
+        "smlad %[a11], %[t5], %[t4], %[a11]\n\t"                                          \
+        "sxtab16 %[t2], %[zp], %[t2], ror #8\n\t"                                         \
+        "smlad %[a10], %[t2], %[t1], %[a10]\n\t"                                          \
+        "smlad %[a11], %[t2], %[t0], %[a11]\n\t"                                          \
+        "ldr %[t2], [%[x]], #4\n\t"                                                       \
+        tail                                                                              \
+        "sxtab16 %[t5], %[zp], %[t2]\n\t"                                                 \
+        "smlad %[a00], %[t5], %[t3], %[a00]\n\t"                                          \
+        "smlad %[a01], %[t5], %[t4], %[a01]\n\t"                                          \
+        "sxtab16 %[t2], %[zp], %[t2], ror #8\n\t"                                         \
+        "smlad %[a00], %[t2], %[t1], %[a00]\n\t"                                          \
+        "smlad %[a01], %[t2], %[t0], %[a01]\n\t"
+        __asm volatile(
+            "1:\n\t"
+            TB_FAST_STEP4("")
+            TB_FAST_STEP4("ldr %[t5], %[end]\n\tcmp %[x], %[t5]\n\t")
+            "bne 1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x),
+              [w] "+r"(w), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3),
+              [t4] "=&r"(t4), [t5] "=&r"(t5)
+            : [s] "r"(stride), [zp] "r"(zp), [end] "m"(end)
+            : "cc", "memory");
+#undef TB_FAST_STEP4
+        acc[0] = a00;
+        acc[1] = a01;
+        acc[2] = a10;
+        acc[3] = a11;
+    }
+#else
+    tb_fast_dot_2x2(x, x + stride, w, w + stride, n8, x_zero, zp, acc);
+    x += n8;
+    w += n8;
+#endif
+    tb_fast_dot_2x2(x, x + stride, w, w + stride, n - n8, x_zero, zp, acc);
+}
+
+#endif /* TB_NN_FAST_H */

@@ -1,0 +1,50 @@
+"""Kernel cases for the emulator: Hypothesis-drawn argument lists of the reference suite
+(kernel_cases.CASES), their reference results, and the run of a case firmware in ``iss``."""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, seed as hypothesis_seed, settings
+
+from tinybench.codegen.kernel_firmware import (CaseReport, KernelCase, build_kernel_cases, expected_case,
+                                               parse_case_report, write_kernel_cases)
+from tinybench.emulate import get_backend
+from tinybench.kernels.executor import numba_kernels
+
+from kernel_cases import CASES
+
+
+def draw_cases(name: str, n: int, seed: int) -> list[KernelCase]:
+    """``n`` argument lists of kernel ``name`` drawn by Hypothesis, with their Numba results;
+    int8 arrays misaligned by 0-3 bytes at random."""
+    drawn: list[list] = []
+
+    @hypothesis_seed(seed)
+    @settings(max_examples=n, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(args=CASES[name])
+    def collect(args):
+        drawn.append(args)
+
+    collect()
+    rng = random.Random(seed)
+    ref = numba_kernels()
+    cases = []
+    for args in drawn[:n]:
+        case = expected_case(name, args, ref)
+        case.misalign = rng.randrange(4)
+        cases.append(case)
+    return cases
+
+
+def run_cases(cases: list[KernelCase], kernels: str, target: str, work_dir: Path | None = None):
+    """Build and run the cases in ``iss``; returns (CaseReport, RunResult)."""
+    with tempfile.TemporaryDirectory(prefix="tb-cases-") as tmp:
+        out = Path(work_dir or tmp)
+        source = write_kernel_cases(cases, out / "kernel_cases.c")
+        backend = get_backend("iss")
+        build = build_kernel_cases(source, kernels, target, backend.default_board(target), out, n_cases=len(cases))
+        run = backend.run(build.elf, target, instruction_budget=4 * 10**9)
+    return parse_case_report(run.uart), run
