@@ -3,11 +3,14 @@ what was measured next to what was predicted.
 
 A cell never raises for a failure of the thing being measured: firmware that does not fit,
 faults, hangs, or an emulator that is missing or crashes all give a result with a status
-and a reason, so a matrix run records it and goes on.
+and a reason, so a matrix run records it and goes on. It raises a TinybenchError for a
+configuration that cannot be measured (unknown model or scheme, a limit that is not
+positive, a work folder it cannot write), before any work.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -17,6 +20,7 @@ from tinybench.codegen.firmware import build_training_firmware, default_kernels
 from tinybench.codegen.targets import get_target
 from tinybench.emulate import DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, get_backend, param_checksum
 from tinybench.emulate.results import MarkerError, StepCounts
+from tinybench.errors import TinybenchError
 from tinybench.graph.schemes import get_scheme, resolve
 from tinybench.graph.training import compile_training
 from tinybench.kernels.executor import DEFAULT_LR, TrainingStep
@@ -41,6 +45,23 @@ class CellConfig:
     kernels: str | None = None  # C kernel set (reference | fast); None: the target's default
     instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET
     timeout_s: float = DEFAULT_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        """The limits mean the same on every backend: positive, never "0 = unlimited"."""
+        if isinstance(self.sample, bool) or not isinstance(self.sample, int):
+            raise CellConfigError(f"sample must be an integer, got {self.sample!r}")
+        for name in ("steps", "instruction_budget"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise CellConfigError(f"{name} must be an integer >= 1, got {value!r}")
+        for name in ("timeout_s", "lr"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (math.isfinite(value) and value > 0):
+                raise CellConfigError(f"{name} must be a finite number > 0, got {value!r}")
+
+
+class CellConfigError(TinybenchError):
+    """A cell configuration that cannot be measured; names the field or the folder."""
 
 
 @dataclass
@@ -72,7 +93,24 @@ def host_reference_checksum(step: TrainingStep, image, label: int, steps: int) -
     return param_checksum([a for pair in step.parameters().values() for a in pair if a.size])
 
 
-def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
+def run_cell(cfg: CellConfig, work_dir: Path | str | None = None) -> CellResult:
+    """Measure one cell. The generated sources and the ELF are kept in ``work_dir`` if given
+    (created first, before any compiling); otherwise they go to a temporary folder that is
+    removed at the end, however the cell ends (a result, an exception, Ctrl-C)."""
+    if work_dir is None:
+        with tempfile.TemporaryDirectory(prefix="tinybench-") as tmp:
+            result = _measure(cfg, Path(tmp))
+        if "elf" in result.build:
+            result.build["elf"] = None  # removed with its folder
+        return result
+    try:
+        Path(work_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise CellConfigError(f"work folder {str(work_dir)!r}: {err.strerror or err}") from None
+    return _measure(cfg, Path(work_dir))
+
+
+def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
     target = get_target(cfg.target)
     if cfg.kernels is None:
         cfg = replace(cfg, kernels=default_kernels(target))
@@ -82,6 +120,8 @@ def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
     plan = plan_memory(graph, cfg.planner)
     report = memory_report(plan)
     split = digits(size=model.input_shape[0])[0]
+    if not 0 <= cfg.sample < len(split.labels):
+        raise CellConfigError(f"sample must be in [0, {len(split.labels) - 1}], got {cfg.sample!r}")
     image, label = split.images[cfg.sample], int(split.labels[cfg.sample])
     predicted = {
         "arena_bytes": report.arena_bytes,
@@ -99,7 +139,6 @@ def run_cell(cfg: CellConfig, work_dir: Path | None = None) -> CellResult:
         return result
 
     expected = host_reference_checksum(TrainingStep(plan, lr=cfg.lr, qas=cfg.qas), image, label, cfg.steps)
-    out_dir = Path(work_dir or tempfile.mkdtemp(prefix="tinybench-"))
     try:
         _, build = build_training_firmware(plan, image, label, target, backend.default_board(target), out_dir,
                                            steps=cfg.steps, lr=cfg.lr, qas=cfg.qas, kernels=cfg.kernels)

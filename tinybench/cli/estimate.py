@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 
+from tinybench.cli.options import integer_in
 from tinybench.cli.output import format_table, kb, print_json
 from tinybench.graph.schemes import get_scheme, resolve
 from tinybench.graph.training import GradPrecision, Schedule, compile_training
+from tinybench.kernels.host import MAX_CLASSES
 from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
 from tinybench.plan.memory import MemoryReport, memory_report, plan_memory
 from tinybench.plan.planners import DEFAULT_PLANNER, PLANNERS
@@ -20,7 +22,7 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--planner", choices=list(PLANNERS), default=DEFAULT_PLANNER)
     p.add_argument("--grad-precision", choices=[g.value for g in GradPrecision], default=GradPrecision.INT8.value,
                    help="int8 gradients (ours) or fp32 (as the paper's engine)")
-    p.add_argument("--classes", type=int, default=DEFAULT_TRAIN_CLASSES,
+    p.add_argument("--classes", type=integer_in(2, MAX_CLASSES), default=DEFAULT_TRAIN_CLASSES,
                    help="classes of the new head (default %(default)s, as in the paper)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 

@@ -7,8 +7,10 @@ import sys
 from typing import Any, Sequence
 
 
-def print_json(obj: Any) -> None:
-    json.dump(obj, sys.stdout, indent=2, default=str)
+def print_json(obj: dict[str, Any]) -> None:
+    """Print ``obj`` as the command's one JSON object; it says ``"status": "ok"`` unless it
+    carries its own status (a run that failed, an error)."""
+    json.dump({"status": "ok", **obj}, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
 
 

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from tinybench.bench.cell import CellConfig, run_cell
+from tinybench.cli.options import integer_in, positive_real, writable_dir
 from tinybench.cli.output import format_table, print_json
 from tinybench.codegen.firmware import KERNEL_SETS
 from tinybench.codegen.targets import TARGETS
@@ -17,15 +18,19 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheme", required=True, help="published scheme, full, bias-only, last-K or a .toml file")
     p.add_argument("--target", required=True, choices=sorted(TARGETS))
     p.add_argument("--emulator", choices=backend_names(), default=DEFAULT_BACKEND)
-    p.add_argument("--steps", type=int, default=3, help="training steps on the embedded sample (default %(default)s)")
+    p.add_argument("--steps", type=integer_in(1), default=3,
+                   help="training steps on the embedded sample (default %(default)s)")
     p.add_argument("--schedule", choices=["reordered", "unfused"], default="reordered")
     p.add_argument("--kernels", choices=KERNEL_SETS, default=None,
                    help="C kernel set (default: fast where the core has the DSP extension, i.e. Cortex-M4/M7)")
     p.add_argument("--no-qas", action="store_true", help="plain int8 SGD")
-    p.add_argument("--instruction-budget", type=int, default=DEFAULT_INSTRUCTION_BUDGET * 4,
-                   help="stop and report a hang after this many instructions")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S * 5, help="wall-clock limit, seconds")
-    p.add_argument("--work-dir", help="keep the generated sources and ELF here")
+    p.add_argument("--instruction-budget", type=integer_in(1, 2**62), default=DEFAULT_INSTRUCTION_BUDGET * 4,
+                   help="stop and report a hang after this many instructions (default %(default)s)")
+    p.add_argument("--timeout", type=positive_real("a finite number of seconds"), default=DEFAULT_TIMEOUT_S * 5,
+                   help="wall-clock limit in seconds, > 0 (default %(default)s)")
+    p.add_argument("--work-dir", type=writable_dir,
+                   help="keep the generated sources and ELF here (without it they go to a temporary "
+                        "folder that is removed at the end)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -40,14 +45,10 @@ def _fmt(v) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    if args.steps < 1:
-        raise ValueError("--steps must be >= 1")
     cfg = CellConfig(args.model, args.scheme, args.target, args.emulator, args.steps, qas=not args.no_qas,
                      schedule=args.schedule, kernels=args.kernels, instruction_budget=args.instruction_budget,
                      timeout_s=args.timeout)
-    res = run_cell(cfg, Path(args.work_dir) if args.work_dir else None)
+    res = run_cell(cfg, args.work_dir)
     if args.json:
         print_json(res.to_json())
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from tinybench.cli.options import integer_in, positive_real
 from tinybench.cli.output import format_table, print_json
 from tinybench.graph.schemes import get_scheme, resolve
 from tinybench.graph.training import Schedule, compile_training
@@ -18,19 +19,19 @@ from tinybench.plan.memory import plan_memory
 def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", required=True, help="shipped model name or model file")
     p.add_argument("--scheme", required=True, help="published scheme, full, bias-only, last-K or a .toml file")
-    p.add_argument("--steps", type=int, default=200, help="SGD steps, batch 1 (default %(default)s)")
-    p.add_argument("--lr", type=float, default=DEFAULT_LR, help="learning rate (default %(default)s)")
+    p.add_argument("--steps", type=integer_in(0), default=200, help="SGD steps, batch 1 (default %(default)s)")
+    p.add_argument("--lr", type=positive_real("a learning rate", 100.0), default=DEFAULT_LR,
+                   help="learning rate, in (0, 100] (default %(default)s)")
     p.add_argument("--no-qas", action="store_true", help="plain int8 SGD, without quantization-aware scaling")
-    p.add_argument("--eval-samples", type=int, default=200, help="test images evaluated before and after")
+    p.add_argument("--eval-samples", type=integer_in(1), default=200,
+                   help="test images evaluated before and after (default %(default)s)")
     p.add_argument("--kernels", choices=["numba", "c"], default="numba", help="kernel set on the host")
     p.add_argument("--schedule", choices=[s.value for s in Schedule], default=Schedule.REORDERED.value)
-    p.add_argument("--seed", type=int, default=0, help="seed of the new head and the data order")
+    p.add_argument("--seed", type=integer_in(0), default=0, help="seed of the new head and the data order")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.steps < 0 or args.eval_samples < 1:
-        raise ValueError("--steps must be >= 0 and --eval-samples >= 1")
     model = load_model(args.model, num_classes=10, seed=args.seed)
     graph = compile_training(model, resolve(get_scheme(args.scheme, model), model), args.schedule)
     kernels = numba_kernels() if args.kernels == "numba" else host_c_kernels()

@@ -38,6 +38,7 @@ from tinybench.emulate.base import (
 )
 from tinybench.emulate.elfinfo import ElfInfo
 from tinybench.emulate.results import Marker, parse_uart
+from tinybench.external import process_group
 
 PLUGIN_DIR = Path(__file__).with_name("qemu_plugin")
 PLUGIN_SOURCES = ("tb_insn_count.c", "qemu-plugin.h")
@@ -190,19 +191,19 @@ class QemuBackend(ExternalBackend):
                   options: str, counts_file: Path, timeout_s: float, budget: int | None) -> RunResult:
         cmd = self.command(elf.path, board, plugin, options)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
         timed_out = False
-        try:
-            out, err = proc.communicate(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            proc.send_signal(signal.SIGTERM)  # QEMU exits cleanly: the plugin writes counts
+        with process_group(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE) as proc:  # ended on every way out
             try:
-                out, err = proc.communicate(timeout=10)
+                out, err = proc.communicate(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                out, err = proc.communicate()
+                timed_out = True
+                proc.send_signal(signal.SIGTERM)  # QEMU exits cleanly: the plugin writes counts
+                try:
+                    out, err = proc.communicate(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    out, err = proc.communicate()
         wall = time.perf_counter() - t0
         uart = out.decode("utf-8", "replace")
         stderr = err.decode("utf-8", "replace")
