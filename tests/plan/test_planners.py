@@ -161,5 +161,5 @@ def test_real_training_graph_trace_and_in_place_savings():
     for planner in ALL:
         p = get_planner(planner)
         for b in buffers(g):
-            p.add_group([(x.offset, x.size, x.first, x.last) for x in b.parts.values()])
+            p.add_group([(x.offset, x.size, x.first, x.last) for x in b.parts])
         assert p.overlapping_pairs() == []

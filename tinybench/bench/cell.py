@@ -26,8 +26,9 @@ from tinybench.graph.training import compile_training
 from tinybench.kernels.executor import DEFAULT_LR, TrainingStep
 from tinybench.models.dataset import digits
 from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
-from tinybench.plan.memory import memory_report, plan_memory
+from tinybench.plan.memory import memory_report
 from tinybench.plan.planners import DEFAULT_PLANNER
+from tinybench.plan.tiling import choose_tiling
 
 
 @dataclass
@@ -41,6 +42,7 @@ class CellConfig:
     qas: bool = True
     schedule: str = "reordered"
     planner: str = DEFAULT_PLANNER
+    tiling: str | tuple[int, int] = "auto"  # see tinybench.plan.tiling
     sample: int = 0  # index into the digits training split
     kernels: str | None = None  # C kernel set (reference | fast); None: the target's default
     instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET
@@ -116,9 +118,10 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
         cfg = replace(cfg, kernels=default_kernels(target))
     backend = get_backend(cfg.emulator)
     model = load_model(cfg.model, num_classes=DEFAULT_TRAIN_CLASSES)
-    graph = compile_training(model, resolve(get_scheme(cfg.scheme, model), model), cfg.schedule)
-    plan = plan_memory(graph, cfg.planner)
-    report = memory_report(plan)
+    choice = choose_tiling(compile_training(model, resolve(get_scheme(cfg.scheme, model), model), cfg.schedule),
+                           cfg.tiling, cfg.planner)
+    plan = choice.plan
+    report = memory_report(plan, choice.to_json())
     split = digits(size=model.input_shape[0])[0]
     if not 0 <= cfg.sample < len(split.labels):
         raise CellConfigError(f"sample must be in [0, {len(split.labels) - 1}], got {cfg.sample!r}")
@@ -128,6 +131,7 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
         "trainable_sram_bytes": report.trainable_sram_bytes,
         "peak_sram_bytes": report.peak_sram_bytes,
         "flash_parameter_bytes": report.flash_bytes,
+        "tiling": report.tiling,
         "instructions": None,
         "cycles": None,
         "note": "instructions and cycles: not yet available (no estimator yet)",

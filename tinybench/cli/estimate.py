@@ -10,8 +10,9 @@ from tinybench.graph.schemes import get_scheme, resolve
 from tinybench.graph.training import GradPrecision, Schedule, compile_training
 from tinybench.kernels.host import MAX_CLASSES
 from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
-from tinybench.plan.memory import MemoryReport, memory_report, plan_memory
+from tinybench.plan.memory import MemoryReport, memory_report
 from tinybench.plan.planners import DEFAULT_PLANNER, PLANNERS
+from tinybench.plan.tiling import AUTO_BUDGET, choose_tiling, parse_tiling
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
@@ -22,16 +23,42 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--planner", choices=list(PLANNERS), default=DEFAULT_PLANNER)
     p.add_argument("--grad-precision", choices=[g.value for g in GradPrecision], default=GradPrecision.INT8.value,
                    help="int8 gradients (ours) or fp32 (as the paper's engine)")
+    add_tiling_argument(p)
     p.add_argument("--classes", type=integer_in(2, MAX_CLASSES), default=DEFAULT_TRAIN_CLASSES,
                    help="classes of the new head (default %(default)s, as in the paper)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+def _tiling(text: str) -> str | tuple[int, int]:
+    try:
+        return parse_tiling(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_tiling_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tiling", type=_tiling, default="auto", metavar="auto|none|N:TILES|min-memory",
+                   help="run the first N ops of the frozen prefix per row band, TILES bands; auto (default): "
+                        f"the least memory whose recomputed MACs stay within {AUTO_BUDGET * 100:.0f}%% of the step's "
+                        "(MACs stand in for cycles until the estimator lands); min-memory: at any cost")
+
+
 def estimate(model: str, scheme: str, schedule: str = "reordered", planner: str = DEFAULT_PLANNER,
-             precision: str = "int8", classes: int = DEFAULT_TRAIN_CLASSES) -> MemoryReport:
+             precision: str = "int8", classes: int = DEFAULT_TRAIN_CLASSES,
+             tiling: str | tuple[int, int] = "auto") -> MemoryReport:
     m = load_model(model, num_classes=classes)
     graph = compile_training(m, resolve(get_scheme(scheme, m), m), schedule, precision)
-    return memory_report(plan_memory(graph, planner))
+    choice = choose_tiling(graph, tiling, planner)
+    return memory_report(choice.plan, choice.to_json())
+
+
+def describe_tiling(t: dict) -> str:
+    """One line: the tiling chosen for a step and what it costs."""
+    if not t["ops"]:
+        return f"tiling ({t['request']}): none (live-bytes floor {t['floor_bytes']:,} B)"
+    return (f"tiling ({t['request']}): the first {t['ops']} ops on {t['tiles']} row bands, assembling {t['output']}; "
+            f"floor {t['untiled_floor_bytes']:,} -> {t['floor_bytes']:,} B for {t['extra_cost']:,.0f} recomputed "
+            f"{t['cost_unit']} ({t['extra_fraction']:.1%} of the step's {t['step_cost']:,.0f})")
 
 
 def _over(arena: int, floor: int) -> str:
@@ -39,7 +66,8 @@ def _over(arena: int, floor: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = estimate(args.model, args.scheme, args.schedule, args.planner, args.grad_precision, args.classes)
+    report = estimate(args.model, args.scheme, args.schedule, args.planner, args.grad_precision, args.classes,
+                      args.tiling)
     if args.json:
         print_json(report.to_json())
         return 0
@@ -51,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
         ["peak SRAM (arena + trainable)", report.peak_sram_bytes, kb(report.peak_sram_bytes)],
         ["frozen parameters in flash", report.flash_bytes, kb(report.flash_bytes)],
     ]))
-    print(f"\npeak at op {report.peak_op}: {report.peak_live_bytes:,} B live; live-bytes floor of the "
+    print(f"\n{describe_tiling(report.tiling)}")
+    print(f"peak at op {report.peak_op}: {report.peak_live_bytes:,} B live; live-bytes floor of the "
           f"schedule {report.floor_bytes:,} B, the arena is {_over(report.arena_bytes, report.floor_bytes)} above it "
           f"(planned in {report.planning_s * 1e3:,.0f} ms)")
     print(format_table(["category", "bytes at peak"], [[c, b] for c, b in report.breakdown.items()]))

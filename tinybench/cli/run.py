@@ -7,6 +7,7 @@ import sys
 
 from tinybench.bench.cell import CellConfig, run_cell
 from tinybench.cli.options import integer_in, positive_real, writable_dir
+from tinybench.cli.estimate import add_tiling_argument, describe_tiling
 from tinybench.cli.output import format_table, print_json
 from tinybench.codegen.firmware import KERNEL_SETS
 from tinybench.codegen.targets import TARGETS
@@ -24,6 +25,7 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kernels", choices=KERNEL_SETS, default=None,
                    help="C kernel set (default: fast where the core has the DSP extension, i.e. Cortex-M4/M7)")
     p.add_argument("--no-qas", action="store_true", help="plain int8 SGD")
+    add_tiling_argument(p)
     p.add_argument("--instruction-budget", type=integer_in(1, 2**62), default=DEFAULT_INSTRUCTION_BUDGET * 4,
                    help="stop and report a hang after this many instructions (default %(default)s)")
     p.add_argument("--timeout", type=positive_real("a finite number of seconds"), default=DEFAULT_TIMEOUT_S * 5,
@@ -46,7 +48,8 @@ def _fmt(v) -> str:
 
 def run(args: argparse.Namespace) -> int:
     cfg = CellConfig(args.model, args.scheme, args.target, args.emulator, args.steps, qas=not args.no_qas,
-                     schedule=args.schedule, kernels=args.kernels, instruction_budget=args.instruction_budget,
+                     schedule=args.schedule, kernels=args.kernels, tiling=args.tiling,
+                     instruction_budget=args.instruction_budget,
                      timeout_s=args.timeout)
     res = run_cell(cfg, args.work_dir)
     if args.json:
@@ -71,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
             ]))
             if m["cycles"] is not None:
                 print(f"cycle model: {m['cycles_model']}")
+            print(describe_tiling(p["tiling"]))
             top = sorted((o for o in res.profile if o["cycles"]), key=lambda o: -o["cycles"])[:10]
             if top:
                 print("\nslowest ops of the last step:")

@@ -68,7 +68,7 @@ class _Writer:
     def arg(self, a: Arg) -> str:
         if isinstance(a, Tensor):
             t = self.graph.tensors[a.name]
-            return f"({_TENSOR_TYPES[t.dtype]} *)(tb_arena + {self.offsets[a.name]})"
+            return f"({_TENSOR_TYPES[t.dtype]} *)(tb_arena + {self.offsets[a.name] + a.offset})"
         if isinstance(a, Param):
             values = self.params[a.layer].array(a.field)
             if values.size == 0:

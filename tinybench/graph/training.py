@@ -78,7 +78,9 @@ class TrainOp:
     """One kernel call of the training step.
 
     ``inplace`` names the input whose buffer the (first) output may overwrite when that
-    input dies at this op; the planner decides whether it does.
+    input dies at this op; the planner decides whether it does. ``slices`` gives, for a
+    tensor the op reads or writes only in part (a row band, see
+    :mod:`tinybench.graph.tiling`), the byte range ``(offset, bytes)`` it touches.
     """
 
     name: str
@@ -88,6 +90,17 @@ class TrainOp:
     outputs: tuple[str, ...]
     inplace: str | None = None
     attrs: dict = field(default_factory=dict)
+    slices: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def rows(self, tensor: "Tensor") -> int:
+        """Rows of the HWC ``tensor`` this op touches."""
+        if tensor.name not in self.slices:
+            return tensor.shape[0]
+        return self.slices[tensor.name][1] // (tensor.nbytes // tensor.shape[0])
+
+    def elements(self, tensor: "Tensor") -> int:
+        """Elements of ``tensor`` this op touches."""
+        return tensor.elements * self.rows(tensor) // tensor.shape[0] if tensor.name in self.slices else tensor.elements
 
 
 @dataclass
@@ -101,6 +114,16 @@ class TrainableParam:
     weight_channels: int
 
 
+@dataclass(frozen=True)
+class Tiling:
+    """The first ``ops`` ops of the untiled step run once per row band, ``tiles`` bands,
+    assembling ``output``, the one tensor they pass on (see :mod:`tinybench.graph.tiling`)."""
+
+    ops: int
+    tiles: int
+    output: str
+
+
 @dataclass
 class TrainingGraph:
     model: Model
@@ -110,6 +133,7 @@ class TrainingGraph:
     ops: list[TrainOp]
     tensors: dict[str, Tensor]
     trainable: list[TrainableParam]
+    tiling: Tiling | None = None
 
     @property
     def trainable_bytes(self) -> int:
@@ -359,17 +383,19 @@ class _Compiler:
         return params
 
 
-def stream_overlap(conv: Conv) -> int:
+def stream_overlap(conv: Conv, rows: int | None = None) -> int:
     """Bytes by which a convolution's output must start below its input to overwrite it.
 
     The kernels compute output rows in increasing order, and output row r reads input rows
     from max(0, r*stride - pad) on. So row r may be written over input rows that no later
     output needs, provided ``out_base + (r+1)*out_row <= in_base + max(0, r*s - p)*in_row``
     for every r; the smallest such ``in_base - out_base`` is returned. The output then costs
-    ``max(out_bytes, overlap + in_bytes)`` instead of ``out_bytes + in_bytes``.
+    ``max(out_bytes, overlap + in_bytes)`` instead of ``out_bytes + in_bytes``. ``rows``: the
+    input rows when the convolution runs on a row band (default: all).
     """
-    h_out, w_out, c_out = conv.out_shape
+    _, w_out, c_out = conv.out_shape
     _, w_in, c_in = conv.in_shape
+    h_out = -(-(rows or conv.in_shape[0]) // conv.stride)
     out_row, in_row = w_out * c_out, w_in * c_in
     return max((r + 1) * out_row - max(0, r * conv.stride - conv.padding) * in_row for r in range(h_out))
 

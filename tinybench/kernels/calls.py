@@ -21,9 +21,12 @@ from tinybench.models.ir import Add, Conv, ConvKind
 
 @dataclass(frozen=True)
 class Tensor:
-    """An arena tensor (pointer to its planned offset)."""
+    """An arena tensor (pointer to its planned offset), or ``nbytes`` of it from byte ``offset``
+    on (a row band of it, see :mod:`tinybench.graph.tiling`)."""
 
     name: str
+    offset: int = 0
+    nbytes: int | None = None  # None: to the end of the tensor
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,17 @@ def layer_params(graph: TrainingGraph, lr: float, qas: bool) -> dict[str, LayerP
 
 
 def op_calls(graph: TrainingGraph, op: TrainOp, params: dict[str, LayerParams]) -> list[Call]:
-    """The calls that implement ``op``."""
-    return _BUILDERS[op.kind](graph, op, params)
+    """The calls that implement ``op``; a tensor the op touches in part is passed as its slice."""
+    calls = _BUILDERS[op.kind](graph, op, params)
+    if not op.slices:
+        return calls
+    return [KernelCall(c.kernel, tuple(_sliced(a, op) for a in c.args), c.returns_exponent_of) for c in calls]
+
+
+def _sliced(arg: Arg, op: TrainOp) -> Arg:
+    if isinstance(arg, Tensor) and arg.name in op.slices:
+        return Tensor(arg.name, *op.slices[arg.name])
+    return arg
 
 
 def _mask(op: TrainOp) -> Arg:
@@ -126,7 +138,8 @@ def _variant(conv: Conv) -> str:
 def _conv_fwd(graph: TrainingGraph, op: TrainOp, params: dict[str, LayerParams]) -> list[Call]:
     p = params[op.layer]
     c = p.conv
-    h, w, cin = c.in_shape
+    _, w, cin = c.in_shape
+    h = op.rows(graph.tensors[op.inputs[0]])
     calls: list[Call] = [KernelCall("tb_channel_copy_fwd_s8", (Tensor(op.inputs[0]), h * w, cin, p.k, Tensor(t)))
                          for t in op.outputs if t.startswith("saved:")]
     L = op.layer
@@ -146,7 +159,8 @@ def _conv_fwd(graph: TrainingGraph, op: TrainOp, params: dict[str, LayerParams])
 def _pwdw_fwd(graph: TrainingGraph, op: TrainOp, params: dict[str, LayerParams]) -> list[Call]:
     pw, dw = op.attrs["pointwise"], op.layer
     p, d = params[pw].conv, params[dw].conv
-    h, w, cin = p.in_shape
+    _, w, cin = p.in_shape
+    h = op.rows(graph.tensors[op.inputs[0]])
     return [KernelCall("tb_pwdw_fwd_s8", (
         Tensor(op.inputs[0]), h, w, cin, p.x.zero_point, Param(pw, "w_frozen"), Param(pw, "bias"),
         Param(pw, "multiplier"), Param(pw, "shift"), p.y.zero_point, p.out_channels, Tensor(op.inputs[1]),
@@ -157,7 +171,8 @@ def _pwdw_fwd(graph: TrainingGraph, op: TrainOp, params: dict[str, LayerParams])
 def _add_fwd(graph: TrainingGraph, op: TrainOp, params: dict[str, LayerParams]) -> list[Call]:
     add = next(o for o in graph.model.ops if isinstance(o, Add) and o.name == op.layer)
     return [KernelCall("tb_add_fwd_s8", (
-        Tensor(op.inputs[0]), add.a.zero_point, Tensor(op.inputs[1]), add.b.zero_point, int(np.prod(add.shape)),
+        Tensor(op.inputs[0]), add.a.zero_point, Tensor(op.inputs[1]), add.b.zero_point,
+        op.elements(graph.tensors[op.outputs[0]]),
         add.multiplier_a, add.multiplier_b, add.shift, add.y.zero_point, Tensor(op.outputs[0]), _mask(op)))]
 
 
@@ -253,9 +268,17 @@ def _grad_add(graph: TrainingGraph, op: TrainOp, params: dict[str, LayerParams])
                                               graph.tensors[a].elements, Tensor(op.outputs[0])), op.outputs[0])]
 
 
+def _tile_copy(graph: TrainingGraph, op: TrainOp, params: dict[str, LayerParams]) -> list[Call]:
+    """Rows of a band into the tensor the bands assemble: all channels, so a plain copy."""
+    band = graph.tensors[op.inputs[0]]
+    c = band.shape[2]
+    return [KernelCall("tb_channel_copy_fwd_s8", (Tensor(op.inputs[0]), op.elements(band) // c, c, c,
+                                                  Tensor(op.outputs[0])))]
+
+
 _BUILDERS = {
     "conv_fwd": _conv_fwd, "pwdw_fwd": _pwdw_fwd, "add_fwd": _add_fwd, "avgpool_fwd": _avgpool_fwd,
     "loss_grad": _loss_grad, "conv_bwd_input": _conv_bwd_input, "conv_bwd_update": _conv_bwd_update,
     "conv_bwd_params": _conv_bwd_params, "sgd_update": _sgd_update, "add_bwd": _add_bwd,
-    "avgpool_bwd": _avgpool_bwd, "grad_add": _grad_add,
+    "avgpool_bwd": _avgpool_bwd, "grad_add": _grad_add, "tile_copy": _tile_copy,
 }

@@ -56,11 +56,11 @@ class TrainingStep:
         self.loss_at = next((i for i, op in enumerate(graph.ops) if op.kind == "loss_grad"), len(graph.ops))
         self.exponents: dict[str, int] = {}
 
-    def view(self, name: str) -> np.ndarray:
-        """The arena bytes of tensor ``name``, typed."""
+    def view(self, name: str, offset: int = 0, nbytes: int | None = None) -> np.ndarray:
+        """The arena bytes of tensor ``name`` (or ``nbytes`` of them from byte ``offset``), typed."""
         t = self.graph.tensors[name]
-        off = self.offsets[name]
-        raw = self.arena[off:off + t.nbytes]
+        off = self.offsets[name] + offset
+        raw = self.arena[off:off + (t.nbytes - offset if nbytes is None else nbytes)]
         return raw if t.dtype == "bit" else raw.view(_DTYPES[t.dtype])
 
     def forward(self, image: np.ndarray) -> np.ndarray:
@@ -91,7 +91,7 @@ class TrainingStep:
 
     def _resolve(self, arg: Arg) -> Any:
         if isinstance(arg, Tensor):
-            return self.view(arg.name)
+            return self.view(arg.name, arg.offset, arg.nbytes)
         if isinstance(arg, Param):
             return self.params[arg.layer].array(arg.field)
         if isinstance(arg, Exponent):

@@ -6,6 +6,11 @@ an op that may write its output over an input (``TrainOp.inplace``) does so when
 dies at the op. The op's ``overlap`` attribute says how far below the input the output must
 start (0 for element-wise ops; a few rows for a convolution streaming over its input, see
 ``tinybench.graph.training.stream_overlap``).
+
+A tensor that ops touch in byte ranges (``TrainOp.slices``: the row bands of a tiled prefix)
+is split at those ranges into segments, each live only from the first to the last op that
+touches it: the step input frees its rows as the bands pass, and the tensor the bands
+assemble holds only the rows written so far.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ def align(n: int, to: int = ALIGNMENT) -> int:
 
 @dataclass
 class Part:
-    """One tensor inside a buffer: its offset in the buffer, its size and live range."""
+    """Bytes of one tensor (all of it, or a segment) inside a buffer, and their live range."""
 
-    offset: int
+    tensor: str
+    offset: int  # in the buffer
     size: int
     first: int
     last: int
@@ -44,39 +50,41 @@ class Buffer:
     largest tensor it ever held.
     """
 
-    parts: dict[str, Part] = field(default_factory=dict)
+    tensors: dict[str, int] = field(default_factory=dict)  # tensor -> its offset in the buffer
+    parts: list[Part] = field(default_factory=list)
 
     @property
     def first(self) -> int:
-        return min(p.first for p in self.parts.values())
+        return min(p.first for p in self.parts)
 
     @property
     def last(self) -> int:
-        return max(p.last for p in self.parts.values())
+        return max(p.last for p in self.parts)
 
-    @property
-    def tensors(self) -> dict[str, int]:
-        return {name: p.offset for name, p in self.parts.items()}
+    def live_parts(self, op: int) -> list[Part]:
+        return [p for p in self.parts if p.first <= op <= p.last]
 
     def live_at(self, op: int) -> bool:
-        return any(p.first <= op <= p.last for p in self.parts.values())
+        return bool(self.live_parts(op))
 
     def extent_at(self, op: int) -> int:
         """Bytes of this buffer live at op ``op`` (parts that overlap count once)."""
-        return covered([(p.offset, p.size) for p in self.parts.values() if p.first <= op <= p.last])
+        return covered([(p.offset, p.size) for p in self.live_parts(op)])
 
     def category_at(self, op: int) -> Category:
         """Category of the newest tensor live in the buffer at op ``op``."""
-        live = [p for p in self.parts.values() if p.first <= op <= p.last]
-        return max(live, key=lambda p: p.first).category
+        return max(self.live_parts(op), key=lambda p: p.first).category
 
-    def add(self, name: str, offset: int, nbytes: int, category: Category, first: int, last: int) -> None:
-        """Place ``name`` at ``offset`` (may be negative: the other parts move up)."""
+    def add(self, name: str, offset: int, category: Category, segments: list[tuple[int, int, int, int]]) -> None:
+        """Place ``name`` at ``offset`` (may be negative: the others move up) with its
+        segments ``(offset in the tensor, size, first, last)``."""
         if offset < 0:
-            for p in self.parts.values():
+            for p in self.parts:
                 p.offset -= offset
+            self.tensors = {t: o - offset for t, o in self.tensors.items()}
             offset = 0
-        self.parts[name] = Part(offset, align(nbytes), first, last, category)
+        self.tensors[name] = offset
+        self.parts += [Part(name, offset + rel, size, first, last, category) for rel, size, first, last in segments]
 
 
 def tensor_lifetimes(graph: TrainingGraph) -> dict[str, tuple[int, int]]:
@@ -93,17 +101,49 @@ def tensor_lifetimes(graph: TrainingGraph) -> dict[str, tuple[int, int]]:
     return {t: (first[t], last[t]) for t in first}
 
 
+def segments(graph: TrainingGraph, lives: dict[str, tuple[int, int]]) -> dict[str, list[tuple[int, int, int, int]]]:
+    """Segments ``(offset, size, first, last)`` of every arena tensor.
+
+    A tensor touched whole is one segment. One that ops touch in byte ranges is cut at their
+    ends (on the alignment) and each piece lives from the first to the last op touching it;
+    a piece of a step input (read before any op writes it) lives from the tensor's first use.
+    """
+    ranges: dict[str, list[tuple[int, int, int]]] = {}
+    step_inputs: set[str] = set()
+    for i, op in enumerate(graph.ops):
+        for t in set(op.inputs) | set(op.outputs):
+            if t not in ranges and t not in op.outputs:
+                step_inputs.add(t)
+            off, n = op.slices.get(t, (0, graph.tensors[t].nbytes))
+            ranges.setdefault(t, []).append((i, off, off + n))
+    sliced = {t for op in graph.ops for t in op.slices}
+    result = {}
+    for t, touches in ranges.items():
+        size = align(graph.tensors[t].nbytes)
+        if t not in sliced:
+            result[t] = [(0, size, *lives[t])]
+            continue
+        cuts = sorted({0, size} | {lo // ALIGNMENT * ALIGNMENT for _, lo, _ in touches}
+                      | {min(size, align(hi)) for _, _, hi in touches})
+        pieces = []
+        for lo, hi in zip(cuts, cuts[1:]):
+            ops = [i for i, a, b in touches if a < hi and lo < b] or [lives[t][0]]
+            pieces.append((lo, hi - lo, lives[t][0] if t in step_inputs else min(ops), max(ops)))
+        result[t] = pieces
+    return result
+
+
 def buffers(graph: TrainingGraph, inplace: bool | Collection[int] = True) -> list[Buffer]:
     """Arena buffers of ``graph``; in-place ops share their input's buffer: all of them
     (``inplace=True``), none (``False``) or those at the given op indices."""
     lives = tensor_lifetimes(graph)
+    segs = segments(graph, lives)
     owner: dict[str, Buffer] = {}
     result: list[Buffer] = []
 
     def new_buffer(name: str) -> Buffer:
-        t = graph.tensors[name]
         buf = Buffer()
-        buf.add(name, 0, t.nbytes, t.category, *lives[name])
+        buf.add(name, 0, graph.tensors[name].category, segs[name])
         result.append(buf)
         return buf
 
@@ -116,10 +156,10 @@ def buffers(graph: TrainingGraph, inplace: bool | Collection[int] = True) -> lis
                 continue
             src = op.inplace if pos == 0 else None
             chains = inplace if isinstance(inplace, bool) else i in inplace
-            if chains and src is not None and lives[src][1] == i:
+            if chains and src is not None and lives[src][1] == i and t not in op.slices:
                 buf = owner[src]
-                buf.add(t, buf.parts[src].offset - op.attrs.get("overlap", 0), graph.tensors[t].nbytes,
-                        graph.tensors[t].category, *lives[t])
+                start = buf.tensors[src] + op.slices.get(src, (0, 0))[0] - op.attrs.get("overlap", 0)
+                buf.add(t, start, graph.tensors[t].category, segs[t])
                 owner[t] = buf
             else:
                 owner[t] = new_buffer(t)
@@ -127,12 +167,12 @@ def buffers(graph: TrainingGraph, inplace: bool | Collection[int] = True) -> lis
 
 
 def live_bytes(bufs: list[Buffer], n_ops: int) -> list[int]:
-    """Arena bytes live at each op (a buffer counts the span of its parts live there)."""
+    """Arena bytes live at each op (a buffer counts the bytes of its parts live there)."""
     live = [0] * n_ops
     delta = [0] * (n_ops + 1)  # single tensors: +size where they start, -size after they end
     for b in bufs:
         if len(b.parts) == 1:
-            (p,) = b.parts.values()
+            (p,) = b.parts
             delta[p.first] += p.size
             delta[p.last + 1] -= p.size
         else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from tinybench.graph.training import Category, TrainingGraph
 from tinybench.plan.lifetimes import Buffer, buffers, live_bytes, needed_inplace_ops
-from tinybench.plan.planners import DEFAULT_PLANNER, get_planner
+from tinybench.plan.planners import DEFAULT_PLANNER, GOOD_ENOUGH, get_planner
 
 
 @dataclass
@@ -64,10 +64,10 @@ def plan_memory(graph: TrainingGraph, planner: str = DEFAULT_PLANNER, inplace: b
         p = get_planner(planner)
         bufs = chained if choice is True else buffers(graph, inplace=choice)
         for b in bufs:
-            p.add_group([(part.offset, part.size, part.first, part.last) for part in b.parts.values()])
+            p.add_group([(part.offset, part.size, part.first, part.last) for part in b.parts])
         if best is None or p.arena_size() < best[0].arena_size():
             best = (p, bufs)
-        if best[0].arena_size() <= floor:
+        if best[0].arena_size() <= floor * GOOD_ENOUGH:
             break
     p, bufs = best
     return MemoryPlan(graph, p.name, bufs, [p.offset(i) for i in range(len(bufs))], p.arena_size(), floor,
@@ -102,6 +102,7 @@ class MemoryReport:
     planning_s: float
     ops: int
     tensors: int
+    tiling: dict | None = None  # the tiling of the frozen prefix, if any (TilingChoice.to_json)
 
     def to_json(self) -> dict:
         d = dict(self.__dict__)
@@ -115,7 +116,7 @@ class MemoryReport:
         return d
 
 
-def memory_report(plan: MemoryPlan) -> MemoryReport:
+def memory_report(plan: MemoryPlan, tiling: dict | None = None) -> MemoryReport:
     g = plan.graph
     peak = plan.peak_op_index()
     breakdown = {c.value: 0 for c in Category}
@@ -125,7 +126,7 @@ def memory_report(plan: MemoryPlan) -> MemoryReport:
             cat = buf.category_at(peak)
             size = buf.extent_at(peak)
             breakdown[cat.value] += size
-            names = [n for n, part in buf.parts.items() if part.first <= peak <= part.last]
+            names = list(dict.fromkeys(part.tensor for part in buf.live_parts(peak)))
             live.append(LiveTensor(" = ".join(names), size, cat.value))
     live.sort(key=lambda t: -t.bytes)
     return MemoryReport(
@@ -146,4 +147,5 @@ def memory_report(plan: MemoryPlan) -> MemoryReport:
         planning_s=plan.planning_s,
         ops=len(g.ops),
         tensors=len(g.tensors),
+        tiling=tiling,
     )

@@ -290,6 +290,21 @@ class FirstFitInSchedule(_OrderedFit):
         return _by_first_use(groups)
 
 
+#: Planning stops trying placements once the arena is within this factor of the live-bytes floor.
+GOOD_ENOUGH = 1.01
+
+
+def _aligned(n: int, to: int = 16) -> int:
+    """``n`` rounded down to a multiple of ``to``, so that buffers placed against it stay aligned."""
+    return n // to * to
+
+
+def _by_lifetime(groups: list[Group]) -> list[int]:
+    """Longest-lived first: the tensors the short-lived ones must fit around."""
+    return sorted(range(len(groups)), key=lambda i: (_first(groups[i]) - max(p.last for p in groups[i]),
+                                                     -_peak_size(groups[i]), i))
+
+
 class Search(Planner):
     """The smallest arena of several placements.
 
@@ -309,11 +324,17 @@ class Search(Planner):
         conflicts = _Conflicts(groups)
         best = _ordered_lowest_fit(_by_size(groups), conflicts)
         floor = _live_floor(groups)
-        if _arena(groups, best) > floor:
-            by_time = sorted(range(len(groups)), key=lambda i: (_first(groups[i]), -_peak_size(groups[i]), i))
-            ends = _against_an_end(groups, by_time, conflicts, floor)
-            if _arena(groups, ends) < _arena(groups, best):
-                best = ends
+        arena = _arena(groups, best)
+        by_time = sorted(range(len(groups)), key=lambda i: (_first(groups[i]), -_peak_size(groups[i]), i))
+        for order in (by_time, _by_lifetime(groups)):
+            for target in (floor, _aligned(floor * 101 // 100), _aligned(floor * 102 // 100)):
+                if arena <= floor * GOOD_ENOUGH:
+                    return best
+                offsets = _against_an_end(groups, order, conflicts, target)
+                if _arena(groups, offsets) < arena:
+                    best, arena = offsets, _arena(groups, offsets)
+                if arena <= target:
+                    break  # a larger target only loosens the fit
         return best
 
 
