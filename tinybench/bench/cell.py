@@ -120,7 +120,7 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
     model = load_model(cfg.model, num_classes=DEFAULT_TRAIN_CLASSES)
     choice = choose_tiling(compile_training(model, resolve(get_scheme(cfg.scheme, model), model), cfg.schedule),
                            cfg.tiling, cfg.planner)
-    plan = choice.plan
+    plan, graph = choice.plan, choice.graph
     report = memory_report(plan, choice.to_json())
     split = digits(size=model.input_shape[0])[0]
     if not 0 <= cfg.sample < len(split.labels):
