@@ -113,3 +113,10 @@ def test_full_update_needs_over_five_times_the_largest_sparse_scheme(models, nam
                  for s in published_schemes() if s.model == name)
     full = memory_report(plan_memory(compile_(m, "full"))).peak_sram_bytes
     assert full > 5 * sparse
+
+
+def test_a_strided_pointwise_is_not_fused():
+    # tb_pwdw_fwd_s8 computes the pointwise at every input position: only stride 1 fits its plane
+    m = build_model("conv:4:3:2 conv:2:1:2 block:1:1:3:1 classifier:3", (6, 6, 3))
+    g = compile_(m, "last-1")
+    assert not any(op.kind == "pwdw_fwd" and op.attrs["pointwise"] == "layers[1].pointwise" for op in g.ops)

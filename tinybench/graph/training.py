@@ -289,7 +289,7 @@ class _Compiler:
         fused = {}
         ops = self.model.ops
         for a, b in zip(ops, ops[1:]):
-            if (isinstance(a, Conv) and isinstance(b, Conv) and a.kind.value == "pointwise"
+            if (isinstance(a, Conv) and isinstance(b, Conv) and a.kind.value == "pointwise" and a.stride == 1
                     and b.groups > 1 and b.input == a.output and a.output not in self.needs_grad
                     and not self._updates(a) and self.scheme.weight_channels(b.index) == 0
                     and self._dies_in_forward(a.output)):
