@@ -86,6 +86,14 @@ def test_tiled_steps_of_the_models_are_bit_identical(name, spec, sample):
         assert host_reference_checksum(TrainingStep(plan_memory(graph)), *sample, steps=3) == reference
 
 
+@pytest.mark.parametrize("name,spec", [("mcunet-5fps", "99kb"), ("proxyless-w0.3", "98kb")])
+def test_auto_tiling_is_never_worse_than_none(name, spec):
+    g = compile_(load_model(name, num_classes=10), spec)
+    auto = choose_tiling(g)
+    assert auto.plan.arena_bytes <= choose_tiling(g, "none").plan.arena_bytes
+    assert auto.extra_cost <= AUTO_BUDGET * auto.step_cost
+
+
 def test_auto_tiling_lowers_the_floor_within_its_budget():
     m = load_model("mbv2-w0.35", num_classes=10)
     g = compile_(m, "99kb")

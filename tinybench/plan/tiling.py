@@ -122,6 +122,8 @@ def choose_tiling(graph: TrainingGraph, request: str | tuple[int, int] = "auto",
             break  # a floor is a lower bound of its arena: what is left cannot do better
         g = tile_prefix(graph, ops, tiles) if ops else graph
         planned.append((plan_memory(g, planner), extra, g))
+    if all(p[2] is not graph for p in planned) and min(p[0].arena_bytes for p in planned) > from_cut[0]:
+        planned.append((plan_memory(graph, planner), 0.0, graph))  # auto is never worse than none
     plan, extra, g = min(planned, key=lambda p: (p[0].arena_bytes, p[1]))
     return choice(g, plan, extra, len(best) - 1)
 
