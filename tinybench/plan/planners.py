@@ -7,9 +7,10 @@ writes its output over its dying input. Parts of one group never conflict with e
 
 Four planners:
 - ``search`` (the default): the smallest arena of several placements: greedy by size, and
-  schedule order with each buffer against one end of the free space it lands in, aimed at the
-  live-bytes floor (see :class:`Search`). Gets within 2% of the floor on every published
-  scheme where greedy by size leaves up to 19% (measured: ``benchmarks/planners.py``).
+  schedule order or longest-lived first with each buffer against one end of the free space it
+  lands in, aimed at the live-bytes floor and 1% and 2% above it (see :class:`Search`).
+  Measured (``benchmarks/planners.py``): reaches the floor on the untiled reordered steps of
+  mcunet-5fps and mbv2-w0.35 where greedy by size leaves 19% and 5%.
 - ``greedy-size``: largest buffer first, each at the lowest offset that does not overlap a
   placed buffer whose lifetime overlaps (TFLM's GreedyMemoryPlanner). Fast; not optimal: a
   large short-lived buffer can push small long-lived ones up.
@@ -313,12 +314,14 @@ class Search(Planner):
     leaves the next op's output a gap in the middle, and the fragments add up (19% over the
     floor on mcunet-5fps). Placing buffers in schedule order, each against the end of its free
     range whose neighbour stays longest, makes a chain ping-pong between the two ends of an
-    arena of the live-bytes floor, as a hand-made double buffer would. Each placement costs
-    one pass over the conflicts, so trying both stays within a few times greedy's time.
+    arena of the live-bytes floor, as a hand-made double buffer would; longest-lived first
+    suits a tiled prefix, where the step input and the assembled tensor outlive every band.
+    Each placement is one pass over the conflicts; the search stops once within
+    ``GOOD_ENOUGH`` of the floor.
     """
 
     name = "search"
-    description = "best of greedy by size and schedule order against the live-bytes floor (default)"
+    description = "best of greedy by size and placements against the live-bytes floor (default)"
 
     def place(self, groups: list[Group]) -> list[int]:
         conflicts = _Conflicts(groups)
