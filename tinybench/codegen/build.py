@@ -23,6 +23,7 @@ from typing import Iterable, Mapping
 
 from tinybench.codegen.targets import Board, Target, get_target, resolve_board
 from tinybench.external import first_output_line
+from tinybench.paths import data_dir
 
 #: Reserved stack (bytes) unless the caller asks for another size.
 DEFAULT_STACK_SIZE = 8 * 1024
@@ -42,11 +43,8 @@ BASE_LDFLAGS = ("-nostdlib", "-Wl,--gc-sections", "-Wl,--no-warn-rwx-segments")
 
 
 def firmware_dir() -> Path:
-    """The repository's ``firmware/`` directory (override with TINYBENCH_FIRMWARE_DIR)."""
-    env = os.environ.get("TINYBENCH_FIRMWARE_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "firmware"
+    """The ``firmware/`` folder shipped with tinybench (see :mod:`tinybench.paths`)."""
+    return data_dir("firmware")
 
 
 def bsp_dir() -> Path:

@@ -39,6 +39,7 @@ from tinybench.emulate.base import (
 from tinybench.emulate.elfinfo import ElfInfo
 from tinybench.emulate.results import Marker, parse_uart
 from tinybench.external import process_group
+from tinybench.paths import cache_dir
 
 PLUGIN_DIR = Path(__file__).with_name("qemu_plugin")
 PLUGIN_SOURCES = ("tb_insn_count.c", "qemu-plugin.h")
@@ -47,20 +48,12 @@ QEMU_EXE = "qemu-system-arm"
 BUDGET_EXIT_CODE = 3
 
 
-def cache_dir() -> Path:
-    """TINYBENCH_CACHE_DIR, else $XDG_CACHE_HOME/tinybench, else ~/.cache/tinybench."""
-    env = os.environ.get("TINYBENCH_CACHE_DIR")
-    if env:
-        return Path(env)
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "tinybench"
-
-
 def plugin_path() -> Path:
     """Where the plugin for the current sources lives (content-addressed)."""
     h = hashlib.sha256()
     for name in PLUGIN_SOURCES:
         h.update((PLUGIN_DIR / name).read_bytes())
-    return cache_dir() / "qemu-plugin" / h.hexdigest()[:16] / "libtb_insn_count.so"
+    return cache_dir("qemu-plugin") / h.hexdigest()[:16] / "libtb_insn_count.so"
 
 
 def build_plugin(force: bool = False) -> tuple[Path | None, str]:

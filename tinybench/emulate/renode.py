@@ -34,6 +34,7 @@ from tinybench.emulate.base import (
     status_from_report,
 )
 from tinybench.emulate.results import parse_uart
+from tinybench.paths import data_dir
 
 RENODE_EXE = "renode"
 INSTALL_HINT = ("install Renode from https://github.com/renode/renode/releases (portable "
@@ -42,11 +43,8 @@ INSTALL_HINT = ("install Renode from https://github.com/renode/renode/releases (
 
 
 def renode_dir() -> Path:
-    """The repository's ``renode/`` directory (override with TINYBENCH_RENODE_DIR)."""
-    env = os.environ.get("TINYBENCH_RENODE_DIR")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "renode"
+    """The ``renode/`` folder shipped with tinybench (see :mod:`tinybench.paths`)."""
+    return data_dir("renode")
 
 
 def run_script(elf: Path, platform: Path, uart_out: Path) -> str:

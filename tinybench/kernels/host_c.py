@@ -1,8 +1,7 @@
 """Build the C kernels of ``firmware/kernels`` for the host and call them from Python.
 
 :func:`load` compiles every ``src/**/*.c`` with the host ``gcc`` into one shared library
-(``-std=c99 -O2 -Wall -Wextra -Werror``), cached under ``$TINYBENCH_CACHE`` (default
-``~/.cache/tinybench``) by a hash of the sources, headers, flags and compiler version,
+(``-std=c99 -O2 -Wall -Wextra -Werror``), cached in tinybench's cache folder (:mod:`tinybench.paths`) by a hash of the sources, headers, flags and compiler version,
 and returns a :class:`CKernels` whose attributes are the kernels, by their C names.
 
 The wrappers are generated from the prototypes in ``tb_kernels.h``, so they take the
@@ -25,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-#: Root of the C kernels (``include/`` and ``src/``), in the source tree.
-FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware" / "kernels"
+from tinybench.paths import cache_dir, data_dir
+
+#: Root of the C kernels (``include/``, ``src/`` and ``fast/``), shipped with tinybench.
+FIRMWARE_DIR = data_dir("firmware") / "kernels"
 HEADER = FIRMWARE_DIR / "include" / "tb_kernels.h"
 CFLAGS = ("-std=c99", "-O2", "-fPIC", "-shared", "-Wall", "-Wextra", "-Werror")
 
@@ -84,9 +85,6 @@ def sources(kernel_set: str = "reference", root: Path = FIRMWARE_DIR) -> list[Pa
     return out
 
 
-def _cache_dir() -> Path:
-    root = os.environ.get("TINYBENCH_CACHE") or os.path.join(Path.home(), ".cache", "tinybench")
-    return Path(root) / "kernels"
 
 
 #: Extra flags of the checking build (``TINYBENCH_KERNELS_SANITIZE=1``): any undefined
@@ -104,7 +102,7 @@ def build(cc: str = "gcc", extra_flags: tuple[str, ...] = (), kernel_set: str = 
     files = sources(kernel_set) + sorted((FIRMWARE_DIR / "include").rglob("*.h"))
     for f in files:
         digest.update(str(f.relative_to(FIRMWARE_DIR)).encode() + b"\0" + f.read_bytes())
-    out_dir = _cache_dir()
+    out_dir = cache_dir("kernels")
     lib = out_dir / f"libtb_kernels-{digest.hexdigest()[:16]}.so"
     if lib.exists():
         return lib

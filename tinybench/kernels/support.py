@@ -8,8 +8,8 @@ code holds it in, so both give the same numbers.
 They are inlined at the Numba IR level (``inline="always"``), as their C twins are
 ``static inline``: left to LLVM, calls with array offsets were not inlined and the
 convolution kernels ran 1.6 to 2.6 times slower (benchmarks/host_training_step.py).
-Numba's on-disk cache does not notice a change to a helper here from a kernel in another
-file: after editing this file, delete ``tinybench/kernels/__pycache__/*.nb*``.
+A kernel inlining a helper is recompiled after an edit here: the cache is keyed by every
+kernel source (:mod:`tinybench.kernels.numba_cache`).
 """
 
 from __future__ import annotations
