@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tinybench.kernels import host_c
 
+from fast_cases import edge_cases
 from kernel_cases import CASES
 from kernel_helpers import run_both
 from test_firmware_build import ARM_GCC, LIBGCC, WARN
@@ -47,6 +48,8 @@ def test_fast_kernel_bitexact_on_host(fast_ck, name):
         run_both(fast_ck, name, args)
 
     check()
+    for args in edge_cases().get(name, []):
+        run_both(fast_ck, name, args)
 
 
 FAST_SOURCES = sorted((host_c.FIRMWARE_DIR / "fast").rglob("*.c"))

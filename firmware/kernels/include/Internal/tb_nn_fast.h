@@ -92,6 +92,88 @@ static inline void tb_fast_mask_clear(uint8_t *mask, int32_t n)
     }
 }
 
+/* -------------------------------------------------------- runtime shift rule, one pass */
+
+/* The shift n of the runtime shift rule over the accumulators seen so far, with the interval
+ * [lo, hi] of accumulators a for which round_shift(a, n) lies in [-127, 127]:
+ * [-127, 127] for n = 0, [-255 * 2^(n-1), 255 * 2^(n-1) - 1] for n >= 1 (every int64 from
+ * n = 55 on, where the bounds leave the int64 range). */
+typedef struct {
+    int32_t n;
+    int64_t lo, hi;
+    int64_t round; /* 2^(n-1), 0 for n = 0 */
+} tb_fast_shift_t;
+
+static inline void tb_fast_shift_set(tb_fast_shift_t *s, int32_t n)
+{
+    s->n = n;
+    s->round = n > 0 ? (int64_t)1 << (n - 1) : 0;
+    if (n == 0) {
+        s->lo = -TB_NN_GRAD_MAX;
+        s->hi = TB_NN_GRAD_MAX;
+    } else if (n < 55) {
+        s->hi = ((int64_t)255 << (n - 1)) - 1;
+        s->lo = -((int64_t)255 << (n - 1));
+    } else {
+        s->hi = INT64_MAX;
+        s->lo = INT64_MIN;
+    }
+}
+
+static inline int32_t tb_fast_shift_fits(const tb_fast_shift_t *s, int64_t a)
+{
+    return a >= s->lo && a <= s->hi;
+}
+
+/* The smallest shift >= n under which a fits. */
+static inline int32_t tb_fast_shift_for(int64_t a, int32_t n)
+{
+    tb_fast_shift_t s;
+    tb_fast_shift_set(&s, n);
+    while (!tb_fast_shift_fits(&s, a)) {
+        tb_fast_shift_set(&s, s.n + 1);
+    }
+    return s.n;
+}
+
+/* round_shift(a, n) of an accumulator that fits: floor((a + 2^(n-1)) / 2^n) lies in
+ * [-127, 127], so its low 8 bits are the low 8 bits of the 64-bit shift, made from the two
+ * words in 32 bits. */
+static inline int8_t tb_fast_shift_apply(const tb_fast_shift_t *s, int64_t a)
+{
+    const uint64_t t = (uint64_t)a + (uint64_t)s->round;
+    const uint32_t lo = (uint32_t)t, hi = (uint32_t)(t >> 32);
+    if (s->n >= 32) {
+        return (int8_t)(hi >> (s->n - 32));
+    }
+    if (s->n == 0) {
+        return (int8_t)lo;
+    }
+    return (int8_t)((lo >> s->n) | (hi << (32 - s->n)));
+}
+
+/* An output b = round_shift(a, m) of an accumulator a, written before the shift grew to
+ * m2 > m, as round_shift(a, m2) when that follows from b alone, else *exact = 0 (the caller
+ * computes a again). With d = m2 - m, b + 2^(d-1) = t: if t is no multiple of 2^d,
+ * round_shift(a, m2) = floor(t / 2^d), whatever the d dropped bits of a were; if it is one,
+ * the result is t / 2^d or one less, by the sign of those bits (none when m = 0). For d >= 8,
+ * t lies strictly inside (0, 2^d) and the result is 0. */
+static inline int8_t tb_fast_shift_on(int32_t b, int32_t m, int32_t m2, int32_t *exact)
+{
+    const int32_t d = m2 - m;
+    int32_t t;
+    *exact = 1;
+    if (d >= 8) {
+        return 0;
+    }
+    t = b + ((int32_t)1 << (d - 1));
+    if (m > 0 && (t & (((int32_t)1 << d) - 1)) == 0) {
+        *exact = 0;
+        return 0;
+    }
+    return (int8_t)(t >> d);
+}
+
 /* -------------------------------------------------------------------- dot products */
 
 /* The 2 x 2 tile of channel dots: acc[2 * p + q] += sum over j < n of

@@ -1,0 +1,393 @@
+/* tb_pointwise_bwd_input_s8, fast: the same bytes and exponent as
+ * src/ConvolutionBackward/tb_pointwise_bwd_input_s8.c, in one pass over the accumulators
+ * instead of two.
+ *
+ * Every accumulator is exact (int64) and the runtime shift rule is kept: n is the smallest
+ * shift that brings every accumulator into [-127, 127]. The reference finds n in a first pass
+ * and writes in a second. Here the outputs are written as the accumulators come, at the
+ * smallest shift that fits those seen so far; when an accumulator needs a larger shift, the
+ * outputs already written are shifted on (tb_pwbi_reshift). Shifting an output
+ * b = round_shift(a, m) on by s gives round_shift(a, m + s) exactly, except when
+ * b + 2^(s-1) is a multiple of 2^s: then the result also depends on the sign of the bits of a
+ * that b dropped, and that accumulator is computed again. To make late increases (and so
+ * recomputations) rare, n starts at the shift of the position whose masked gradients times
+ * factors have the largest sum of magnitudes, computed first and not written.
+ *
+ * Positions are written in pairs from the last to the first. While a pair is computed, the
+ * bytes of the positions below it are not yet written; when they are enough, they hold the
+ * pair's masked gradients times factors (int32, interleaved), and the main loop (assembly on
+ * DSP cores) reads two words per output channel, sign-extends each of two weights once and
+ * makes four SMLAL. Otherwise a position is computed alone, 4 input channels per block, its
+ * products formed in the loop and output channels with a zero product skipped. */
+#include "tb_kernels.h"
+#include "Internal/tb_nn_fast.h"
+
+typedef struct {
+    const int8_t *grad;
+    const uint8_t *mask;
+    const int8_t *w_train, *w_frozen;
+    const int32_t *w_factor;
+    int32_t k_train, c_in, c_out, positions;
+    int8_t *grad_in;
+    tb_fast_shift_t shift; /* over the accumulators seen so far */
+} tb_pwbi_t;
+
+/* The masked gradient of output element i (channel c) times the factor of c. */
+static inline int32_t tb_pwbi_gf(const tb_pwbi_t *k, int32_t i, int32_t c)
+{
+    return tb_nn_mask_get(k->mask, i) ? k->grad[i] * k->w_factor[c] : 0;
+}
+
+/* The exact accumulator of input element (pos, ci). */
+static int64_t tb_pwbi_exact(const tb_pwbi_t *k, int32_t pos, int32_t ci)
+{
+    return tb_nn_input_grad_sum(k->grad, k->mask, pos * k->c_out, k->c_out, k->w_factor, k->w_train,
+                                k->w_frozen, k->k_train, k->c_in, 1, 0, ci);
+}
+
+/* acc[j] += g * (int8) byte j of wv, j < nb <= 4 */
+static inline void tb_pwbi_mac4(int64_t *acc, int32_t g, uint32_t wv, int32_t nb)
+{
+    acc[0] += (int64_t)g * (int8_t)wv;
+    if (nb > 1) {
+        acc[1] += (int64_t)g * (int8_t)(wv >> 8);
+    }
+    if (nb > 2) {
+        acc[2] += (int64_t)g * (int8_t)(wv >> 16);
+    }
+    if (nb > 3) {
+        acc[3] += (int64_t)g * (int8_t)(wv >> 24);
+    }
+}
+
+/* The nb <= 4 weights of channel c from w (the block's first input channel, row stride). */
+static inline uint32_t tb_pwbi_weights(const int8_t *w, int32_t c, int32_t stride, int32_t nb)
+{
+    const int8_t *p = w + c * stride;
+    if (nb == 4) {
+        return tb_dsp_read4(p);
+    }
+    return (uint8_t)p[0] | (nb > 1 ? (uint32_t)(uint8_t)p[1] << 8 : 0u) |
+           (nb > 2 ? (uint32_t)(uint8_t)p[2] << 16 : 0u);
+}
+
+/* One position: acc[j] = sum over c of gf(c) * w[c * stride + j], j < nb <= 4 (w: the weights
+ * of the block's first input channel), the products read from gf, or, if gf is NULL, formed
+ * here for the output channels whose mask bit is set (8 bits at a time) and gradient not 0. */
+static void tb_pwbi_single(const tb_pwbi_t *k, const int32_t *gf, int32_t pos, const int8_t *w,
+                           int32_t stride, int32_t nb, int64_t *acc)
+{
+    const int32_t gb = pos * k->c_out;
+    int32_t c;
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    if (gf != NULL) {
+        c = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        if (nb == 4 && k->c_out >= 4) {
+            const int32_t *end = gf + (k->c_out & ~3);
+            uint32_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0, lo3 = 0, hi3 = 0;
+            int32_t g, t;
+            uint32_t wv;
+            /* One output channel: its product, its 4 weights in one word, 4 SXTB + SMLAL. */
+#define TB_PWBI_STEP1                                                                        \
+            "ldr %[g], [%[gp]], #4\n\t"                                                       \
+            "ldr %[wv], [%[wp]]\n\t"                                                          \
+            "add %[wp], %[wp], %[s]\n\t"                                                      \
+            "sxtb %[t], %[wv]\n\t"                                                            \
+            "smlal %[lo0], %[hi0], %[g], %[t]\n\t"                                            \
+            "sxtb %[t], %[wv], ror #8\n\t"                                                    \
+            "smlal %[lo1], %[hi1], %[g], %[t]\n\t"                                            \
+            "sxtb %[t], %[wv], ror #16\n\t"                                                   \
+            "smlal %[lo2], %[hi2], %[g], %[t]\n\t"                                            \
+            "asr %[t], %[wv], #24\n\t"                                                        \
+            "smlal %[lo3], %[hi3], %[g], %[t]\n\t"
+            __asm volatile(
+                "1:\n\t"
+                TB_PWBI_STEP1 TB_PWBI_STEP1 TB_PWBI_STEP1 TB_PWBI_STEP1
+                "ldr %[t], %[end]\n\t"
+                "cmp %[gp], %[t]\n\t"
+                "bne 1b\n\t"
+                : [lo0] "+r"(lo0), [hi0] "+r"(hi0), [lo1] "+r"(lo1), [hi1] "+r"(hi1), [lo2] "+r"(lo2),
+                  [hi2] "+r"(hi2), [lo3] "+r"(lo3), [hi3] "+r"(hi3), [gp] "+r"(gf), [wp] "+r"(w),
+                  [g] "=&r"(g), [wv] "=&r"(wv), [t] "=&r"(t)
+                : [s] "r"(stride), [end] "m"(end)
+                : "cc", "memory");
+#undef TB_PWBI_STEP1
+            acc[0] = (int64_t)(((uint64_t)hi0 << 32) | lo0);
+            acc[1] = (int64_t)(((uint64_t)hi1 << 32) | lo1);
+            acc[2] = (int64_t)(((uint64_t)hi2 << 32) | lo2);
+            acc[3] = (int64_t)(((uint64_t)hi3 << 32) | lo3);
+            c = k->c_out & ~3;
+            gf -= c; /* the loop below indexes from the start */
+            w -= c * stride;
+        }
+#endif
+        for (; c < k->c_out; c++) {
+            if (gf[c] != 0) {
+                tb_pwbi_mac4(acc, gf[c], tb_pwbi_weights(w, c, stride, nb), nb);
+            }
+        }
+        return;
+    }
+    for (c = 0; c < k->c_out; c += 8) {
+        /* the mask bits of channels c .. c + 7, LSB first */
+        const int32_t i = gb + c;
+        uint32_t bits = k->mask == NULL ? 0xFFu : (uint32_t)k->mask[i >> 3] >> (i & 7);
+        if ((i & 7) != 0 && k->mask != NULL && (i >> 3) + 1 < ((gb + k->c_out) + 7) >> 3) {
+            bits |= (uint32_t)k->mask[(i >> 3) + 1] << (8 - (i & 7));
+        }
+        if (k->c_out - c < 8) {
+            bits &= (1u << (k->c_out - c)) - 1u;
+        }
+        bits &= 0xFFu;
+        if (bits == 0xFFu) { /* all 8 pass: no bit search */
+            int32_t j;
+            for (j = 0; j < 8; j++) {
+                const int32_t g = k->grad[i + j] * k->w_factor[c + j];
+                if (g != 0) {
+                    tb_pwbi_mac4(acc, g, tb_pwbi_weights(w, c + j, stride, nb), nb);
+                }
+            }
+            continue;
+        }
+        while (bits != 0) {
+            const int32_t j = __builtin_ctz(bits);
+            const int32_t g = k->grad[i + j];
+            bits &= bits - 1u;
+            if (g != 0) {
+                tb_pwbi_mac4(acc, g * k->w_factor[c + j], tb_pwbi_weights(w, c + j, stride, nb), nb);
+            }
+        }
+    }
+}
+
+/* Two positions (interleaved products gf[2c], gf[2c + 1]): acc[4q + j] = sum over c of
+ * gf[2c + q] * w[c * stride + j], j < nb <= 2. */
+static void tb_pwbi_pair(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w, int32_t stride,
+                         int32_t nb, int64_t *acc)
+{
+    int64_t a00 = 0, a01 = 0, a10 = 0, a11 = 0;
+    int32_t c = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (nb == 2 && k->c_out >= 4) {
+        const int32_t *end = gf + 2 * (k->c_out & ~3);
+        uint32_t lo00 = 0, hi00 = 0, lo01 = 0, hi01 = 0, lo10 = 0, hi10 = 0, lo11 = 0, hi11 = 0;
+        int32_t g0, g1, t;
+        /* One output channel: its two products, two weights sign-extended once, four SMLAL. */
+#define TB_PWBI_STEP                                                                         \
+        "ldr %[g0], [%[gp]], #4\n\t"                                                         \
+        "ldr %[g1], [%[gp]], #4\n\t"                                                         \
+        "ldrsb %[t], [%[wp]]\n\t"                                                            \
+        "smlal %[lo00], %[hi00], %[g0], %[t]\n\t"                                            \
+        "smlal %[lo10], %[hi10], %[g1], %[t]\n\t"                                            \
+        "ldrsb %[t], [%[wp], #1]\n\t"                                                        \
+        "add %[wp], %[wp], %[s]\n\t"                                                         \
+        "smlal %[lo01], %[hi01], %[g0], %[t]\n\t"                                            \
+        "smlal %[lo11], %[hi11], %[g1], %[t]\n\t"
+        __asm volatile(
+            "1:\n\t"
+            TB_PWBI_STEP TB_PWBI_STEP TB_PWBI_STEP TB_PWBI_STEP
+            "ldr %[t], %[end]\n\t"
+            "cmp %[gp], %[t]\n\t"
+            "bne 1b\n\t"
+            : [lo00] "+r"(lo00), [hi00] "+r"(hi00), [lo01] "+r"(lo01), [hi01] "+r"(hi01),
+              [lo10] "+r"(lo10), [hi10] "+r"(hi10), [lo11] "+r"(lo11), [hi11] "+r"(hi11),
+              [gp] "+r"(gf), [wp] "+r"(w), [g0] "=&r"(g0), [g1] "=&r"(g1), [t] "=&r"(t)
+            : [s] "r"(stride), [end] "m"(end)
+            : "cc", "memory");
+#undef TB_PWBI_STEP
+        a00 = (int64_t)(((uint64_t)hi00 << 32) | lo00);
+        a01 = (int64_t)(((uint64_t)hi01 << 32) | lo01);
+        a10 = (int64_t)(((uint64_t)hi10 << 32) | lo10);
+        a11 = (int64_t)(((uint64_t)hi11 << 32) | lo11);
+        c = k->c_out & ~3;
+    }
+#endif
+    for (; c < k->c_out; c++, gf += 2, w += stride) {
+        a00 += (int64_t)gf[0] * w[0];
+        a10 += (int64_t)gf[1] * w[0];
+        if (nb > 1) {
+            a01 += (int64_t)gf[0] * w[1];
+            a11 += (int64_t)gf[1] * w[1];
+        }
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[4] = a10;
+    acc[5] = a11;
+}
+
+/* Outputs [first, end) of grad_in were written at shift m: rewrite them at shift m2 > m. */
+static void tb_pwbi_reshift(const tb_pwbi_t *k, int32_t first, int32_t end, int32_t m, int32_t m2)
+{
+    int32_t i, exact;
+    for (i = first; i < end; i++) {
+        const int8_t v = tb_fast_shift_on(k->grad_in[i], m, m2, &exact);
+        k->grad_in[i] = exact ? v : (int8_t)tb_nn_round_shift(tb_pwbi_exact(k, i / k->c_in, i % k->c_in), m2);
+    }
+}
+
+/* Settle one block of np positions from pos (acc[4q + j], j < nb, input channel ci of each):
+ * raise the shift to fit it; if writing, shift on what is written (the positions above, and
+ * these positions below ci), then write it. */
+static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, int32_t nb,
+                           const int64_t *acc, int32_t write)
+{
+    const int32_t m = k->shift.n;
+    int32_t m2 = m, q, j;
+    if (write && np == 2 && nb == 2 && tb_fast_shift_fits(&k->shift, acc[0]) &&
+        tb_fast_shift_fits(&k->shift, acc[1]) && tb_fast_shift_fits(&k->shift, acc[4]) &&
+        tb_fast_shift_fits(&k->shift, acc[5])) { /* the common case, straight */
+        int8_t *out = k->grad_in + pos * k->c_in + ci;
+        out[0] = tb_fast_shift_apply(&k->shift, acc[0]);
+        out[1] = tb_fast_shift_apply(&k->shift, acc[1]);
+        out[k->c_in] = tb_fast_shift_apply(&k->shift, acc[4]);
+        out[k->c_in + 1] = tb_fast_shift_apply(&k->shift, acc[5]);
+        return;
+    }
+    for (q = 0; q < np; q++) {
+        for (j = 0; j < nb; j++) {
+            if (!tb_fast_shift_fits(&k->shift, acc[4 * q + j])) {
+                m2 = tb_fast_shift_for(acc[4 * q + j], m2);
+            }
+        }
+    }
+    if (m2 > m) {
+        tb_fast_shift_set(&k->shift, m2);
+        if (write) {
+            tb_pwbi_reshift(k, (pos + np) * k->c_in, k->positions * k->c_in, m, m2);
+            for (q = 0; q < np; q++) {
+                tb_pwbi_reshift(k, (pos + q) * k->c_in, (pos + q) * k->c_in + ci, m, m2);
+            }
+        }
+    }
+    if (write) {
+        for (q = 0; q < np; q++) {
+            for (j = 0; j < nb; j++) {
+                k->grad_in[(pos + q) * k->c_in + ci + j] = tb_fast_shift_apply(&k->shift, acc[4 * q + j]);
+            }
+        }
+    }
+}
+
+/* Positions pos .. pos + np - 1 (np = 1 or 2; gf: their products, interleaved for two, or NULL
+ * for one position computed from the gradient) over both weight parts. */
+static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, int32_t pos, int32_t np,
+                              int32_t write)
+{
+    const int32_t block = np == 2 ? 2 : 4;
+    int32_t part, ci;
+    for (part = 0; part < 2; part++) {
+        const int8_t *w = part == 0 ? k->w_train : k->w_frozen;
+        const int32_t len = part == 0 ? k->k_train : k->c_in - k->k_train;
+        const int32_t ci0 = part == 0 ? 0 : k->k_train;
+        for (ci = 0; ci < len; ci += block) {
+            const int32_t nb = len - ci < block ? len - ci : block;
+            int64_t acc[8];
+            if (np == 2) {
+                tb_pwbi_pair(k, gf, w + ci, len, nb, acc);
+            } else {
+                tb_pwbi_single(k, gf, pos, w + ci, len, nb, acc);
+            }
+            tb_pwbi_settle(k, pos, np, ci0 + ci, nb, acc, write);
+        }
+    }
+}
+
+/* The two positions whose products have the largest sums of magnitudes (a != b unless there
+ * is one position). */
+static void tb_pwbi_heaviest(const tb_pwbi_t *k, int32_t *a, int32_t *b)
+{
+    int64_t best_a = -1, best_b = -1;
+    int32_t pos, c;
+    *a = *b = 0;
+    for (pos = 0; pos < k->positions; pos++) {
+        int64_t sum = 0;
+        for (c = 0; c < k->c_out; c++) {
+            const int32_t g = tb_pwbi_gf(k, pos * k->c_out + c, c);
+            sum += g < 0 ? -(int64_t)g : g;
+        }
+        if (sum > best_a) {
+            best_b = best_a;
+            *b = *a;
+            best_a = sum;
+            *a = pos;
+        } else if (sum > best_b) {
+            best_b = sum;
+            *b = pos;
+        }
+    }
+    if (k->positions == 1) {
+        *b = *a;
+    }
+}
+
+/* Room for the products of np positions (interleaved for two) in the not yet written bytes
+ * below limit: their word-aligned start, or NULL if they do not hold np * c_out words. */
+static int32_t *tb_pwbi_room(const tb_pwbi_t *k, int32_t np, int32_t limit)
+{
+    const uintptr_t start = ((uintptr_t)k->grad_in + 3u) & ~(uintptr_t)3u;
+    if (start + 4u * (uintptr_t)(np * k->c_out) > (uintptr_t)(k->grad_in + limit)) {
+        return NULL;
+    }
+    return (int32_t *)start;
+}
+
+/* Fill the room with the products of positions pa and (np = 2) pb, interleaved. */
+static void tb_pwbi_fill(const tb_pwbi_t *k, int32_t *gf, int32_t pa, int32_t pb, int32_t np)
+{
+    int32_t c;
+    for (c = 0; c < k->c_out; c++) {
+        gf[np * c] = tb_pwbi_gf(k, pa * k->c_out + c, c);
+        if (np == 2) {
+            gf[2 * c + 1] = tb_pwbi_gf(k, pb * k->c_out + c, c);
+        }
+    }
+}
+
+/* Positions pa and (np = 2) pb, their products kept in the room below `limit` if it holds
+ * them (both together, else one at a time, else none: formed in the loop). Written (write = 1)
+ * only for adjacent positions pb = pa + 1. */
+static void tb_pwbi_step(tb_pwbi_t *k, int32_t pa, int32_t pb, int32_t np, int32_t limit,
+                         int32_t write)
+{
+    int32_t *gf = tb_pwbi_room(k, np, limit);
+    if (gf == NULL && np == 2) {
+        tb_pwbi_step(k, pb, pb, 1, limit, write);
+        tb_pwbi_step(k, pa, pa, 1, limit, write);
+        return;
+    }
+    if (gf != NULL) {
+        tb_pwbi_fill(k, gf, pa, pb, np);
+    }
+    tb_pwbi_positions(k, gf, pa, np, write);
+}
+
+int32_t tb_pointwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint8_t *mask,
+                                  int32_t h, int32_t w, int32_t c_in, const int8_t *w_train,
+                                  const int8_t *w_frozen, int32_t k_train, int32_t c_out,
+                                  const int32_t *w_factor, int32_t w_exp, int8_t *grad_in)
+{
+    tb_pwbi_t k;
+    int32_t hi, a, b;
+    k.grad = grad;
+    k.mask = mask;
+    k.w_train = w_train;
+    k.w_frozen = w_frozen;
+    k.w_factor = w_factor;
+    k.k_train = k_train;
+    k.c_in = c_in;
+    k.c_out = c_out;
+    k.positions = h * w;
+    k.grad_in = grad_in;
+    tb_fast_shift_set(&k.shift, 0);
+    tb_pwbi_heaviest(&k, &a, &b);
+    tb_pwbi_step(&k, a, b, a == b ? 1 : 2, k.positions * c_in, 0); /* the shift only: nothing written */
+    for (hi = k.positions - 1; hi >= 1; hi -= 2) {
+        tb_pwbi_step(&k, hi - 1, hi, 2, (hi - 1) * c_in, 1);
+    }
+    if (hi == 0) {
+        tb_pwbi_step(&k, 0, 0, 1, 0, 1);
+    }
+    return e_grad + w_exp + k.shift.n;
+}
