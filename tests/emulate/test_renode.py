@@ -1,8 +1,8 @@
-"""Renode support: platform files, scripts, the Robot test, and the backend.
+"""Renode support: platform files, scripts, the probe's results, the Robot tests, the backend.
 
-Renode cannot be installed on these machines: the tests that need it skip with the reason.
-The backend's process handling is exercised against a stand-in executable (fake_renode.py),
-which is clearly not Renode."""
+Where Renode is not installed (CI) the tests that need it skip with the reason; the backend's
+process handling is then exercised against a stand-in executable (fake_renode.py), which is
+clearly not Renode. With Renode on PATH every test here runs against it."""
 
 from __future__ import annotations
 
@@ -13,23 +13,51 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinybench.codegen.targets import TARGETS, get_board, get_target
 from tinybench.emulate import get_backend
+from tinybench.emulate.doctor import doctor_report
 from tinybench.emulate.renode import (
     INSTALL_HINT,
     RenodeBackend,
-    parse_monitor_number,
+    check_platforms,
+    console_errors,
+    log_errors,
+    parse_probe_results,
     renode_dir,
     run_script,
 )
 
 RENODE = shutil.which("renode")
-needs_renode = pytest.mark.skipif(RENODE is None,
-                                  reason=f"renode not on PATH: {INSTALL_HINT}")
+needs_renode = pytest.mark.skipif(RENODE is None, reason=f"renode not on PATH: {INSTALL_HINT}")
+needs_renode_test = pytest.mark.skipif(shutil.which("renode-test") is None,
+                                       reason=f"renode-test not on PATH: {INSTALL_HINT}")
+ALL_TARGETS = sorted(TARGETS)
+
+# What Renode 1.15.3 printed on its console for the stm32f746.repl that tinybench shipped before
+# (copied from a real run).
+E15_CONSOLE = """Renode, version 1.15.3.11657 (03756cb5-202612020612)
+
+(monitor) include @/tmp/run.resc
+There was an error executing command 'machine LoadPlatformDescription $platform'
+Error E15: Ambiguous choice of default interrupt.
+There are the following properties of GPIO type available: [IRQ, ReceiveDmaRequest].
+At /x/stm32f746.repl:30:5:
+    -> nvic@37
+    ^
+(tinybench) quit
+Renode is quitting
+"""
+BROKEN_UART_IRQ = "    -> nvic@37\n"
 
 
-def test_unavailable_without_renode_says_how_to_install(monkeypatch):
+def platform_text(target: str) -> str:
+    return (renode_dir() / get_board(get_target(target).native_board).renode_platform).read_text()
+
+
+def test_unavailable_without_renode_says_how_to_install():
     b = RenodeBackend(renode="renode-definitely-not-installed")
     ok, why = b.available()
     assert not ok and "github.com/renode/renode/releases" in why
@@ -38,46 +66,120 @@ def test_unavailable_without_renode_says_how_to_install(monkeypatch):
     assert r.status == "unavailable" and r.reason == why
 
 
-@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.mark.parametrize("target", ALL_TARGETS)
 def test_platform_files_are_self_contained(target):
     board = get_board(get_target(target).native_board)
-    text = (renode_dir() / board.renode_platform).read_text()
+    text = platform_text(target)
     code = "\n".join(line.split("//")[0] for line in text.splitlines())
     assert "ApplySVD" not in code and "http" not in code and "using" not in code
     assert re.search(r"^cpu: CPU\.CortexM @ sysbus", text, re.M)
     cpu = "cortex-m7" if target == "stm32f746" else "cortex-m4"
     assert f'cpuType: "{cpu}"' in text
-    assert re.search(r"^dwt: Miscellaneous\.DWT @ sysbus 0xE0001000\n\s+frequency: %d"
-                     % get_target(target).clock_hz, text, re.M)
-    assert re.search(r"^uart: UART\.\w+ @ sysbus 0x%08X" % board.uart_base, text, re.M)
+    assert re.search(r"^uart: UART\.\w+ @ sysbus 0x%08X\n(\s+\w+: \S+\n)*\s+IRQ -> nvic@\d+$"
+                     % board.uart_base, text, re.M), "the UART interrupt must be named"
     t = get_target(target)
     assert re.search(r"flash: Memory\.MappedMemory @ sysbus 0x0*%X\n\s+size: 0x%X"
                      % (t.flash_base, t.flash_bytes), text)
     assert re.search(r"Memory\.MappedMemory @ sysbus 0x20000000\n\s+size: 0x%X" % t.sram_bytes,
                      text)
     assert f"PerformanceInMips: {t.clock_hz // 1_000_000}" in text
+    assert "Miscellaneous.DWT" not in code  # see the platform's comment
     assert board.renode_uart == "sysbus.uart"
 
 
-def test_run_script_and_robot_test():
-    s = run_script(Path("/a/fw.elf"), Path("/b/p.repl"), Path("/c/u.txt"))
-    assert s.splitlines() == ["$elf=@/a/fw.elf", "$platform=@/b/p.repl", "$uart_out=@/c/u.txt",
+def _common_block(text: str) -> str:
+    return text[text.index("// What every tinybench platform adds"):]
+
+
+def test_platforms_share_the_dwt_tag_and_the_mpu_fault_window():
+    blocks = {t: _common_block(platform_text(t)) for t in ALL_TARGETS}
+    first = blocks[ALL_TARGETS[0]]
+    for target, block in blocks.items():
+        assert block.startswith(first), f"{target}: the shared block differs"
+    assert 'Tag <0xE0001000, 0xE0001FFF> "DWT' in first
+    # region 7: base 0x30000000, 256 MB (SIZE 27), AP no access, XN; MPU on with PRIVDEFENA
+    for line in ("WriteDoubleWord 0xE000ED98 7", "WriteDoubleWord 0xE000ED9C 0x30000000",
+                 "WriteDoubleWord 0xE000EDA0 0x10000037", "WriteDoubleWord 0xE000ED94 0x5"):
+        assert line in first
+
+
+def test_run_script_and_robot_tests():
+    s = run_script(Path("/a/fw.elf"), Path("/b/p.repl"), Path("/c/u.txt"), Path("/d/r.txt"),
+                   Path("/e/renode.log"))
+    assert s.splitlines() == ["logFile @/e/renode.log", "$elf=@/a/fw.elf", "$platform=@/b/p.repl",
+                              "$uart_out=@/c/u.txt", "$results=@/d/r.txt",
                               f"include @{renode_dir() / 'run.resc'}"]
     resc = (renode_dir() / "run.resc").read_text()
-    for line in ("machine LoadPlatformDescription $platform", "sysbus LoadELF $elf",
-                 "sysbus.uart CreateFileBackend $uart_out true", "start"):
+    for line in ("$uart_out?=$CWD/", "include $ORIGIN/tinybench_probe.cs",
+                 "machine LoadPlatformDescription $platform", "sysbus LoadELF $elf",
+                 "sysbus.uart CreateFileBackend $uart_out true",
+                 "sysbus.cpu TinybenchProbe $results", "start"):
         assert line in resc
+    probe = (renode_dir() / "tinybench_probe.cs").read_text()
+    for needle in ('"tb_mark"', '"tb_end"', "ExecutedInstructions", "TinybenchSnapshot"):
+        assert needle in probe
     robot = (renode_dir() / "tests" / "training_step.robot").read_text()
     for needle in ("Create Terminal Tester", "Start Emulation", "Wait For Line On Uart",
-                   "TB:END status=", "status=ok", "${RENODEKEYWORDS}", "sysbus LoadELF @${elf}"):
+                   "^TB:(FAULT|ERROR|CHECKSUM|END) ", "TB:END status=ok", "${RENODEKEYWORDS}",
+                   "platforms/${TARGET}.repl"):
         assert needle in robot
 
 
-def test_parse_monitor_number():
-    out = "(m) sysbus.cpu ExecutedInstructions\n123456\n(m) sysbus.cpu PC\n0x8000F12\n(m) quit\n"
-    assert parse_monitor_number(out, "ExecutedInstructions") == 123456
-    assert parse_monitor_number(out, "sysbus.cpu PC") == 0x8000F12
-    assert parse_monitor_number("nothing", "ExecutedInstructions") is None
+def _probe_file(marks, end, state, pc, instructions) -> str:
+    """The format renode/tinybench_probe.cs writes."""
+    lines = ["tinybench-probe 1"] + [f"mark {e} {n}" for e, n in marks]
+    if end is not None:
+        lines.append(f"end {end[0]} {end[1]}")
+    lines.append(f"state {state} pc=0x{pc:X} instructions={instructions}")
+    return "\n".join(lines) + "\n"
+
+
+u64 = st.integers(0, 2**64 - 1)
+
+
+@given(marks=st.lists(st.tuples(st.integers(0, 2**32 - 1), u64), max_size=50),
+       end=st.none() | st.tuples(st.integers(0, 2), u64), pc=st.integers(0, 2**32 - 1),
+       instructions=u64)
+def test_probe_results_round_trip(marks, end, pc, instructions):
+    state = "running" if end is None else "ended"
+    r = parse_probe_results(_probe_file(marks, end, state, pc, instructions))
+    assert r.marks == marks and r.ended == (end is not None)
+    assert (r.end_status, r.end_instructions) == (end if end else (None, None))
+    assert (r.pc, r.instructions) == (pc, instructions)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "do not start with"),
+    ("tinybench-probe 2\nstate ended pc=0x0 instructions=1\n", "do not start with"),
+    ("tinybench-probe 1\nmark 1 2\n", "no state line"),
+    ("tinybench-probe 1\nmark 1\nstate ended pc=0x0 instructions=1\n", "line 2"),
+])
+def test_probe_results_that_do_not_fit_are_refused(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_probe_results(text)
+
+
+def test_console_errors_keep_renodes_message_and_nothing_else():
+    errors = console_errors(E15_CONSOLE)
+    assert errors[0] == "There was an error executing command 'machine LoadPlatformDescription " \
+                        "$platform'"
+    assert "Error E15: Ambiguous choice of default interrupt." in errors
+    assert "-> nvic@37" in errors and "(tinybench) quit" not in errors
+    assert console_errors("(monitor) include @x\nStarting emulation...\n(tinybench) quit\n") == []
+    compile_error = ("(monitor) include @x\nErrors during compilation or loading:\n"
+                     "There were compilation errors:\nprobe.cs(45,20): error CS1061: ...\n")
+    assert console_errors(compile_error)[0] == "Errors during compilation or loading:"
+
+
+def test_log_errors():
+    log = ("06:31:50.5520 [INFO] tinybench: Machine started.\n"
+           "06:31:50.7225 [WARNING] nvic: Unhandled read from offset 0xDFC.\n"
+           "06:31:51.0000 [ERROR] cpu: CPU abort [PC=0x0]: Trying to execute code outside RAM\n")
+    assert log_errors(log) == ["06:31:51.0000 [ERROR] cpu: CPU abort [PC=0x0]: Trying to "
+                               "execute code outside RAM"]
+
+
+# --- the backend's plumbing, against a stand-in ---------------------------------------------
 
 
 @pytest.fixture
@@ -89,18 +191,30 @@ def fake_renode(tmp_path):
     return str(wrapper)
 
 
-@pytest.mark.parametrize("target", sorted(TARGETS))
+@pytest.fixture
+def broken_renode_dir(tmp_path, monkeypatch):
+    """A copy of renode/ whose stm32f746 platform has the unnamed UART interrupt that Renode
+    1.15 refuses (E15), marked for the stand-in to fail the same way."""
+    copy = tmp_path / "renode-broken"
+    shutil.copytree(renode_dir(), copy)
+    repl = copy / "platforms" / "stm32f746.repl"
+    repl.write_text(repl.read_text().replace("    IRQ -> nvic@37\n", BROKEN_UART_IRQ)
+                    + "// fake-renode: fail\n")
+    monkeypatch.setenv("TINYBENCH_RENODE_DIR", str(copy))
+    return copy
+
+
+@pytest.mark.parametrize("target", ALL_TARGETS)
 def test_backend_plumbing_with_a_stand_in(firmware, fake_renode, target):
-    """Process control, script, UART file and monitor parsing, against fake_renode.py."""
+    """Process control, script, UART and results files, against fake_renode.py."""
     fw = firmware("det", target, "native", TB_STEPS=2)
     b = RenodeBackend(renode=fake_renode)
     assert b.available()[0] and "fake" in b.version()
     r = b.run(fw.elf, target, timeout_s=60)
-    assert r.status == "ok", r.reason + r.extra.get("monitor_output", "")
+    assert r.status == "ok", r.reason + r.extra.get("console", "")
     assert r.board == get_target(target).native_board
     assert r.report.checksum is not None and len(r.report.steps) == 2
-    iss = get_backend("iss").run(fw.elf, target)
-    assert r.instructions == iss.instructions
+    assert r.instructions is not None and r.instructions_exact and r.cycles is None
 
 
 def test_backend_hang_with_a_stand_in(firmware, fake_renode):
@@ -115,36 +229,94 @@ def test_backend_refuses_qemu_board_elf(firmware, fake_renode):
     assert r.status == "unavailable" and "stm32f746-disco" in r.reason
 
 
-# --- with a real Renode -----------------------------------------------------------------
+def test_monitor_error_ends_the_run_at_once_with_a_stand_in(firmware, fake_renode,
+                                                            broken_renode_dir):
+    fw = firmware("det", "stm32f746", "native", TB_STEPS=1)
+    r = RenodeBackend(renode=fake_renode).run(fw.elf, "stm32f746", timeout_s=60)
+    assert r.status == "crash" and "Error E15: Ambiguous choice" in r.reason
+    assert r.wall_time_s < 30
+
+
+# --- with a real Renode ---------------------------------------------------------------------
 
 
 @needs_renode
-@pytest.mark.parametrize("target", sorted(TARGETS))
+def test_real_renode_loads_every_platform_and_doctor_says_so():
+    assert check_platforms(RENODE) == {t: None for t in ALL_TARGETS}
+    by_name = {e["name"]: e for e in doctor_report(build_qemu_plugin=False)}
+    assert by_name["renode"]["version"].startswith("Renode v1.")
+    assert by_name["renode-platforms"]["present"]
+    assert by_name["renode-platforms"]["detail"] == "; ".join(f"{t}: loads" for t in ALL_TARGETS)
+
+
+@needs_renode
+def test_real_renode_broken_platform_fails_at_once_with_renodes_message(firmware,
+                                                                       broken_renode_dir):
+    fw = firmware("det", "stm32f746", "native", TB_STEPS=1)
+    r = get_backend("renode").run(fw.elf, "stm32f746", timeout_s=120)
+    assert r.status == "crash" and "Error E15: Ambiguous choice" in r.reason
+    assert r.wall_time_s < 30
+    assert "stm32f746: does not load" in " ".join(
+        e["detail"] for e in doctor_report(build_qemu_plugin=False)
+        if e["name"] == "renode-platforms")
+
+
+@needs_renode
+@pytest.mark.parametrize("target", ALL_TARGETS)
 def test_real_renode_runs_the_training_step(firmware, target):
     fw = firmware("det", target, "native", TB_STEPS=2)
     r = get_backend("renode").run(fw.elf, target, timeout_s=120)
     assert r.status == "ok", r.reason
     iss = get_backend("iss").run(fw.elf, target)
     assert r.report.checksum == iss.report.checksum
-    assert r.report.cyccnt_available  # the platforms declare a DWT
-    assert r.instructions is not None
+    assert not r.report.cyccnt_available  # no DWT: Renode has no cycle model
+    assert r.cycles is None and r.cycles_model.startswith("none")
+    assert r.instructions is not None and r.instructions_exact
 
 
 @needs_renode
-def test_real_renode_reports_a_fault(firmware):
-    fw = firmware("fault", "stm32f746", "native", TB_FAULT_KIND=1)
-    r = get_backend("renode").run(fw.elf, "stm32f746", timeout_s=120)
-    assert r.status == "fault" and r.fault_function == "tb_fault_bad_read"
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_real_renode_unmapped_read_is_a_fault_at_once(firmware, target):
+    fw = firmware("fault", target, "native", TB_FAULT_KIND=1)
+    r = get_backend("renode").run(fw.elf, target, timeout_s=120)
+    assert r.status == "fault", r.reason
+    assert r.fault_function == "tb_fault_bad_read" and r.fault_address == 0x3000_0000
+    assert r.report.fault["type"] == "MemManage" and r.report.fault["cause"] == "daccviol"
+    assert r.report.steps == [] and r.report.checksum is None
+    assert r.wall_time_s < 30
 
 
-@pytest.mark.skipif(shutil.which("renode-test") is None,
-                    reason=f"renode-test not on PATH: {INSTALL_HINT}")
-def test_robot_suite(firmware, tmp_path):
-    fw = firmware("det", "stm32f746", "native", TB_STEPS=1)
-    bad = firmware("fault", "stm32f746", "native", TB_FAULT_KIND=1)
-    cmd = ["renode-test", str(renode_dir() / "tests" / "training_step.robot"),
+@needs_renode
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_real_renode_undefined_instruction_is_a_fault(firmware, target):
+    fw = firmware("fault", target, "native", TB_FAULT_KIND=2)
+    r = get_backend("renode").run(fw.elf, target, timeout_s=120)
+    assert r.status == "fault", r.reason
+    assert r.fault_function == "tb_fault_undefined" and r.fault_address is None
+    assert r.report.fault["type"] == "UsageFault" and r.report.fault["cause"] == "undefinstr"
+
+
+@needs_renode
+def test_real_renode_hang_times_out_where_it_hangs(firmware):
+    fw = firmware("hang", "nrf52840", "native")
+    r = get_backend("renode").run(fw.elf, "nrf52840", timeout_s=8)
+    assert r.status == "hang" and "timeout" in r.reason
+    assert r.fault_function == "tb_hang_forever"
+
+
+@needs_renode_test
+@pytest.mark.parametrize("target", ALL_TARGETS)
+def test_robot_suites(firmware, tmp_path, target):
+    fw = firmware("det", target, "native", TB_STEPS=1)
+    bad = firmware("fault", target, "native", TB_FAULT_KIND=1)
+    iss = get_backend("iss").run(fw.elf, target)
+    suites = sorted(str(p) for p in (renode_dir() / "tests").glob("*.robot"))
+    cmd = ["renode-test", *suites, "--variable", f"TARGET:{target}",
            "--variable", f"ELF:{fw.elf}", "--variable", f"FAULT_ELF:{bad.elf}",
-           "--variable", f"PLATFORM:{renode_dir() / 'platforms' / 'stm32f746.repl'}",
+           "--variable", f"CHECKSUM:0x{iss.report.checksum:08x}",
            "--results-dir", str(tmp_path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    fault_test = re.search(r"Finished test '[\w.]*Faulting Firmware Should Fail Fast' in "
+                           r"([\d.]+) seconds with status \S*OK", proc.stdout)
+    assert fault_test and float(fault_test.group(1)) < 10, proc.stdout[-3000:]

@@ -16,6 +16,7 @@ from tinybench.codegen.build import find_gcc, toolchain_version
 from tinybench.emulate.base import BACKENDS, get_backend
 from tinybench.emulate.qemu import build_plugin
 from tinybench.emulate.renode import INSTALL_HINT as RENODE_HINT
+from tinybench.emulate.renode import check_platforms
 from tinybench.external import first_output_line
 
 HINTS = {
@@ -27,6 +28,7 @@ HINTS = {
                    "(Debian's is)",
     "iss": "pip install unicorn capstone numba",
     "renode": RENODE_HINT,
+    "renode-platforms": "see the error: renode/platforms/*.repl are written for Renode 1.15",
     "renode-test": ("ships with Renode (portable package: renode-test next to renode); its "
                     "Python requirements pin robotframework 6.1: pip install -r "
                     "<renode>/tests/requirements.txt"),
@@ -38,11 +40,14 @@ def _entry(name: str, kind: str, present: bool, version: str | None, detail: str
             "detail": detail, "install_hint": None if present else HINTS.get(name)}
 
 
-def doctor_report(build_qemu_plugin: bool = True) -> list[dict]:
+def doctor_report(build_qemu_plugin: bool = True, load_renode_platforms: bool = True
+                  ) -> list[dict]:
     """Presence, version and install hint of every toolchain and backend tinybench uses.
 
     ``build_qemu_plugin``: compile the QEMU plugin if it is not cached yet (a second or so),
     so that the report says whether instruction counting under QEMU works.
+    ``load_renode_platforms``: load each of tinybench's Renode platforms in the Renode found
+    (about 5 s each), so that the report says whether they work with that Renode.
     """
     report = []
     gcc = find_gcc()
@@ -62,10 +67,20 @@ def doctor_report(build_qemu_plugin: bool = True) -> list[dict]:
                 path, msg = build_plugin()
                 report.append(_entry("qemu-plugin", "component", path is not None,
                                      None, f"{path} ({msg})" if path else msg))
+        if name == "renode" and ok and load_renode_platforms:
+            report.append(_renode_platforms_entry(backend._exe()))
     rt = shutil.which("renode-test")
     report.append(_entry("renode-test", "tool", rt is not None, None,
                          rt or "not on PATH (runs renode/tests/*.robot)"))
     return report
+
+
+def _renode_platforms_entry(exe: str) -> dict:
+    loaded = check_platforms(exe)
+    detail = "; ".join(f"{target}: " + ("loads" if error is None else f"does not load: {error}")
+                       for target, error in loaded.items())
+    return _entry("renode-platforms", "component", all(e is None for e in loaded.values()),
+                  None, detail)
 
 
 def format_report(report: list[dict]) -> str:
