@@ -57,7 +57,7 @@ def main(argv):
     elf = ElfInfo.load(var["elf"])
     r = get_backend("iss").run(var["elf"], elf.target_name, instruction_budget=20_000_000)
     results = Path(var["results"])
-    marks = [(m[0], m[1]) for m in getattr(r, "markers", [])]
+    marks = [(m.event, m.instructions) for m in r.markers]
     if r.report.end_status is not None:
         end = (("ok", "fault", "error").index(r.report.end_status), r.instructions)
         results.write_text(probe_text(marks, end, "ended", 0, r.instructions))

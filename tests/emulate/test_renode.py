@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import tinybench.emulate.renode as renode_module
 from tinybench.codegen.targets import TARGETS, get_board, get_target
 from tinybench.emulate import get_backend
 from tinybench.emulate.doctor import doctor_report
@@ -200,7 +201,7 @@ def broken_renode_dir(tmp_path, monkeypatch):
     repl = copy / "platforms" / "stm32f746.repl"
     repl.write_text(repl.read_text().replace("    IRQ -> nvic@37\n", BROKEN_UART_IRQ)
                     + "// fake-renode: fail\n")
-    monkeypatch.setenv("TINYBENCH_RENODE_DIR", str(copy))
+    monkeypatch.setattr(renode_module, "renode_dir", lambda: copy)
     return copy
 
 
@@ -215,6 +216,7 @@ def test_backend_plumbing_with_a_stand_in(firmware, fake_renode, target):
     assert r.board == get_target(target).native_board
     assert r.report.checksum is not None and len(r.report.steps) == 2
     assert r.instructions is not None and r.instructions_exact and r.cycles is None
+    assert len(r.counted_steps()) == 2  # the markers the stand-in wrote reach the result
 
 
 def test_backend_hang_with_a_stand_in(firmware, fake_renode):
@@ -272,6 +274,12 @@ def test_real_renode_runs_the_training_step(firmware, target):
     assert not r.report.cyccnt_available  # no DWT: Renode has no cycle model
     assert r.cycles is None and r.cycles_model.startswith("none")
     assert r.instructions is not None and r.instructions_exact
+    # per step and per op: the instructions between the same tb_mark events, to the instruction
+    steps, ref = r.counted_steps(), iss.counted_steps()
+    assert len(steps) == 2 and sorted(steps[0].ops) == [0, 1, 2]
+    assert [(s.total.instructions, {i: o.instructions for i, o in s.ops.items()}) for s in steps] \
+        == [(s.total.instructions, {i: o.instructions for i, o in s.ops.items()}) for s in ref]
+    assert all(o.cycles is None for s in steps for o in s.ops.values())
 
 
 @needs_renode
@@ -299,7 +307,7 @@ def test_real_renode_undefined_instruction_is_a_fault(firmware, target):
 @needs_renode
 def test_real_renode_hang_times_out_where_it_hangs(firmware):
     fw = firmware("hang", "nrf52840", "native")
-    r = get_backend("renode").run(fw.elf, "nrf52840", timeout_s=8)
+    r = get_backend("renode").run(fw.elf, "nrf52840", timeout_s=20)
     assert r.status == "hang" and "timeout" in r.reason
     assert r.fault_function == "tb_hang_forever"
 

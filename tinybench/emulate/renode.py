@@ -43,7 +43,7 @@ from tinybench.emulate.base import (
     status_from_report,
 )
 from tinybench.emulate.elfinfo import ElfInfo
-from tinybench.emulate.results import parse_uart
+from tinybench.emulate.results import Marker, parse_uart
 from tinybench.paths import data_dir
 
 RENODE_EXE = "renode"
@@ -282,7 +282,7 @@ class RenodeBackend(ExternalBackend):
             except ValueError as e:
                 errors = errors or [f"unreadable probe results: {e}"]
         if probe is not None:
-            result.extra["marks"] = probe.marks
+            result.markers = [Marker(event, n) for event, n in probe.marks]
             if probe.end_instructions is not None:
                 result.instructions = probe.end_instructions
                 result.instructions_exact = True
