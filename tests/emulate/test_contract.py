@@ -74,8 +74,7 @@ def test_run_contract(firmware, name):
     assert r.to_dict()["report"]["end_status"] == "ok"
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
-    reason="the renode backend does not observe tb_mark yet (issue 13)")) if n == "renode" else n for n in NAMES])
+@pytest.mark.parametrize("name", NAMES)
 def test_markers_count_what_the_iss_counts(firmware, backend, name):
     """The firmware's event markers give per-step and per-op instruction counts that are the
     same quantity on every backend: equal to the ISS's, to the instruction, on the same ELF."""
