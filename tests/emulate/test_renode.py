@@ -6,10 +6,12 @@ clearly not Renode. With Renode on PATH every test here runs against it."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,7 @@ from tinybench.emulate.doctor import doctor_report
 from tinybench.emulate.renode import (
     INSTALL_HINT,
     RenodeBackend,
+    RenodeProcess,
     check_platforms,
     console_errors,
     log_errors,
@@ -305,6 +308,27 @@ def test_real_renode_undefined_instruction_is_a_fault(firmware, target):
 
 
 @needs_renode
+def test_real_run_resc_defaults_to_the_working_folder(firmware, tmp_path):
+    """Without variables, run.resc runs ./fw.elf on the stm32f746 platform and writes
+    ./tinybench_uart.txt and ./tinybench_results.txt in the folder Renode was started in, not
+    in Renode's own."""
+    fw = firmware("det", "stm32f746", "native", TB_STEPS=1)
+    shutil.copy(fw.elf, tmp_path / "fw.elf")
+    script = tmp_path / "script.resc"
+    script.write_text(f"include @{renode_dir() / 'run.resc'}\n")
+    renode = RenodeProcess(RENODE, script, tmp_path / "renode.log")
+    uart, results = tmp_path / "tinybench_uart.txt", tmp_path / "tinybench_results.txt"
+    deadline = time.monotonic() + 120
+    while not (uart.exists() and "TB:END status=ok" in uart.read_text()) and \
+            not renode.errors() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    renode.close()
+    assert renode.errors() == []
+    assert "TB:END status=ok" in uart.read_text()
+    assert parse_probe_results(results.read_text()).ended
+
+
+@needs_renode
 def test_real_renode_hang_times_out_where_it_hangs(firmware):
     fw = firmware("hang", "nrf52840", "native")
     r = get_backend("renode").run(fw.elf, "nrf52840", timeout_s=20)
@@ -323,7 +347,9 @@ def test_robot_suites(firmware, tmp_path, target):
            "--variable", f"ELF:{fw.elf}", "--variable", f"FAULT_ELF:{bad.elf}",
            "--variable", f"CHECKSUM:0x{iss.report.checksum:08x}",
            "--results-dir", str(tmp_path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    # renode-test's Renode leaves its $TMPDIR/renode-<pid> folder behind: keep it in tmp_path
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     fault_test = re.search(r"Finished test '[\w.]*Faulting Firmware Should Fail Fast' in "
                            r"([\d.]+) seconds with status \S*OK", proc.stdout)

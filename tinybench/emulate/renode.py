@@ -274,13 +274,14 @@ class RenodeBackend(ExternalBackend):
                            wall_time_s=wall, cycles=None, cycles_model=CYCLES_MODEL)
         result.extra.update({"command": renode.command, "exit_code": renode.proc.returncode,
                              "console": console[-4000:], "log": log_text[-4000:],
-                             "platform": str(platform), "instruction_budget_enforced": False})
+                             "platform": str(platform), "instruction_budget_enforced": False,
+                             "instructions_counted_to": "the first instruction of tb_end"})
         probe = None
         if results_text:
             try:
                 probe = parse_probe_results(results_text)
             except ValueError as e:
-                errors = errors or [f"unreadable probe results: {e}"]
+                outcome, errors = "error", errors + [f"unreadable probe results: {e}"]
         if probe is not None:
             result.markers = [Marker(event, n) for event, n in probe.marks]
             if probe.end_instructions is not None:
@@ -318,12 +319,15 @@ class RenodeBackend(ExternalBackend):
         elif outcome == "timeout":
             result.status = "hang"
             result.reason = f"wall-clock timeout of {timeout_s} s"
-            if probe is not None and probe.pc is not None:
+            if probe is not None:
                 result.fault_pc = probe.pc
                 result.fault_function = elf.function_at(probe.pc)
                 result.reason += f" at {elf.describe_address(probe.pc)}"
-        else:
-            result.reason = "the firmware reached tb_end but printed no TB:END line"
+            else:
+                result.reason += " before Renode had started the firmware"
+        else:  # _wait saw "TB:END status=" but the parser did not understand the record
+            result.reason = "the UART's TB:END line was not understood: " + \
+                " | ".join(result.report.malformed[-3:])
         fill_fault_location(result, elf)
 
 
