@@ -65,3 +65,22 @@ def test_load_sites_describe_the_effective_address(tmp_path):
     c = cost(tmp_path, "ldr r3, [r6, #4]\nldr.w r0, [r2, r1, lsl #2]\nldr r1, [sp, #8]")
     sites = [(s.base, s.index, s.disp, s.shift) for s in c.loads]
     assert sites == [("r6", None, 4, 0), ("r2", "r1", 0, 2), ("sp", None, 8, 0)]
+
+
+@pytest.mark.parametrize("first, second, credit", [
+    ("ldr r0, [r1]", "ldr r2, [r3]", 1),          # a load after a load: pipelined as in one block
+    ("str r0, [r1, #4]", "ldrb r2, [r3, #1]", 1),  # a load after a store
+    ("ldr r0, [r1]", "ldr r2, [r0]", 0),          # its address needs the first load's result
+    ("adds r0, r1, r2", "ldr r2, [r3]", 0),       # not after a memory access
+    ("ldr r0, [r1]", "adds r2, r3, r4", 0),       # not a load
+])
+def test_a_sequence_split_into_blocks_costs_what_it_costs_whole(tmp_path, first, second, credit):
+    """The emulator may split a straight sequence where the core sees none (a guest page, a
+    block size limit): falling through into the second part gives back what pipelining saves,
+    so the cycles do not depend on where the code lies."""
+    from tinybench.emulate.timing import fallthrough_credit
+
+    a, b = cost(tmp_path, first), block_cost(assemble(tmp_path, second), 0x1000 + len(assemble(tmp_path, first)))
+    whole = cost(tmp_path, first + "\n" + second)
+    assert fallthrough_credit(a, b) == credit
+    assert a.base + b.base - fallthrough_credit(a, b) == whole.base

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import tempfile
+
+import numpy as np
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -21,12 +23,14 @@ from tinybench.codegen.targets import get_target
 from tinybench.emulate import DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, get_backend, param_checksum
 from tinybench.emulate.results import MarkerError, StepCounts
 from tinybench.errors import TinybenchError
+from tinybench.estimate import CalibrationError, Prediction, load_calibration, predict
+from tinybench.estimate.step import CountedSteps
 from tinybench.graph.schemes import get_scheme, resolve
-from tinybench.graph.training import compile_training
+from tinybench.graph.training import TrainingGraph, compile_training
 from tinybench.kernels.executor import DEFAULT_LR, TrainingStep
 from tinybench.models.dataset import digits
 from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
-from tinybench.plan.memory import memory_report
+from tinybench.plan.memory import MemoryPlan, MemoryReport, memory_report
 from tinybench.plan.planners import DEFAULT_PLANNER
 from tinybench.plan.tiling import choose_tiling
 
@@ -78,6 +82,7 @@ class CellResult:
     profile: list[dict] = field(default_factory=list)  # per op of the last step: instructions, cycles
     function_instructions: dict[str, int] = field(default_factory=dict)  # per ELF function, whole run
     build: dict = field(default_factory=dict)
+    error: dict = field(default_factory=dict)  # metric -> (predicted - measured) / measured
     uart_tail: str = ""
 
     @property
@@ -88,11 +93,40 @@ class CellResult:
         return asdict(self)
 
 
-def host_reference_checksum(step: TrainingStep, image, label: int, steps: int) -> int:
-    """CRC-32 of the trainable parameters after ``steps`` host steps on one sample."""
-    for _ in range(steps):
-        step.step(image, label)
+#: Figures that ``predicted`` and ``measured`` hold for the same quantity.
+COMPARED = ("instructions", "cycles", "peak_sram_bytes", "static_sram_bytes", "stack_bytes", "flash_bytes")
+
+
+def parameters_checksum(step: TrainingStep) -> int:
+    """CRC-32 of a step's trainable parameters, as the firmware's tb_param_checksum."""
     return param_checksum([a for pair in step.parameters().values() for a in pair if a.size])
+
+
+def relative_errors(predicted: dict, measured: dict) -> dict[str, float]:
+    return {k: (predicted[k] - measured[k]) / measured[k] for k in COMPARED
+            if predicted.get(k) is not None and measured.get(k)}
+
+
+def predict_cell(cell: PreparedCell) -> tuple[Prediction, CountedSteps]:
+    """The estimator's prediction of a cell, from the host run of the same steps (which is also
+    the host reference); raises CalibrationError without a usable calibration."""
+    cfg = cell.cfg
+    cal = load_calibration(cfg.target, cfg.kernels)
+    return predict(cell.plan, cell.image, cell.label, cfg.steps, lr=cfg.lr, qas=cfg.qas, cal=cal)
+
+
+def _predict(cell: PreparedCell) -> tuple[Prediction | None, int, dict]:
+    """The prediction and the host reference checksum, or, without a usable calibration, the
+    host reference alone and why there is no prediction."""
+    cfg, plan, image, label = cell.cfg, cell.plan, cell.image, cell.label
+    try:
+        prediction, host = predict_cell(cell)
+    except CalibrationError as err:
+        step = TrainingStep(plan, lr=cfg.lr, qas=cfg.qas)
+        for _ in range(cfg.steps):
+            step.step(image, label)
+        return None, parameters_checksum(step), {"arena_bytes": plan.arena_bytes, "unavailable": str(err)}
+    return prediction, parameters_checksum(host.step), prediction.summary()
 
 
 def run_cell(cfg: CellConfig, work_dir: Path | str | None = None) -> CellResult:
@@ -112,37 +146,50 @@ def run_cell(cfg: CellConfig, work_dir: Path | str | None = None) -> CellResult:
     return _measure(cfg, Path(work_dir))
 
 
-def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
+@dataclass
+class PreparedCell:
+    """What a cell measures: its configuration (kernel set resolved), the compiled and planned
+    step, and the training sample."""
+
+    cfg: CellConfig
+    plan: MemoryPlan
+    report: MemoryReport
+    image: np.ndarray
+    label: int
+
+    @property
+    def graph(self) -> TrainingGraph:
+        return self.plan.graph
+
+
+def prepare_cell(cfg: CellConfig) -> PreparedCell:
     target = get_target(cfg.target)
     if cfg.kernels is None:
         cfg = replace(cfg, kernels=default_kernels(target))
-    backend = get_backend(cfg.emulator)
     model = load_model(cfg.model, num_classes=DEFAULT_TRAIN_CLASSES)
     choice = choose_tiling(compile_training(model, resolve(get_scheme(cfg.scheme, model), model), cfg.schedule),
                            cfg.tiling, cfg.planner)
-    plan, graph = choice.plan, choice.graph
-    report = memory_report(plan, choice.to_json())
     split = digits(size=model.input_shape[0])[0]
     if not 0 <= cfg.sample < len(split.labels):
         raise CellConfigError(f"sample must be in [0, {len(split.labels) - 1}], got {cfg.sample!r}")
-    image, label = split.images[cfg.sample], int(split.labels[cfg.sample])
-    predicted = {
-        "arena_bytes": report.arena_bytes,
-        "trainable_sram_bytes": report.trainable_sram_bytes,
-        "peak_sram_bytes": report.peak_sram_bytes,
-        "flash_parameter_bytes": report.flash_bytes,
-        "tiling": report.tiling,
-        "instructions": None,
-        "cycles": None,
-        "note": "instructions and cycles: not yet available (no estimator yet)",
-    }
+    return PreparedCell(cfg, choice.plan, memory_report(choice.plan, choice.to_json()), split.images[cfg.sample],
+                        int(split.labels[cfg.sample]))
+
+
+def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
+    cell = prepare_cell(cfg)
+    cfg, plan, report, image, label, graph = cell.cfg, cell.plan, cell.report, cell.image, cell.label, cell.graph
+    target = get_target(cfg.target)
+    backend = get_backend(cfg.emulator)
+    prediction, expected, predicted = _predict(cell)
+    predicted["trainable_sram_bytes"] = report.trainable_sram_bytes
+    predicted["tiling"] = report.tiling
     result = CellResult("unavailable", "", backend.name, target.name, asdict(cfg), predicted=predicted)
     available, why = backend.available()
     if not available:
         result.reason = f"emulator {backend.name} is not available: {why}"
         return result
 
-    expected = host_reference_checksum(TrainingStep(plan, lr=cfg.lr, qas=cfg.qas), image, label, cfg.steps)
     try:
         _, build = build_training_firmware(plan, image, label, target, backend.default_board(target), out_dir,
                                            steps=cfg.steps, lr=cfg.lr, qas=cfg.qas, kernels=cfg.kernels)
@@ -153,8 +200,6 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
         result.status, result.reason = "build-error", str(err)
         return result
     result.build = build.summary()
-    predicted["peak_sram_bytes"] = report.arena_bytes + build.sram_static_bytes
-    predicted["static_sram_bytes"] = build.sram_static_bytes
 
     run = backend.run(build.elf, target, instruction_budget=cfg.instruction_budget, timeout_s=cfg.timeout_s)
     result.uart_tail = "\n".join(run.uart.splitlines()[-12:])
@@ -190,6 +235,11 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
                            "cycles": last[i].cycles if i in last else None,
                            "dwt_cycles": dwt_ops[i].cycles if i < len(dwt_ops) else None}
                           for i, op in enumerate(graph.ops)]
+        if prediction is not None:
+            for row, est in zip(result.profile, prediction.op_costs()):
+                row.update(phase=est["phase"], macs=est["macs"], predicted_instructions=est["instructions"],
+                           predicted_cycles=est["cycles"])
+    result.error = relative_errors(result.predicted, result.measured)
     result.function_instructions = dict(sorted(run.profile.items(), key=lambda kv: -kv[1]))
     if run.ok and run.checksum != expected:
         result.status = "mismatch"

@@ -34,6 +34,7 @@ COMMANDS = {
     "paper": "paper",
     "train": "train",
     "run": "run",
+    "calibrate": "calibrate",
     "doctor": "doctor",
 }
 

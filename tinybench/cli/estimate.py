@@ -1,10 +1,20 @@
-"""Compile a training step and report its planned memory (SRAM, flash, breakdown at the peak)."""
+"""Compile a training step and report its planned memory; with --target, predict its instructions, cycles, latency and firmware memory.
+
+Without ``--target`` only the memory plan (arena, trainable parameters, breakdown at the peak).
+With ``--target`` the estimator (tinybench.estimate) also predicts, from a host run of the same
+steps on the same sample as ``tinybench run`` and the target's calibration, per step:
+instructions, cycles (the iss cycle model), latency at the target's clock, the phases, and the
+memory a build will measure (static data, stack, flash, peak SRAM); ``--ops`` lists every op."""
 
 from __future__ import annotations
 
 import argparse
 
+from tinybench.bench.cell import CellConfig, predict_cell, prepare_cell
+from tinybench.cli import UsageError
 from tinybench.cli.options import integer_in
+from tinybench.codegen.firmware import KERNEL_SETS
+from tinybench.codegen.targets import TARGETS
 from tinybench.cli.output import format_table, kb, print_json
 from tinybench.graph.schemes import get_scheme, resolve
 from tinybench.graph.training import GradPrecision, Schedule, compile_training
@@ -26,6 +36,11 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     add_tiling_argument(p)
     p.add_argument("--classes", type=integer_in(2, MAX_CLASSES), default=DEFAULT_TRAIN_CLASSES,
                    help="classes of the new head (default %(default)s, as in the paper)")
+    p.add_argument("--target", choices=sorted(TARGETS), help="predict instructions, cycles and firmware memory on this target")
+    p.add_argument("--kernels", choices=KERNEL_SETS, default=None,
+                   help="C kernel set of the prediction (default: the target's, as `tinybench run`)")
+    p.add_argument("--steps", type=integer_in(1), default=1, help="training steps predicted (default %(default)s)")
+    p.add_argument("--ops", action="store_true", help="with --target: every op with its MACs, instructions, cycles")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -65,11 +80,50 @@ def _over(arena: int, floor: int) -> str:
     return f"{arena - floor:,} B ({(arena / floor - 1) if floor else 0:.1%})"
 
 
+def _prediction(args: argparse.Namespace) -> dict:
+    if args.grad_precision != GradPrecision.INT8.value or args.classes != DEFAULT_TRAIN_CLASSES:
+        raise UsageError("tinybench estimate", "--target predicts the firmware of `tinybench run`: int8 gradients "
+                                               f"and {DEFAULT_TRAIN_CLASSES} classes")
+    cell = prepare_cell(CellConfig(args.model, args.scheme, args.target, steps=args.steps, schedule=args.schedule,
+                                   planner=args.planner, tiling=args.tiling, kernels=args.kernels))
+    prediction, _ = predict_cell(cell)
+    summary = prediction.summary()
+    summary["flash_total_bytes"] = summary.pop("flash_bytes")
+    return {"target": args.target, "kernels": cell.cfg.kernels, "steps": args.steps, **summary,
+            "trainable_sram_bytes": cell.report.trainable_sram_bytes, "op_costs": prediction.op_costs()}
+
+
+def _print_prediction(d: dict, ops: bool) -> None:
+    print(f"\non {d['target']} with the {d['kernels']} kernels, {d['steps']} step(s) "
+          f"(calibration {d['calibration']}; cycles: {d['cycle_model']})")
+    print(format_table(["per step (last)", "predicted", ""], [
+        ["instructions", d["instructions_per_step"][-1], ""],
+        ["cycles", d["cycles_per_step"][-1], ""],
+        ["latency at the target's clock, ms", d["latency_ms"], ""],
+        ["peak SRAM (static + arena + stack), B", d["peak_sram_bytes"], kb(d["peak_sram_bytes"])],
+        ["  static data (.data + .bss), B", d["static_sram_bytes"], kb(d["static_sram_bytes"])],
+        ["  stack high-water, B", d["stack_bytes"], ""],
+        ["flash (code, constants, parameters), B", d["flash_total_bytes"], kb(d["flash_total_bytes"])],
+    ]))
+    print(format_table(["phase (all steps)", "instructions", "cycles"],
+                       [[p, v["instructions"], v["cycles"]] for p, v in d["phases"].items()]))
+    if ops:
+        print()
+        print(format_table(["op", "phase", "MACs", "instructions", "cycles"],
+                           [[o["op"], o["phase"], o["macs"], o["instructions"], o["cycles"]] for o in d["op_costs"]]))
+
+
 def run(args: argparse.Namespace) -> int:
     report = estimate(args.model, args.scheme, args.schedule, args.planner, args.grad_precision, args.classes,
                       args.tiling)
+    prediction = _prediction(args) if args.target else None
     if args.json:
-        print_json(report.to_json())
+        out = report.to_json()
+        if prediction is not None:
+            if not args.ops:
+                del prediction["op_costs"]
+            out["prediction"] = prediction
+        print_json(out)
         return 0
     print(f"{report.model}  scheme {report.scheme}  schedule {report.schedule}  planner {report.planner}  "
           f"gradients {report.precision}")
@@ -86,5 +140,8 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(["category", "bytes at peak"], [[c, b] for c, b in report.breakdown.items()]))
     print()
     print(format_table(["live at peak", "bytes", "category"], [[t.name, t.bytes, t.category] for t in report.peak_live]))
-    print("\nfirmware static data and code are not included until firmware is built (`tinybench run`).")
+    if prediction is None:
+        print("\nfirmware static data, stack and code: give --target to predict them.")
+    else:
+        _print_prediction(prediction, args.ops)
     return 0

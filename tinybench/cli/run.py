@@ -60,18 +60,35 @@ def run(args: argparse.Namespace) -> int:
               f"{res.status}"
               + (f" ({res.reason})" if res.reason else ""))
         if m:
-            print(format_table(["", "measured", "predicted"], [
-                ["peak SRAM (static + arena + stack), B", _fmt(m["peak_sram_bytes"]), _fmt(p["peak_sram_bytes"])],
-                ["  arena high-water / planned, B", _fmt(m["arena_used_bytes"]), _fmt(p["arena_bytes"])],
-                ["  stack high-water, B", _fmt(m["stack_bytes"]), "-"],
-                ["  static data (.data + .bss), B", _fmt(m["static_sram_bytes"]), _fmt(p.get("static_sram_bytes"))],
-                ["flash, B (predicted: parameters only)", _fmt(m["flash_bytes"]), _fmt(p["flash_parameter_bytes"])],
-                [f"instructions ({m['steps_measured']} steps)", _fmt(m["instructions"]), "not yet available"],
-                [f"cycles ({m['steps_measured']} steps)", _fmt(m["cycles"]), "not yet available"],
-                ["ms per step at target clock (last step)", _fmt(m["latency_ms"]), "not yet available"],
-                ["instructions (whole run)", _fmt(m["run_instructions"]), "-"],
-                ["parameter checksum", _fmt(m["param_checksum"]), m["host_reference_checksum"] + " (host)"],
+            e = res.error
+
+            def row(label: str, key: str, measured_key: str | None = None) -> list:
+                err = e.get(key)
+                return [label, _fmt(m.get(measured_key or key)), _fmt(p.get(key)),
+                        f"{100 * err:+.2f}%" if err is not None else "-"]
+
+            steps = m["steps_measured"]
+            print(format_table(["", "measured", "predicted", "error"], [
+                row("peak SRAM (static + arena + stack), B", "peak_sram_bytes"),
+                row("  arena high-water / planned, B", "arena_bytes", "arena_used_bytes"),
+                row("  stack high-water, B", "stack_bytes"),
+                row("  static data (.data + .bss), B", "static_sram_bytes"),
+                row("flash (code, constants, parameters), B", "flash_bytes"),
+                row(f"instructions ({steps} steps)", "instructions"),
+                row(f"cycles ({steps} steps)", "cycles"),
+                row("ms per step at target clock (last step)", "latency_ms"),
+                ["instructions (whole run)", _fmt(m["run_instructions"]), "-", "-"],
+                ["parameter checksum", _fmt(m["param_checksum"]), m["host_reference_checksum"] + " (host)", "-"],
             ]))
+            if "unavailable" in p:
+                print(f"no prediction: {p['unavailable']}")
+            worst = sorted((o for o in res.profile if o.get("predicted_instructions") and o["instructions"]),
+                           key=lambda o: -abs(o["predicted_instructions"] / o["instructions"] - 1))[:5]
+            if worst:
+                print("\nops with the largest instruction errors (last step):")
+                print(format_table(["op", "measured", "predicted", "error"], [
+                    [o["op"], o["instructions"], o["predicted_instructions"],
+                     f"{100 * (o['predicted_instructions'] / o['instructions'] - 1):+.2f}%"] for o in worst]))
             if m["cycles"] is not None:
                 print(f"cycle model: {m['cycles_model']}")
             print(describe_tiling(p["tiling"]))

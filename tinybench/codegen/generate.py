@@ -20,7 +20,7 @@ import numpy as np
 
 from tinybench import __version__
 from tinybench.kernels.calls import (Arg, Exponent, Global, KernelCall, LayerParams, Null, Param, Tensor,
-                                     TRAINED_FIELDS, layer_params, op_calls)
+                                     TRAINED_FIELDS, is_trained, layer_params, op_calls)
 from tinybench.kernels.host import softmax_exp_table
 from tinybench.plan.memory import MemoryPlan
 
@@ -74,8 +74,7 @@ class _Writer:
             if values.size == 0:
                 return "0"
             name = self.param_name(a.layer, a.field)
-            trained = a.layer in self.updated and a.field in TRAINED_FIELDS
-            self.used[name] = (values, not trained)
+            self.used[name] = (values, not is_trained(self.graph, a))
             return name
         if isinstance(a, Exponent):
             return self.exponent(a.tensor)

@@ -42,7 +42,7 @@ from tinybench.emulate.base import (
 )
 from tinybench.emulate.elfinfo import ElfInfo
 from tinybench.emulate.results import Marker, parse_uart
-from tinybench.emulate.timing import BlockCost, block_cost, load_timing_table
+from tinybench.emulate.timing import BlockCost, block_cost, fallthrough_credit, load_timing_table
 
 PAGE = 0x1000
 DWT_BASE = 0xE000_1000
@@ -54,11 +54,11 @@ PPB_END = 0xE010_0000
 # table keyed by (address, size) for everything else, one 8-slot record per block, and the
 # flash image as halfwords (for the Thumb-2 length rule).
 H_LEN, H_INSNS, H_CYCLES, H_BUDGET, H_NBLOCKS, H_PREV, H_PREV_END, H_STOP = range(8)
-H_HMASK, H_CODE_BASE, H_CODE_HW, H_MAXB, H_EXECS, H_OUTSIDE = range(8, 14)
+H_HMASK, H_CODE_BASE, H_CODE_HW, H_MAXB, H_EXECS, H_OUTSIDE, H_FELL = range(8, 15)
 O_KEYS, O_VALS, O_REC, O_CODE, O_DMAP = range(16, 21)
 HDR = 32
-R_ADDR, R_SIZE, R_NINSN, R_COUNT, R_TAKEN, R_BASE, R_EXTRA = range(7)
-REC = 8
+R_ADDR, R_SIZE, R_NINSN, R_COUNT, R_TAKEN, R_BASE, R_EXTRA, R_FALLIN, R_CREDIT = range(9)
+REC = 10
 STOP_BUDGET = 1
 STOP_TABLE_FULL = 2
 KEY_FLAG = 1 << 62
@@ -142,12 +142,18 @@ def _native_block_hook():
             if in_code:
                 S[S[O_DMAP] + slot] = bid + 1
         prev = S[H_PREV]
+        r = orec + bid * REC
+        S[H_FELL] = 0
         if prev >= 0 and addr != S[H_PREV_END]:
             p = orec + prev * REC
             S[p + R_TAKEN] += 1
             if S[p + R_BASE] >= 0:
                 S[H_CYCLES] += S[p + R_EXTRA]
-        r = orec + bid * REC
+        elif prev >= 0:  # entered by falling through (a translation block split mid-sequence)
+            S[H_FELL] = 1
+            S[r + R_FALLIN] += 1
+            if S[r + R_BASE] >= 0:
+                S[H_CYCLES] -= S[r + R_CREDIT]
         S[r + R_COUNT] += 1
         S[H_INSNS] += S[r + R_NINSN]
         b = S[r + R_BASE]
@@ -400,10 +406,11 @@ class _Run:
         if cur < 0:
             return total
         cost = self.costs[cur]
-        before = total - cost.base
+        credit = int(S[H_FELL]) * int(self.records()[cur][R_CREDIT])
+        before = total - cost.base + credit
         if pc is None:
             return before
-        return before + cost.cost_before(pc)
+        return before + cost.cost_before(pc) - (credit if pc > cost.insn_addrs[0] else 0)
 
     def _dwt_counter(self, cycles: int) -> int:
         if self.dwt_ctrl & 1:
@@ -491,26 +498,38 @@ class _Run:
         o = int(S[O_REC])
         return S[o:o + n * REC].reshape(n, REC)
 
+    def _cost(self, bid: int) -> BlockCost:
+        if bid not in self.costs:
+            rec = self.records()[bid]
+            addr, size = int(rec[R_ADDR]), int(rec[R_SIZE])
+            self.costs[bid] = block_cost(bytes(self.uc.mem_read(addr, size)), addr, self.table)
+        return self.costs[bid]
+
     def fixup(self) -> None:
-        """Decode blocks whose cost is still pending and add their cycles so far."""
+        """Decode blocks whose cost is still pending and add their cycles so far (less the load
+        pipelining credit of the executions that fell through into them)."""
         recs = self.records()
         pending = np.flatnonzero(recs[:, R_BASE] < 0)
-        for bid in pending:
-            rec = recs[int(bid)]
-            addr, size = int(rec[R_ADDR]), int(rec[R_SIZE])
-            code = bytes(self.uc.mem_read(addr, size))
-            cost = block_cost(code, addr, self.table)
-            self.costs[int(bid)] = cost
+        if not pending.size:
+            return
+        ends = {int(a + n): i for i, (a, n) in enumerate(zip(recs[:, R_ADDR], recs[:, R_SIZE]))}
+        for bid in (int(b) for b in pending):
+            rec = recs[bid]
+            cost = self._cost(bid)
+            before = ends.get(int(rec[R_ADDR]))
+            credit = fallthrough_credit(self._cost(before), cost, self.table) if before is not None else 0
             rec[R_EXTRA] = cost.taken_extra
+            rec[R_CREDIT] = credit
             rec[R_BASE] = cost.base
-            self.S[H_CYCLES] += int(rec[R_COUNT]) * cost.base \
-                + int(rec[R_TAKEN]) * cost.taken_extra
+            self.S[H_CYCLES] += int(rec[R_COUNT]) * cost.base + int(rec[R_TAKEN]) * cost.taken_extra \
+                - int(rec[R_FALLIN]) * credit
 
     def block_table(self) -> dict[str, np.ndarray]:
         recs = self.records()
         return {name: recs[:, col].copy() for name, col in (
             ("addr", R_ADDR), ("size", R_SIZE), ("ninsn", R_NINSN), ("count", R_COUNT),
-            ("taken", R_TAKEN), ("base", R_BASE), ("extra", R_EXTRA))}
+            ("taken", R_TAKEN), ("base", R_BASE), ("extra", R_EXTRA), ("fallin", R_FALLIN),
+            ("credit", R_CREDIT))}
 
 
 def _page_up(n: int) -> int:
@@ -697,6 +716,7 @@ class IssBackend(Backend):
             fn = elf.function_at(int(t["addr"][i])) or f"0x{int(t['addr'][i]):08x}"
             insns[fn] = insns.get(fn, 0) + int(t["count"][i] * t["ninsn"][i])
             cycles[fn] = cycles.get(fn, 0) + int(t["count"][i] * t["base"][i]
-                                                 + t["taken"][i] * t["extra"][i])
+                                                 + t["taken"][i] * t["extra"][i]
+                                                 - t["fallin"][i] * t["credit"][i])
         result.profile = dict(sorted(insns.items(), key=lambda kv: -kv[1]))
         result.profile_cycles = dict(sorted(cycles.items(), key=lambda kv: -kv[1]))

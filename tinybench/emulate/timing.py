@@ -132,6 +132,9 @@ class BlockCost:
     insn_costs: tuple[int, ...]
     last_mnemonic: str
     loads: tuple[LoadSite, ...] = ()
+    first_load_regs: frozenset | None = None  # address registers of a single load opening the block
+    tail_mem: bool = False  # the block ends with a single load or store ...
+    tail_dest: int | None = None  # ... which loads this register (None: a store)
 
     def cost_before(self, pc: int) -> int:
         """Cycles of the instructions of this block that precede address ``pc``."""
@@ -169,6 +172,10 @@ def block_cost(code: bytes, address: int, table: TimingTable | None = None) -> B
         prev_cls = cls
         prev_dest = (insn.operands[0].reg if cls in _LOAD_CLASSES and insn.operands
                      and insn.operands[0].type == A.ARM_OP_REG else None)
+    first_load_regs = None
+    if insns and classify(insns[0], table)[0] in _LOAD_CLASSES:
+        mem = _mem_operand(insns[0])
+        first_load_regs = frozenset({mem.base, mem.index} if mem is not None else ())
     decoded = sum(i.size for i in insns)
     if decoded != len(code):
         # Capstone stopped early (undefined encoding): cost the rest at the default rate.
@@ -178,8 +185,21 @@ def block_cost(code: bytes, address: int, table: TimingTable | None = None) -> B
         base=sum(costs), taken_extra=taken_extra, n_insns=len(insns),
         insn_addrs=tuple(i.address for i in insns), insn_costs=tuple(costs),
         last_mnemonic=insns[-1].mnemonic if insns else "",
-        loads=tuple(loads),
+        loads=tuple(loads), first_load_regs=first_load_regs,
+        tail_mem=prev_cls in _SINGLE_MEM_CLASSES, tail_dest=prev_dest,
     )
+
+
+def fallthrough_credit(before: BlockCost, block: BlockCost, table: TimingTable | None = None) -> int:
+    """Cycles the load pipelining rule saves when ``block`` is entered by falling through from
+    ``before``: the emulator splits a straight instruction sequence into blocks (at a guest page
+    boundary, or at its block size limit) where the core sees none, so a load opening a block
+    pipelines with the load or store that closed the block before it, as within one block."""
+    table = table or load_timing_table()
+    if block.first_load_regs is None or not before.tail_mem or before.tail_dest in block.first_load_regs:
+        return 0
+    spec = table.classes["load"]
+    return int(spec["cycles"]) - int(spec["pipelined"])
 
 
 def _load_site(insn) -> LoadSite | None:

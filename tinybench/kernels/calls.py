@@ -97,6 +97,13 @@ class LayerParams:
 TRAINED_FIELDS = ("w_train", "bias")
 
 
+def is_trained(graph: TrainingGraph, param: "Param") -> bool:
+    """Whether the step writes ``param`` (firmware keeps it in SRAM; every other array is const,
+    in flash)."""
+    conv = next(c for c in graph.model.convs if c.name == param.layer)
+    return conv.index in graph.scheme.updates and param.field in TRAINED_FIELDS
+
+
 def layer_params(graph: TrainingGraph, lr: float, qas: bool) -> dict[str, LayerParams]:
     """Initial parameters of every convolution, split at its trained channels."""
     params = {}

@@ -1,0 +1,97 @@
+"""The count twins: one per kernel, and the profile of a model counts every scheme exactly as a
+host run of that scheme's own step does (step 0)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tinybench.estimate.counts import COUNTS, run_and_count
+from tinybench.estimate.profile import DataProfile, count_graph
+from tinybench.estimate.step import count_steps
+from tinybench.graph.schemes import Scheme, get_scheme, resolve
+from tinybench.graph.training import compile_training
+from tinybench.kernels import KERNELS
+from tinybench.kernels.host_c import parse_header
+from tinybench.models.builder import build_model
+from tinybench.plan.memory import plan_memory
+
+
+def test_every_kernel_has_a_twin_with_its_name_and_parameters():
+    import inspect
+
+    assert set(COUNTS) == set(KERNELS)
+    for name, model in COUNTS.items():
+        assert model.twin.__name__ == name
+        params = [p for p in inspect.signature(model.twin).parameters if p != "probe"]
+        assert params == [p.name for p in parse_header()[name].params], name
+        assert len(set(model.features)) == len(model.features), f"{name}: repeated feature names"
+
+
+def test_counts_follow_the_data():
+    """A mask bit that skips work changes the count; the kernel's results do not change."""
+    rng = np.random.default_rng(0)
+    h = w = 3
+    c_in, c_out = 4, 5
+    grad = rng.integers(-20, 21, h * w * c_out).astype(np.int8)
+    full = np.full((h * w * c_out + 7) // 8, 255, np.uint8)
+    half = full.copy()
+    half[::2] = 0
+    args = lambda mask: [grad, -7, mask, h, w, c_in, np.zeros(0, np.int8),
+                         rng.integers(-128, 128, c_out * c_in).astype(np.int8), 0, c_out,
+                         np.full(c_out, 1 << 14, np.int32), -20, np.zeros(h * w * c_in, np.int8)]
+    features = COUNTS["tb_pointwise_bwd_input_s8"].features
+    a, b = run_and_count("tb_pointwise_bwd_input_s8", args(full)), run_and_count("tb_pointwise_bwd_input_s8", args(half))
+    passed = features.index("passed_frozen")
+    assert a.counts[passed] == 2 * c_in * h * w * c_out  # two passes, every bit set
+    assert b.counts[passed] < a.counts[passed]
+    assert a.counts[features.index("channels_frozen")] == b.counts[features.index("channels_frozen")]
+
+
+MODEL = "conv:8:3:2 block:2:8:3:1 block:3:12:5:2 block:2:12:3:1 block:2:13:7:1 classifier:5"
+
+
+@pytest.fixture(scope="module")
+def profiled():
+    model = build_model(MODEL, (21, 21, 3), seed=3)
+    image = np.random.default_rng(1).integers(-128, 128, (21, 21, 3)).astype(np.int8)
+    return model, image, DataProfile.of(model, image, 2, lr=0.01, qas=True)
+
+
+SCHEMES = [
+    "last-3", "bias-only", "full", "last-7",
+    Scheme("partial", 6, (9, 11, 12), (0.5, 0.125, 1.0)),
+    Scheme("depthwise", 8, (7, 10), (1.0, 0.25)),
+]
+
+
+@pytest.mark.parametrize("schedule", ["reordered", "unfused"])
+@pytest.mark.parametrize("scheme", SCHEMES, ids=lambda s: s if isinstance(s, str) else s.name)
+def test_profile_counts_equal_a_host_run_of_the_scheme(profiled, scheme, schedule):
+    model, image, profile = profiled
+    s = get_scheme(scheme, model) if isinstance(scheme, str) else scheme
+    plan = plan_memory(compile_training(model, resolve(s, model), schedule))
+    exact = count_steps(plan, image, 2, 1, lr=0.01, qas=True).per_step[0]
+    fast = count_graph(profile, plan.graph, 0.01, True)
+    assert len(exact) == len(fast)
+    for op, a, b in zip(plan.graph.ops, exact, fast):
+        assert [c.kernel for c in a] == [c.kernel for c in b], op.name
+        for ca, cb in zip(a, b):
+            assert np.array_equal(ca.counts, cb.counts), (op.name, ca.kernel,
+                                                          dict(zip(COUNTS[ca.kernel].features, ca.counts - cb.counts)))
+
+
+@pytest.mark.parametrize("tiling", ["4:3", "5:2"])
+def test_profile_counts_tiled_prefixes(profiled, tiling):
+    """Row bands of the frozen prefix (tinybench.graph.tiling) count as the host run of them."""
+    from tinybench.plan.tiling import choose_tiling
+
+    model, image, profile = profiled
+    for scheme in ("last-3", "last-2"):
+        choice = choose_tiling(compile_training(model, resolve(get_scheme(scheme, model), model)), tiling, "greedy-size")
+        assert choice.graph.tiling is not None
+        exact = count_steps(choice.plan, image, 2, 1, lr=0.01, qas=True).per_step[0]
+        fast = count_graph(profile, choice.graph, 0.01, True)
+        for op, a, b in zip(choice.graph.ops, exact, fast):
+            for ca, cb in zip(a, b):
+                assert np.array_equal(ca.counts, cb.counts), (scheme, op.name, ca.kernel)

@@ -1,0 +1,329 @@
+"""The designed calls of the estimator's calibration: shapes and data for every kernel.
+
+Calibration fits each kernel's cost per counted event from measured calls. The calls here are
+not the paper's models (those are the test set): seeded random shapes over the ranges the
+models use, scaled down to fit a microbenchmark firmware (spatial sizes up to about 20, channels
+up to 64, odd sizes and channel counts that are not multiples of 4, every kernel size and
+stride, every trained-channel split from none to all), and data that visits every path the
+twins count: masks from all clear to all set or absent, outputs that saturate both ways,
+all-zero gradients, SGD shifts on both sides of [1, 62].
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from tinybench.kernels.host import input_grad_factors, mask_bytes, out_size, softmax_exp_table
+from tinybench.models.ir import quantize_multiplier_pair
+
+Args = list
+Rng = np.random.Generator
+
+EMPTY_U8 = np.zeros(0, np.uint8)
+EMPTY_S8 = np.zeros(0, np.int8)
+
+
+def _s8(rng: Rng, n: int, spread: int = 128) -> np.ndarray:
+    return rng.integers(-spread, spread, n).astype(np.int8)
+
+
+def _grads(rng: Rng, n: int) -> np.ndarray:
+    """Activation gradients of any magnitude (so that the runtime shift takes every value from
+    0 up), dense or sparse (mostly zero), or all zero."""
+    mode = rng.choice(["dense", "dense", "sparse", "zero"])
+    if mode == "zero":
+        return np.zeros(n, np.int8)
+    top = int(rng.choice([1, 2, 8, 127, int(rng.integers(1, 128))]))
+    g = rng.integers(-top, top + 1, n).astype(np.int8)
+    if mode == "sparse":
+        g[rng.random(n) < 0.8] = 0
+    return g
+
+
+def _mask_in(rng: Rng, n: int) -> np.ndarray:
+    """A mask a backward kernel reads: a random density from all clear to all set, or absent."""
+    if rng.random() < 0.15:
+        return EMPTY_U8
+    bits = rng.random(n) < rng.choice([0.0, 0.2, 0.5, 0.8, 1.0])
+    return np.packbits(bits, bitorder="little")
+
+
+def _mask_out(rng: Rng, n: int) -> np.ndarray:
+    return np.zeros(mask_bytes(n), np.uint8) if rng.random() < 0.6 else EMPTY_U8
+
+
+def _requant(rng: Rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel (mult, shift) putting outputs inside int8 mostly, saturating some both ways."""
+    return (rng.integers(2**30, 2**31, n).astype(np.int32),
+            (rng.integers(36, 44) + rng.integers(-2, 3, n)).astype(np.int32))
+
+
+def _bias(rng: Rng, n: int) -> np.ndarray:
+    return rng.integers(-30000, 30000, n).astype(np.int32)
+
+
+def _zero(rng: Rng) -> int:
+    return int(rng.choice([-128, 0, int(rng.integers(-128, 128))]))
+
+
+def _k_train(rng: Rng, c: int) -> int:
+    return int(rng.choice([0, c, c // 2, c // 8, int(rng.integers(0, c + 1))]))
+
+
+def _split(w: np.ndarray, k: int, depthwise: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    if depthwise:
+        return np.ascontiguousarray(w[:k]).ravel(), np.ascontiguousarray(w[k:]).ravel()
+    return np.ascontiguousarray(w[..., :k]).ravel(), np.ascontiguousarray(w[..., k:]).ravel()
+
+
+def _spatial(rng: Rng, hi: int = 14) -> tuple[int, int, int]:
+    return int(rng.integers(1, hi + 1)), int(rng.integers(1, hi + 1)), int(rng.choice([1, 2]))
+
+
+def _w_factor(rng: Rng, n: int) -> tuple[np.ndarray, int]:
+    """Input-gradient factors of weight scales spread over one to three decades."""
+    top = rng.uniform(np.log(1e-3), np.log(1e-1))
+    f, w_exp = input_grad_factors(np.exp(rng.uniform(top - rng.uniform(0, 7), top, n)))
+    return f, w_exp
+
+
+def _sgd(rng: Rng, n: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """SGD (mult, shift, e_grad) with effective shifts mostly in [1, 62], some beyond each end."""
+    e = int(rng.integers(-30, 5))
+    s = e + rng.choice([rng.integers(20, 48, n), rng.integers(-8, 80, n)], p=[0.7, 0.3])
+    m = rng.integers(2**30, 2**31, n).astype(np.int32)
+    if rng.random() < 0.1:
+        m[:] = 0
+    return m, s.astype(np.int32), e
+
+
+def conv_fwd(rng: Rng) -> Args:
+    h, w, s = _spatial(rng, 12)
+    k = int(rng.choice([1, 3, 3, 5, 7]))
+    c_in, c_out = int(rng.choice([1, 3, 5, 8, 16])), int(rng.integers(1, 12))
+    kt = _k_train(rng, c_in)
+    wt, wf = _split(_s8(rng, c_out * k * k * c_in).reshape(c_out, k, k, c_in), kt)
+    n = out_size(h, s) * out_size(w, s) * c_out
+    return [_s8(rng, h * w * c_in), h, w, c_in, _zero(rng), wt, wf, kt, _bias(rng, c_out), c_out, k, s,
+            *_requant(rng, c_out), _zero(rng), np.zeros(n, np.int8), _mask_out(rng, n)]
+
+
+def depthwise_fwd(rng: Rng) -> Args:
+    h, w, s = _spatial(rng, 16)
+    k = int(rng.choice([3, 5, 7]))
+    c = int(rng.choice([1, 5, 8, 13, 24]))
+    kt = _k_train(rng, c)
+    wt, wf = _split(_s8(rng, c * k * k).reshape(c, k, k, 1), kt, depthwise=True)
+    n = out_size(h, s) * out_size(w, s) * c
+    return [_s8(rng, h * w * c), h, w, c, _zero(rng), wt, wf, kt, _bias(rng, c), k, s, *_requant(rng, c),
+            _zero(rng), np.zeros(n, np.int8), _mask_out(rng, n)]
+
+
+def pointwise_fwd(rng: Rng) -> Args:
+    h, w = int(rng.integers(1, 12)), int(rng.integers(1, 12))
+    c_in, c_out = int(rng.choice([1, 3, 8, 13, 24, 40])), int(rng.integers(1, 24))
+    kt = _k_train(rng, c_in)
+    wt, wf = _split(_s8(rng, c_out * c_in).reshape(c_out, 1, 1, c_in), kt)
+    n = h * w * c_out
+    return [_s8(rng, h * w * c_in), h, w, c_in, _zero(rng), wt, wf, kt, _bias(rng, c_out), c_out,
+            *_requant(rng, c_out), _zero(rng), np.zeros(n, np.int8), _mask_out(rng, n)]
+
+
+def pwdw_fwd(rng: Rng) -> Args:
+    h, w, s = _spatial(rng, 14)
+    k = int(rng.choice([3, 5, 7]))
+    c_in, c_mid = int(rng.choice([1, 3, 8, 12])), int(rng.integers(1, 16))
+    n = out_size(h, s) * out_size(w, s) * c_mid
+    return [_s8(rng, h * w * c_in), h, w, c_in, _zero(rng), _s8(rng, c_mid * c_in), _bias(rng, c_mid),
+            *_requant(rng, c_mid), _zero(rng), c_mid, np.zeros(h * w, np.int8), _s8(rng, c_mid * k * k),
+            _bias(rng, c_mid), k, s, *_requant(rng, c_mid), _zero(rng), np.zeros(n, np.int8), _mask_out(rng, n)]
+
+
+def add_fwd(rng: Rng) -> Args:
+    n = int(rng.integers(1, 3000))
+    ma, mb, s = quantize_multiplier_pair(float(rng.uniform(0.1, 2.0)), float(rng.uniform(0.1, 2.0)))
+    return [_s8(rng, n), _zero(rng), _s8(rng, n), _zero(rng), n, ma, mb, s, _zero(rng), np.zeros(n, np.int8),
+            _mask_out(rng, n)]
+
+
+def channel_copy(rng: Rng) -> Args:
+    positions, c = int(rng.integers(1, 400)), int(rng.integers(1, 40))
+    k = _k_train(rng, c)
+    return [_s8(rng, positions * c), positions, c, k, np.zeros(positions * k, np.int8)]
+
+
+def avgpool_fwd(rng: Rng) -> Args:
+    h, w = int(rng.integers(1, 12)), int(rng.integers(1, 12))
+    c = int(rng.integers(1, 100))
+    return [_s8(rng, h * w * c), h, w, c, _zero(rng), np.zeros(c, np.int8)]
+
+
+def softmax_ce_bwd(rng: Rng) -> Args:
+    n = int(rng.choice([2, 10, 37, 100, 1000]))
+    return [_s8(rng, n), n, int(rng.integers(0, n)), softmax_exp_table(float(rng.uniform(0.01, 0.5))),
+            np.zeros(n, np.int8)]
+
+
+def conv_bwd_input(rng: Rng) -> Args:
+    h, w, s = _spatial(rng, 10)
+    k = int(rng.choice([1, 3, 3, 5, 7]))
+    c_in, c_out = int(rng.choice([1, 3, 8, 13])), int(rng.integers(1, 14))
+    kt = _k_train(rng, c_in)
+    wt, wf = _split(_s8(rng, c_out * k * k * c_in).reshape(c_out, k, k, c_in), kt)
+    n = out_size(h, s) * out_size(w, s) * c_out
+    f, w_exp = _w_factor(rng, c_out)
+    return [_grads(rng, n), int(rng.integers(-30, 5)), _mask_in(rng, n), h, w, c_in, wt, wf, kt, c_out, k, s, f,
+            w_exp, np.zeros(h * w * c_in, np.int8)]
+
+
+def depthwise_bwd_input(rng: Rng) -> Args:
+    h, w, s = _spatial(rng, 14)
+    k = int(rng.choice([3, 5, 7]))
+    c = int(rng.choice([1, 5, 8, 13, 24]))
+    kt = _k_train(rng, c)
+    wt, wf = _split(_s8(rng, c * k * k).reshape(c, k, k, 1), kt, depthwise=True)
+    n = out_size(h, s) * out_size(w, s) * c
+    f, w_exp = _w_factor(rng, c)
+    return [_grads(rng, n), int(rng.integers(-30, 5)), _mask_in(rng, n), h, w, c, wt, wf, kt, k, s, f, w_exp,
+            np.zeros(h * w * c, np.int8)]
+
+
+def pointwise_bwd_input(rng: Rng) -> Args:
+    h, w = int(rng.integers(1, 10)), int(rng.integers(1, 10))
+    c_in, c_out = int(rng.choice([1, 3, 8, 13, 24, 40])), int(rng.integers(1, 24))
+    kt = _k_train(rng, c_in)
+    wt, wf = _split(_s8(rng, c_out * c_in).reshape(c_out, 1, 1, c_in), kt)
+    f, w_exp = _w_factor(rng, c_out)
+    n = h * w * c_out
+    return [_grads(rng, n), int(rng.integers(-30, 5)), _mask_in(rng, n), h, w, c_in, wt, wf, kt, c_out, f, w_exp,
+            np.zeros(h * w * c_in, np.int8)]
+
+
+def add_bwd(rng: Rng) -> Args:
+    n = int(rng.integers(1, 3000))
+    return [_grads(rng, n), int(rng.integers(-30, 5)), _mask_in(rng, n), n, np.zeros(n, np.int8)]
+
+
+def grad_sum_bwd(rng: Rng) -> Args:
+    n = int(rng.integers(1, 3000))
+    e_a = int(rng.integers(-30, 5))
+    e_b = e_a + int(rng.choice([0, 0, 1, -1, 3, -5, 40, int(rng.integers(-10, 11))]))
+    return [_grads(rng, n), e_a, _grads(rng, n), e_b, n, np.zeros(n, np.int8)]
+
+
+def avgpool_bwd(rng: Rng) -> Args:
+    h, w = int(rng.integers(1, 12)), int(rng.integers(1, 12))
+    c = int(rng.integers(1, 100))
+    return [_grads(rng, c), int(rng.integers(-30, 5)), h, w, c, np.zeros(h * w * c, np.int8)]
+
+
+def _weight_grad(rng: Rng, kernel: int | None, depthwise: bool) -> dict:
+    if kernel == 1:
+        h, w, s = int(rng.integers(1, 10)), int(rng.integers(1, 10)), 1
+    else:
+        h, w, s = _spatial(rng, 10)
+        kernel = int(rng.choice([3, 5, 7] if depthwise else [3, 3, 5, 7]))
+    c_in = int(rng.choice([1, 3, 8, 13, 24]))
+    c_out = c_in if depthwise else int(rng.integers(1, 14))
+    kt = _k_train(rng, c_in)
+    n = out_size(h, s) * out_size(w, s) * c_out
+    return dict(h=h, w=w, k=kernel, s=s, c_in=c_in, c_out=c_out, kt=kt, grad=_grads(rng, n), mask=_mask_in(rng, n),
+                x=_s8(rng, h * w * kt), xz=_zero(rng))
+
+
+def conv_bwd_weight(rng: Rng) -> Args:
+    d = _weight_grad(rng, None, False)
+    return [d["grad"], d["mask"], d["x"], d["h"], d["w"], d["kt"], d["xz"], d["c_out"], d["k"], d["s"],
+            np.zeros(d["c_out"] * d["k"] ** 2 * d["kt"], np.int32), np.zeros(d["c_out"], np.int32)]
+
+
+def depthwise_bwd_weight(rng: Rng) -> Args:
+    d = _weight_grad(rng, None, True)
+    return [d["grad"], d["mask"], d["x"], d["h"], d["w"], d["c_in"], d["kt"], d["xz"], d["k"], d["s"],
+            np.zeros(d["kt"] * d["k"] ** 2, np.int32), np.zeros(d["c_in"], np.int32)]
+
+
+def pointwise_bwd_weight(rng: Rng) -> Args:
+    d = _weight_grad(rng, 1, False)
+    return [d["grad"], d["mask"], d["x"], d["h"], d["w"], d["kt"], d["xz"], d["c_out"],
+            np.zeros(d["c_out"] * d["kt"], np.int32), np.zeros(d["c_out"], np.int32)]
+
+
+def _grad_sums(rng: Rng, n: int) -> np.ndarray:
+    g = rng.integers(-(2**18), 2**18, n).astype(np.int32)
+    g[rng.random(n) < rng.choice([0.0, 0.3, 1.0])] = 0
+    return g
+
+
+def sgd_update_s8(rng: Rng) -> Args:
+    rows, row_len = int(rng.integers(1, 40)), int(rng.integers(1, 80))
+    m, s, e = _sgd(rng, rows)
+    return [_s8(rng, rows * row_len), _grad_sums(rng, rows * row_len), rows, row_len, m, s, e]
+
+
+def sgd_update_s32(rng: Rng) -> Args:
+    n = int(rng.integers(1, 400))
+    m, s, e = _sgd(rng, n)
+    return [_bias(rng, n), _grad_sums(rng, n), n, m, s, e]
+
+
+def _fused_sgd(rng: Rng, channels: int) -> tuple:
+    mw, sw, e = _sgd(rng, channels)
+    mb, sb, _ = _sgd(rng, channels)
+    return e, mw, sw, mb, sb
+
+
+def conv_bwd_weight_sgd(rng: Rng) -> Args:
+    d = _weight_grad(rng, None, False)
+    e, mw, sw, mb, sb = _fused_sgd(rng, d["c_out"])
+    return [d["grad"], d["mask"], d["x"], d["h"], d["w"], d["kt"], d["xz"], d["c_out"], d["k"], d["s"], e,
+            _s8(rng, d["c_out"] * d["k"] ** 2 * d["kt"]), mw, sw, _bias(rng, d["c_out"]), mb, sb]
+
+
+def depthwise_bwd_weight_sgd(rng: Rng) -> Args:
+    d = _weight_grad(rng, None, True)
+    e, mw, sw, mb, sb = _fused_sgd(rng, d["c_in"])
+    return [d["grad"], d["mask"], d["x"], d["h"], d["w"], d["c_in"], d["kt"], d["xz"], d["k"], d["s"], e,
+            _s8(rng, d["kt"] * d["k"] ** 2), mw, sw, _bias(rng, d["c_in"]), mb, sb]
+
+
+def pointwise_bwd_weight_sgd(rng: Rng) -> Args:
+    d = _weight_grad(rng, 1, False)
+    e, mw, sw, mb, sb = _fused_sgd(rng, d["c_out"])
+    return [d["grad"], d["mask"], d["x"], d["h"], d["w"], d["kt"], d["xz"], d["c_out"], e,
+            _s8(rng, d["c_out"] * d["kt"]), mw, sw, _bias(rng, d["c_out"]), mb, sb]
+
+
+#: kernel name -> designed call generator
+DESIGNS: dict[str, Callable[[Rng], Args]] = {
+    "tb_conv_fwd_s8": conv_fwd,
+    "tb_depthwise_fwd_s8": depthwise_fwd,
+    "tb_pointwise_fwd_s8": pointwise_fwd,
+    "tb_pwdw_fwd_s8": pwdw_fwd,
+    "tb_add_fwd_s8": add_fwd,
+    "tb_channel_copy_fwd_s8": channel_copy,
+    "tb_avgpool_fwd_s8": avgpool_fwd,
+    "tb_softmax_ce_bwd_s8": softmax_ce_bwd,
+    "tb_conv_bwd_input_s8": conv_bwd_input,
+    "tb_depthwise_bwd_input_s8": depthwise_bwd_input,
+    "tb_pointwise_bwd_input_s8": pointwise_bwd_input,
+    "tb_add_bwd_s8": add_bwd,
+    "tb_grad_sum_bwd_s8": grad_sum_bwd,
+    "tb_avgpool_bwd_s8": avgpool_bwd,
+    "tb_conv_bwd_weight_s32": conv_bwd_weight,
+    "tb_depthwise_bwd_weight_s32": depthwise_bwd_weight,
+    "tb_pointwise_bwd_weight_s32": pointwise_bwd_weight,
+    "tb_sgd_update_s8": sgd_update_s8,
+    "tb_sgd_update_s32": sgd_update_s32,
+    "tb_conv_bwd_weight_sgd_s8": conv_bwd_weight_sgd,
+    "tb_depthwise_bwd_weight_sgd_s8": depthwise_bwd_weight_sgd,
+    "tb_pointwise_bwd_weight_sgd_s8": pointwise_bwd_weight_sgd,
+}
+
+
+def designed_calls(kernel: str, count: int, seed: int = 0) -> list[Args]:
+    """``count`` seeded calls of ``kernel`` (independent of the other kernels' seeds)."""
+    rng = np.random.default_rng([seed, sorted(DESIGNS).index(kernel)])
+    return [DESIGNS[kernel](rng) for _ in range(count)]
