@@ -212,8 +212,6 @@ class MeasuredStep:
     ops: int
     calls: int
     glue: np.ndarray  # [2]: step total minus its ops, instructions and cycles (last step)
-    op_error: np.ndarray  # [ops, 2]: measured minus predicted, per op
-    op_sites: np.ndarray  # [ops, 2]: the op's calls, and their arguments passed on the stack
     shape: object  # tinybench.estimate.memory.StepShape
     data: int
     bss: int
@@ -225,7 +223,7 @@ def _measure_step(i: int, design: tuple, cal: Calibration, target: Target, work:
     from tinybench.codegen.firmware import build_training_firmware
     from tinybench.emulate.results import param_checksum
     from tinybench.estimate.memory import step_shape
-    from tinybench.estimate.step import CallCounts, count_steps, stack_arguments
+    from tinybench.estimate.step import count_steps
     from tinybench.graph.schemes import get_scheme, resolve
     from tinybench.graph.training import compile_training
     from tinybench.kernels.calls import layer_params
@@ -249,27 +247,20 @@ def _measure_step(i: int, design: tuple, cal: Calibration, target: Target, work:
         raise CalibrationError(f"synthetic training step {i} ({spec}) failed in firmware: {run.status} {run.reason}")
     last = run.counted_steps()[-1]
 
-    def predicted(calls: list[CallCounts]) -> np.ndarray:
-        return np.array([sum(float(np.dot(c.counts, [getattr(cal.cost(c.kernel), m)[f]
-                                                     for f in cal.cost(c.kernel).features])) for c in calls)
-                         for m in ("instructions", "cycles")])
-
     measured_ops = np.array([[last.ops[j].instructions, last.ops[j].cycles] for j in range(len(graph.ops))])
-    predicted_ops = np.array([predicted(calls) for calls in counted.per_step[-1]])
     return MeasuredStep(
         input_bytes=image.size, ops=len(graph.ops), calls=sum(len(c) for c in counted.per_step[-1]),
         glue=np.array([last.total.instructions, last.total.cycles]) - measured_ops.sum(axis=0),
-        op_error=measured_ops - predicted_ops,
-        op_sites=np.array([[len(calls), sum(stack_arguments(c.kernel) for c in calls)]
-                           for calls in counted.per_step[-1]]),
         shape=step_shape(plan, layer_params(graph, DEFAULT_LR, True)), data=build.data_bytes, bss=build.bss_bytes,
         flash=build.flash_bytes, stack=run.stack_bytes)
 
 
 def calibrate_steps(cal: Calibration, target: Target, work: Path,
                     progress: Callable[[str], None] | None = None) -> None:
-    """Fit the glue of a generated step (outside its ops: the sample copy; per call: the
-    call site) and the memory model's constants on :data:`STEP_DESIGNS`; store them in ``cal``."""
+    """Fit the glue of a generated step (what runs between its step markers outside its ops:
+    the sample copy, the op markers) and the memory model's constants on
+    :data:`STEP_DESIGNS`; store them in ``cal``. (A kernel call costs the same inside an op of
+    a generated step as in the calibration firmware: measured, within a few instructions.)"""
     from tinybench.plan.lifetimes import align
 
     steps = []
@@ -278,13 +269,10 @@ def calibrate_steps(cal: Calibration, target: Target, work: Path,
         if progress:
             progress(f"step {i}")
     glue_x = np.array([[1, s.input_bytes, s.ops] for s in steps], np.float64)
-    sites = np.concatenate([s.op_sites for s in steps]).astype(np.float64)
     cal.step = {}
     for j, metric in enumerate(("instructions", "cycles")):
         coef, *_ = np.linalg.lstsq(glue_x, np.array([s.glue[j] for s in steps]), rcond=None)
-        site, *_ = np.linalg.lstsq(sites, np.concatenate([s.op_error[:, j] for s in steps]), rcond=None)
-        cal.step[metric] = {"step": float(coef[0]), "input_bytes": float(coef[1]), "ops": float(coef[2]),
-                            "call_site": float(site[0]), "stack_argument": float(site[1])}
+        cal.step[metric] = {"step": float(coef[0]), "input_bytes": float(coef[1]), "ops": float(coef[2])}
     sram = [sum(align(n) for n in s.shape.sram_arrays) for s in steps]
     zero = [sum(align(n) for n in s.shape.zero_arrays) for s in steps]
     rest = []

@@ -110,13 +110,18 @@ def conv_fwd(rng: Rng) -> Args:
             *_requant(rng, c_out), _zero(rng), np.zeros(n, np.int8), _mask_out(rng, n)]
 
 
-def depthwise_fwd(rng: Rng) -> Args:
-    h, w, s = _spatial(rng, 16)
+def _depthwise_layer(rng: Rng, size: int) -> tuple:
+    """(h, w, stride, kernel, channels, k_train, w_train, w_frozen, outputs) of a depthwise layer."""
+    h, w, s = _spatial(rng, size)
     k = int(rng.choice([3, 5, 7]))
     c = int(rng.choice([1, 5, 8, 13, 24]))
     kt = _k_train(rng, c)
     wt, wf = _split(_s8(rng, c * k * k).reshape(c, k, k, 1), kt, depthwise=True)
-    n = out_size(h, s) * out_size(w, s) * c
+    return h, w, s, k, c, kt, wt, wf, out_size(h, s) * out_size(w, s) * c
+
+
+def depthwise_fwd(rng: Rng) -> Args:
+    h, w, s, k, c, kt, wt, wf, n = _depthwise_layer(rng, 16)
     return [_s8(rng, h * w * c), h, w, c, _zero(rng), wt, wf, kt, _bias(rng, c), k, s, *_requant(rng, c),
             _zero(rng), np.zeros(n, np.int8), _mask_out(rng, n)]
 
@@ -179,12 +184,7 @@ def conv_bwd_input(rng: Rng) -> Args:
 
 
 def depthwise_bwd_input(rng: Rng) -> Args:
-    h, w, s = _spatial(rng, 14)
-    k = int(rng.choice([3, 5, 7]))
-    c = int(rng.choice([1, 5, 8, 13, 24]))
-    kt = _k_train(rng, c)
-    wt, wf = _split(_s8(rng, c * k * k).reshape(c, k, k, 1), kt, depthwise=True)
-    n = out_size(h, s) * out_size(w, s) * c
+    h, w, s, k, c, kt, wt, wf, n = _depthwise_layer(rng, 14)
     f, w_exp = _w_factor(rng, c)
     return [_grads(rng, n), int(rng.integers(-30, 5)), _mask_in(rng, n), h, w, c, wt, wf, kt, k, s, f, w_exp,
             np.zeros(h * w * c, np.int8)]

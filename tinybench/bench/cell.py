@@ -32,7 +32,7 @@ from tinybench.models.dataset import digits
 from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
 from tinybench.plan.memory import MemoryPlan, MemoryReport, memory_report
 from tinybench.plan.planners import DEFAULT_PLANNER
-from tinybench.plan.tiling import choose_tiling
+from tinybench.estimate.batch import choose_step
 
 
 @dataclass
@@ -102,6 +102,13 @@ def parameters_checksum(step: TrainingStep) -> int:
     return param_checksum([a for pair in step.parameters().values() for a in pair if a.size])
 
 
+def host_reference_checksum(step: TrainingStep, image, label: int, steps: int) -> int:
+    """CRC-32 of the trainable parameters after ``steps`` host steps on one sample."""
+    for _ in range(steps):
+        step.step(image, label)
+    return parameters_checksum(step)
+
+
 def relative_errors(predicted: dict, measured: dict) -> dict[str, float]:
     return {k: (predicted[k] - measured[k]) / measured[k] for k in COMPARED
             if predicted.get(k) is not None and measured.get(k)}
@@ -122,10 +129,8 @@ def _predict(cell: PreparedCell) -> tuple[Prediction | None, int, dict]:
     try:
         prediction, host = predict_cell(cell)
     except CalibrationError as err:
-        step = TrainingStep(plan, lr=cfg.lr, qas=cfg.qas)
-        for _ in range(cfg.steps):
-            step.step(image, label)
-        return None, parameters_checksum(step), {"arena_bytes": plan.arena_bytes, "unavailable": str(err)}
+        checksum = host_reference_checksum(TrainingStep(plan, lr=cfg.lr, qas=cfg.qas), image, label, cfg.steps)
+        return None, checksum, {"arena_bytes": plan.arena_bytes, "unavailable": str(err)}
     return prediction, parameters_checksum(host.step), prediction.summary()
 
 
@@ -167,11 +172,11 @@ def prepare_cell(cfg: CellConfig) -> PreparedCell:
     if cfg.kernels is None:
         cfg = replace(cfg, kernels=default_kernels(target))
     model = load_model(cfg.model, num_classes=DEFAULT_TRAIN_CLASSES)
-    choice = choose_tiling(compile_training(model, resolve(get_scheme(cfg.scheme, model), model), cfg.schedule),
-                           cfg.tiling, cfg.planner)
     split = digits(size=model.input_shape[0])[0]
     if not 0 <= cfg.sample < len(split.labels):
         raise CellConfigError(f"sample must be in [0, {len(split.labels) - 1}], got {cfg.sample!r}")
+    graph = compile_training(model, resolve(get_scheme(cfg.scheme, model), model), cfg.schedule)
+    choice = choose_step(graph, cfg.tiling, cfg.planner, cfg.target, cfg.kernels, cfg.sample, cfg.lr, cfg.qas, cfg.model)
     return PreparedCell(cfg, choice.plan, memory_report(choice.plan, choice.to_json()), split.images[cfg.sample],
                         int(split.labels[cfg.sample]))
 
@@ -235,6 +240,8 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
                            "cycles": last[i].cycles if i in last else None,
                            "dwt_cycles": dwt_ops[i].cycles if i < len(dwt_ops) else None}
                           for i, op in enumerate(graph.ops)]
+        for row, live in zip(result.profile, plan.live_by_category()):
+            row.update({f"live_{c.replace(' ', '_')}_bytes": b for c, b in live.items()})
         if prediction is not None:
             for row, est in zip(result.profile, prediction.op_costs()):
                 row.update(phase=est["phase"], macs=est["macs"], predicted_instructions=est["instructions"],

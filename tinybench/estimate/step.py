@@ -15,7 +15,6 @@ import numpy as np
 from tinybench.estimate.calibration import Calibration
 from tinybench.estimate.counts import run_and_count
 from tinybench.graph.training import TrainingGraph
-from tinybench.kernels.host_c import parse_header
 from tinybench.kernels.executor import TrainingStep
 from tinybench.graph.cost import op_macs
 from tinybench.plan.memory import MemoryPlan
@@ -108,25 +107,16 @@ class StepEstimate:
         return out
 
 
-def stack_arguments(kernel: str) -> int:
-    """Arguments of a call passed on the stack (AAPCS: the first four go in r0-r3)."""
-    return max(0, len(parse_header()[kernel].params) - 4)
-
-
-def _call_cost(cal: Calibration, c: CallCounts) -> tuple[float, float]:
-    """A call's cost from its counts, plus what its call site in a generated step costs beyond
-    the one in the calibration firmware (per call, and per argument passed on the stack)."""
+def call_cost(cal: Calibration, c: CallCounts) -> tuple[float, float]:
+    """Instructions and cycles of one counted call."""
     cost = cal.cost(c.kernel)
-    stacked = stack_arguments(c.kernel)
-    return tuple(float(np.dot(c.counts, [getattr(cost, m)[f] for f in cost.features]))
-                 + cal.step[m]["call_site"] + cal.step[m]["stack_argument"] * stacked
-                 for m in ("instructions", "cycles"))
+    return tuple(float(np.dot(c.counts, [getattr(cost, m)[f] for f in cost.features])) for m in ("instructions", "cycles"))
 
 
 def cost_step(graph: TrainingGraph, ops: list[list[CallCounts]], cal: Calibration) -> StepEstimate:
     estimates = []
     for i, (op, calls) in enumerate(zip(graph.ops, ops)):
-        costs = [_call_cost(cal, c) for c in calls]
+        costs = [call_cost(cal, c) for c in calls]
         estimates.append(OpEstimate(i, op.name, op.kind, PHASES[op.kind], int(op_macs(graph, op)),
                                     sum(c[0] for c in costs), sum(c[1] for c in costs)))
     step = cal.step_overhead(graph.tensors[graph.model.input].nbytes, len(graph.ops))

@@ -63,11 +63,16 @@ class TrainingStep:
         raw = self.arena[off:off + (t.nbytes - offset if nbytes is None else nbytes)]
         return raw if t.dtype == "bit" else raw.view(_DTYPES[t.dtype])
 
-    def forward(self, image: np.ndarray) -> np.ndarray:
-        """Run the forward ops on one int8 HWC image; returns the int8 logits."""
+    def run_forward(self, image: np.ndarray) -> None:
+        """Run the forward ops on one int8 HWC image (of a graph that may hold only some of the
+        forward, such as the band ops of a tiled prefix)."""
         self.view(self.graph.model.input)[:] = self.graph.model.check_image(image).reshape(-1)
         for calls in self.calls[: self.loss_at]:
             self._run(calls)
+
+    def forward(self, image: np.ndarray) -> np.ndarray:
+        """Run the forward ops on one int8 HWC image; returns the int8 logits."""
+        self.run_forward(image)
         return self.view(self.graph.model.output).copy()
 
     def step(self, image: np.ndarray, label: int) -> np.ndarray:

@@ -36,6 +36,19 @@ class MemoryPlan:
     def live_bytes(self, op: int) -> int:
         return sum(b.extent_at(op) for b in self.buffers)
 
+    def live_by_category(self) -> list[dict[str, int]]:
+        """Arena bytes live at each op, by category (a buffer counts for its newest tensor's):
+        the memory timeline of the step."""
+        out = []
+        for op in range(len(self.graph.ops)):
+            row = {c.value: 0 for c in Category}
+            for b in self.buffers:
+                size = b.extent_at(op)
+                if size:
+                    row[b.category_at(op).value] += size
+            out.append(row)
+        return out
+
     def peak_op_index(self) -> int:
         """The op at which the most arena bytes are live (the first, on ties)."""
         live = live_bytes(self.buffers, len(self.graph.ops))
