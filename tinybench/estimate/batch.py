@@ -12,23 +12,23 @@ with ``status`` ``error`` and its ``reason``; the others go on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Iterable
+from typing import Callable, Iterable
 
 from tinybench.errors import TinybenchError
-from tinybench.estimate.calibration import Calibration, load_calibration
+from tinybench.estimate.calibration import Calibration, CalibrationError, load_calibration
 from tinybench.estimate.memory import estimate_memory
-from tinybench.estimate.profile import DataProfile, count_graph
-from tinybench.estimate.step import PHASE_ORDER, cost_step
+from tinybench.estimate.profile import DataProfile, count_from_profile, count_graph
+from tinybench.estimate.step import PHASE_ORDER, call_cost, cost_step
 from tinybench.graph.schemes import get_scheme, resolve
-from tinybench.graph.training import compile_training
+from tinybench.graph.training import TrainingGraph, TrainOp, compile_training
 from tinybench.kernels.calls import layer_params
 from tinybench.models.dataset import digits
 from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
 from tinybench.plan.memory import MemoryPlan
 from tinybench.plan.planners import DEFAULT_PLANNER
-from tinybench.plan.tiling import choose_tiling
+from tinybench.plan.tiling import TilingChoice, choose_tiling
 
 EXPECTED = "step 0 of the host run of the model's full update (later steps: an expectation)"
 
@@ -64,17 +64,30 @@ def _sample(size: int, index: int):
 
 
 @lru_cache(maxsize=16)
-def _profile(source: str, sample: int, lr: float, qas: bool) -> DataProfile:
+def profile_of(source: str, sample: int, lr: float, qas: bool) -> DataProfile:
+    """The data profile of a model (shipped name or file) on one digits sample, once per process."""
     model = _model(source)
     image, label = _sample(model.input_shape[0], sample)
     return DataProfile.of(model, image, label, lr=lr, qas=qas)
 
 
+def choose_step(graph: TrainingGraph, tiling, planner: str, target: str, kernels: str, sample: int, lr: float,
+                qas: bool, source: str) -> TilingChoice:
+    """The tiling and plan of a step as ``tinybench run`` builds it: the tiling choice weighs
+    predicted cycles where the target has a calibration (MACs where it has none)."""
+    try:
+        cal = _calibration(target, kernels)
+    except CalibrationError:
+        return choose_tiling(graph, tiling, planner)
+    return choose_tiling(graph, tiling, planner, cost=cycle_cost(profile_of(source, sample, lr, qas), cal),
+                         cost_unit="cycles")
+
+
 @lru_cache(maxsize=256)
-def _plan(source: str, scheme: str, schedule: str, planner: str, tiling: str) -> MemoryPlan:
-    model = _model(source)
-    return choose_tiling(compile_training(model, resolve(get_scheme(scheme, model), model), schedule), tiling,
-                         planner).plan
+def _plan(c: Configuration) -> MemoryPlan:
+    model = _model(c.model)
+    graph = compile_training(model, resolve(get_scheme(c.scheme, model), model), c.schedule)
+    return choose_step(graph, c.tiling, c.planner, c.target, c.kernels, c.sample, c.lr, c.qas, c.model).plan
 
 
 @lru_cache(maxsize=32)
@@ -82,11 +95,27 @@ def _calibration(target: str, kernels: str) -> Calibration:
     return load_calibration(target, kernels)
 
 
+def cycle_cost(profile: DataProfile, cal: Calibration) -> Callable[[TrainingGraph, TrainOp], float]:
+    """An op's predicted cycles, as the cost the tiling choice sums (tinybench.graph.cost.OpCost):
+    with it, ``--tiling auto`` bounds the cycles a tiling adds, not its MACs."""
+    graphs: dict[int, tuple] = {}
+
+    def cost(graph: TrainingGraph, op: TrainOp) -> float:
+        if id(graph) not in graphs:  # the graph is kept, so its id is not reused
+            graphs[id(graph)] = (graph, layer_params(graph, profile.lr, profile.qas),
+                                 {id(o): i for i, o in enumerate(graph.ops)})
+        _, params, index = graphs[id(graph)]
+        calls = count_from_profile(profile, graph, params, index[id(op)], cal.kernels)
+        return sum(call_cost(cal, c)[1] for c in calls)
+
+    return cost
+
+
 def _row(c: Configuration) -> dict:
-    plan = _plan(c.model, c.scheme, c.schedule, c.planner, c.tiling)
+    plan = _plan(replace(c, steps=1))
     graph = plan.graph
     cal = _calibration(c.target, c.kernels)
-    step = cost_step(graph, count_graph(_profile(c.model, c.sample, c.lr, c.qas), graph, c.lr, c.qas, c.kernels), cal)
+    step = cost_step(graph, count_graph(profile_of(c.model, c.sample, c.lr, c.qas), graph, c.lr, c.qas, c.kernels), cal)
     mem = estimate_memory(plan, layer_params(graph, c.lr, c.qas), cal)
     row = {"status": "ok", "reason": "", "instructions": int(round(step.instructions * c.steps)),
            "cycles": int(round(step.cycles * c.steps)), "latency_ms": step.cycles / cal.clock_hz * 1e3,

@@ -74,7 +74,7 @@ class DataProfile:
         kernels = _Recording()
         step = TrainingStep(plan_memory(graph, "linear"), kernels, lr=self.lr, qas=self.qas)
         if forward_only:
-            step.forward(self.image)
+            step.run_forward(self.image)
         else:
             step.step(self.image, self.label)
         it = iter(kernels.calls)
