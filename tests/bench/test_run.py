@@ -16,7 +16,7 @@ from tinybench.codegen.targets import get_target
 def iss_and_qemu(tmp_path_factory):
     out = {}
     for emulator in ("iss", "qemu"):
-        cfg = CellConfig("mbv2-w0.35", "49kb", "stm32f746", emulator, steps=3)
+        cfg = CellConfig("mbv2-w0.35", "49kb", "stm32f746", emulator, steps=3, kernels="reference")
         out[emulator] = run_cell(cfg, tmp_path_factory.mktemp(emulator))
     return out
 

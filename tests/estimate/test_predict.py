@@ -39,3 +39,15 @@ def test_batch_first_step_equals_the_host_run():
         assert row["instructions"] == prediction.instructions and row["cycles"] == prediction.cycles
         assert row["peak_sram_bytes"] == prediction.memory.peak_sram_bytes
         assert row["flash_bytes"] == prediction.memory.flash_bytes
+
+
+def test_a_cell_without_calibration_still_measures_and_says_why(tmp_path, monkeypatch):
+    """No calibration for the kernel set: the cell runs and is measured; `predicted` says why
+    it holds no prediction instead of taking any figure from the measurement."""
+    from tinybench.bench.cell import run_cell
+
+    monkeypatch.setenv("TINYBENCH_CALIBRATIONS", str(tmp_path))  # an empty folder
+    r = run_cell(CellConfig("proxyless-w0.3", "bias-only", "nrf52840", steps=1, kernels="reference"))
+    assert r.status == "ok" and r.measured["instructions"] > 0
+    assert "no calibration" in r.predicted["unavailable"] and "tinybench calibrate" in r.predicted["unavailable"]
+    assert "instructions" not in r.predicted and r.error == {}
