@@ -145,7 +145,8 @@ def nudged(value, draw):
             return value * 2.0 ** draw(st.integers(-90, 90))
         if kind == "shape":
             return value[:-1]
-        return value.astype(draw(st.sampled_from([np.int8, np.int32, np.float32, np.float64])))
+        if value.dtype.kind in "biuf":  # an earlier mutation may have left a string or date array
+            return value.astype(draw(st.sampled_from([np.int8, np.int32, np.float32, np.float64])))
     return draw(hostile)
 
 
