@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -101,13 +102,29 @@ def calibration_path(target: str, kernels: str) -> Path:
     return Path(os.environ.get("TINYBENCH_CALIBRATIONS") or CALIBRATION_DIR) / f"{target}-{kernels}.json"
 
 
+_INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.MULTILINE)
+
+
+def _included(sources: list[Path], include_dir: Path) -> list[Path]:
+    """The headers of ``include_dir`` the sources include, directly or through each other."""
+    seen: set[Path] = set()
+    todo = list(sources)
+    while todo:
+        for name in _INCLUDE.findall(todo.pop().read_text()):
+            header = include_dir / name
+            if header.is_file() and header not in seen:
+                seen.add(header)
+                todo.append(header)
+    return sorted(seen)
+
+
 def firmware_files(kernels: str) -> list[Path]:
-    """What a calibration of ``kernels`` measured: the set's kernel sources, the kernels'
-    headers, and the harness that brackets every call with its op markers."""
+    """What a calibration of ``kernels`` measured: the set's kernel sources, the headers they
+    include (not another set's), and the harness that brackets every call with its op markers."""
     root = host_c.FIRMWARE_DIR
     harness = root.parent / "harness"
-    return (host_c.sources(kernels, root) + sorted((root / "include").rglob("*.h"))
-            + sorted(harness.glob("*.[ch]")))
+    sources = host_c.sources(kernels, root)
+    return sources + _included(sources, root / "include") + sorted(harness.glob("*.[ch]"))
 
 
 def firmware_fingerprint(kernels: str) -> str:
