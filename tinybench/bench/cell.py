@@ -35,6 +35,12 @@ from tinybench.plan.planners import DEFAULT_PLANNER
 from tinybench.estimate.batch import choose_step
 
 
+#: Limits of a cell's run: three steps of the paper's largest model on the reference kernels
+#: execute 2.2 G instructions, which the emulators' own default budget would call a hang.
+CELL_INSTRUCTION_BUDGET = 4 * DEFAULT_INSTRUCTION_BUDGET
+CELL_TIMEOUT_S = 5 * DEFAULT_TIMEOUT_S
+
+
 @dataclass
 class CellConfig:
     model: str
@@ -49,8 +55,8 @@ class CellConfig:
     tiling: str | tuple[int, int] = "auto"  # see tinybench.plan.tiling
     sample: int = 0  # index into the digits training split
     kernels: str | None = None  # C kernel set (reference | fast); None: the target's default
-    instruction_budget: int = DEFAULT_INSTRUCTION_BUDGET
-    timeout_s: float = DEFAULT_TIMEOUT_S
+    instruction_budget: int = CELL_INSTRUCTION_BUDGET
+    timeout_s: float = CELL_TIMEOUT_S
 
     def __post_init__(self) -> None:
         """The limits mean the same on every backend: positive, never "0 = unlimited"."""

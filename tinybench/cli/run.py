@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tinybench.bench.cell import CellConfig, run_cell
+from tinybench.bench.cell import CELL_INSTRUCTION_BUDGET, CELL_TIMEOUT_S, CellConfig, run_cell
 from tinybench.cli.options import integer_in, positive_real, writable_dir
 from tinybench.cli.estimate import add_tiling_argument, describe_tiling
 from tinybench.cli.output import format_table, print_json
 from tinybench.codegen.firmware import KERNEL_SETS
 from tinybench.codegen.targets import TARGETS
-from tinybench.emulate import DEFAULT_BACKEND, DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, backend_names
+from tinybench.emulate import DEFAULT_BACKEND, backend_names
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
@@ -26,9 +26,9 @@ def add_parser(p: argparse.ArgumentParser) -> None:
                    help="C kernel set (default: fast where the core has the DSP extension, i.e. Cortex-M4/M7)")
     p.add_argument("--no-qas", action="store_true", help="plain int8 SGD")
     add_tiling_argument(p)
-    p.add_argument("--instruction-budget", type=integer_in(1, 2**62), default=DEFAULT_INSTRUCTION_BUDGET * 4,
+    p.add_argument("--instruction-budget", type=integer_in(1, 2**62), default=CELL_INSTRUCTION_BUDGET,
                    help="stop and report a hang after this many instructions (default %(default)s)")
-    p.add_argument("--timeout", type=positive_real("a finite number of seconds"), default=DEFAULT_TIMEOUT_S * 5,
+    p.add_argument("--timeout", type=positive_real("a finite number of seconds"), default=CELL_TIMEOUT_S,
                    help="wall-clock limit in seconds, > 0 (default %(default)s)")
     p.add_argument("--work-dir", type=writable_dir,
                    help="keep the generated sources and ELF here (without it they go to a temporary "
