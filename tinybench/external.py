@@ -34,13 +34,18 @@ def process_group(cmd: list[str], **popen_kwargs: Any) -> Iterator[subprocess.Po
         end_process_group(proc)
 
 
-def end_process_group(proc: subprocess.Popen) -> None:
-    """SIGKILL the group of ``proc`` if it still runs, reap it and close its pipes. A group
-    whose leader was already reaped is left alone: its id may belong to someone else now."""
+def kill_process_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the group of ``proc`` if it still runs, and reap it. A group whose leader was
+    already reaped is left alone: its id may belong to someone else now."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def end_process_group(proc: subprocess.Popen) -> None:
+    """:func:`kill_process_group`, then close its pipes."""
+    kill_process_group(proc)
     for stream in (proc.stdin, proc.stdout, proc.stderr):
         if stream is not None:
             stream.close()

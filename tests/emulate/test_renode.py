@@ -354,3 +354,21 @@ def test_robot_suites(firmware, tmp_path, target):
     fault_test = re.search(r"Finished test '[\w.]*Faulting Firmware Should Fail Fast' in "
                            r"([\d.]+) seconds with status \S*OK", proc.stdout)
     assert fault_test and float(fault_test.group(1)) < 10, proc.stdout[-3000:]
+
+
+def test_a_failure_while_renode_runs_ends_its_whole_group(firmware, fake_renode, monkeypatch):
+    """Renode runs in a process group of its own (mono and what it starts): an exception
+    while it runs (Ctrl-C stands for any) ends every process of the group."""
+    fw = firmware("hang", "stm32f746", "native")
+    started: list[int] = []
+
+    def interrupted(self, renode, *args):
+        started.append(renode.proc.pid)
+        assert os.getpgid(renode.proc.pid) == renode.proc.pid != os.getpgid(0)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(RenodeBackend, "_wait", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        RenodeBackend(renode=fake_renode).run(fw.elf, "stm32f746", timeout_s=60)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(started[0], 0)  # no process of the group is left

@@ -44,6 +44,7 @@ from tinybench.emulate.base import (
 )
 from tinybench.emulate.elfinfo import ElfInfo
 from tinybench.emulate.results import Marker, parse_uart
+from tinybench.external import end_process_group, kill_process_group
 from tinybench.paths import data_dir
 
 RENODE_EXE = "renode"
@@ -153,7 +154,11 @@ def log_errors(log: str) -> list[str]:
 
 class RenodeProcess:
     """One ``renode`` process running a monitor script headless, its console collected by a
-    thread, its log in a file; ``errors()`` is what either says went wrong so far."""
+    thread, its log in a file; ``errors()`` is what either says went wrong so far.
+
+    Renode (mono and whatever it starts) runs in a process group of its own; used as a
+    context manager, the group is ended however the block is left (an exception, Ctrl-C,
+    SIGTERM), so no emulator outlives the command."""
 
     def __init__(self, exe: str, script: Path, log: Path):
         self.log = log
@@ -163,12 +168,20 @@ class RenodeProcess:
         env = dict(os.environ, TMPDIR=str(script.parent))
         self.proc = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True, bufsize=1, env=env,
-                                     cwd=script.parent)
+                                     cwd=script.parent, process_group=0)
         self._lines: queue.Queue[str] = queue.Queue()
         self._console: list[str] = []
         self._reader = threading.Thread(target=_pump, args=(self.proc.stdout, self._lines),
                                         daemon=True)
         self._reader.start()
+
+    def __enter__(self) -> RenodeProcess:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        kill_process_group(self.proc)
+        self._reader.join(timeout=5)  # the console to its end before its pipe is closed
+        end_process_group(self.proc)
 
     @property
     def console(self) -> str:
@@ -196,8 +209,7 @@ class RenodeProcess:
             try:
                 self.proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                kill_process_group(self.proc)
         self._reader.join(timeout=5)
         return self.proc.returncode
 
@@ -257,13 +269,13 @@ class RenodeBackend(ExternalBackend):
             script.write_text(run_script(Path(elf_path).resolve(), platform, uart_out,
                                          results_file, log))
             t0 = time.perf_counter()
-            renode = RenodeProcess(self._exe() or self.program, script, log)
-            outcome, errors = self._wait(renode, uart_out, results_file, t0, timeout_s)
-            wall = time.perf_counter() - t0
-            if outcome == "timeout":
-                renode.close(("pause", "sysbus.cpu TinybenchSnapshot", "quit"))
-            else:
-                renode.close()
+            with RenodeProcess(self._exe() or self.program, script, log) as renode:
+                outcome, errors = self._wait(renode, uart_out, results_file, t0, timeout_s)
+                wall = time.perf_counter() - t0
+                if outcome == "timeout":
+                    renode.close(("pause", "sysbus.cpu TinybenchSnapshot", "quit"))
+                else:
+                    renode.close()
             uart = uart_out.read_text(errors="replace") if uart_out.exists() else ""
             results_text = results_file.read_text() if results_file.exists() else ""
             console, log_text = renode.console, renode.log_text()
@@ -357,14 +369,14 @@ def load_platform(exe: str, platform: Path, timeout_s: float = 120.0) -> str | N
         script, log = Path(tmp) / "check.resc", Path(tmp) / "renode.log"
         script.write_text(f"logFile @{log}\nmach create \"check\"\n"
                           f"machine LoadPlatformDescription @{platform}\nquit\n")
-        renode = RenodeProcess(exe, script, log)
-        t0 = time.perf_counter()
-        while renode.proc.poll() is None and not renode.errors() and \
-                time.perf_counter() - t0 < timeout_s:
-            time.sleep(0.05)
-        time.sleep(0.2)  # the rest of a message that was being written
-        errors = renode.errors()
-        code = renode.close()
+        with RenodeProcess(exe, script, log) as renode:
+            t0 = time.perf_counter()
+            while renode.proc.poll() is None and not renode.errors() and \
+                    time.perf_counter() - t0 < timeout_s:
+                time.sleep(0.05)
+            time.sleep(0.2)  # the rest of a message that was being written
+            errors = renode.errors()
+            code = renode.close()
     if errors:
         return " | ".join(errors)
     if code != 0:
