@@ -19,14 +19,14 @@ from kernel_cases import CASES
 from tinybench.kernels import KERNELS
 from tinybench.kernels.host import (
     input_grad_factors,
-    multiplier_any_shift,
+    multipliers_any_shift,
     out_size,
     sgd_multipliers,
     softmax_ce_loss,
     softmax_exp_table,
     split_weights,
 )
-from tinybench.models.quant import requantize
+from tinybench.models.quant import quantize_multiplier, requantize
 
 SETTINGS = settings(max_examples=100, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -393,7 +393,28 @@ def test_sgd_multipliers_fold_qas():
             assert np.allclose(got_w, want_w, rtol=2**-30, atol=0)
             assert np.allclose(got_b, want_b, rtol=2**-30, atol=0)
             assert np.all((mw >= 2**30) & (mb >= 2**30))
-    assert multiplier_any_shift(0.0) == (0, 0)
+    assert [a.tolist() for a in multipliers_any_shift(np.array([0.0]))] == [[0], [0]]
+
+
+@given(st.lists(st.floats(min_value=0.0, max_value=1e300, allow_nan=False) |
+                st.floats(min_value=0.0, max_value=1e-300), min_size=1, max_size=8))
+def test_multipliers_any_shift_round_as_quantize_multiplier(reals):
+    """Each factor's mantissa is the Q31 multiplier quantize_multiplier gives it (rounded
+    half to even, carried), and the shift puts the exponent back."""
+    m, shift = multipliers_any_shift(np.array(reals))
+    for real, mi, si in zip(reals, m.tolist(), shift.tolist()):
+        if real == 0.0:
+            assert (mi, si) == (0, 0)
+            continue
+        mantissa, exponent = math.frexp(real)
+        q31, q31_shift = quantize_multiplier(mantissa)
+        assert (mi, si) == (q31, q31_shift - exponent)
+
+
+def test_multipliers_any_shift_refuse_what_has_no_fixed_point_form():
+    for bad in (-1.0, math.inf, math.nan):
+        with pytest.raises(ValueError, match="finite and >= 0"):
+            multipliers_any_shift(np.array([0.5, bad]))
 
 
 def test_sgd_step_against_float_formula():

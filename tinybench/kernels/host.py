@@ -82,20 +82,26 @@ def input_grad_factors(w_scales: np.ndarray) -> tuple[np.ndarray, int]:
     return factor.astype(np.int32), int(w_exp)
 
 
-def multiplier_any_shift(real: float) -> tuple[int, int]:
-    """``(m, shift)`` with ``real ~= m * 2**-shift``, m in [2**30, 2**31), any int shift.
+def multipliers_any_shift(reals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(m, shift)`` (int32 arrays) with ``reals ~= m * 2**-shift``, m in [2**30, 2**31),
+    any shift.
 
-    The mantissa is rounded by :func:`tinybench.models.quant.quantize_multiplier`; the
-    shift is not limited to [1, 62] because the SGD kernels add the runtime gradient
-    exponent to it (0 stays ``(0, 0)``).
+    The mantissa is rounded to 31 bits as :func:`tinybench.models.quant.quantize_multiplier`
+    rounds it (half to even, a carry into 2**31 halves it); the shift is not limited to
+    [1, 62] because the SGD kernels add the runtime gradient exponent to it (0 stays
+    ``(0, 0)``). Vectorised: the estimator derives these for every channel of every
+    configuration it sees.
     """
-    if not math.isfinite(real) or real < 0:
-        raise ValueError(f"factor must be finite and >= 0, got {real!r}")
-    if real == 0.0:
-        return 0, 0
-    mantissa, exponent = math.frexp(real)
-    m, s = quantize_multiplier(mantissa)
-    return m, s - exponent
+    r = np.asarray(reals, dtype=np.float64).ravel()
+    if not np.all(np.isfinite(r)) or np.any(r < 0):
+        raise ValueError(f"factors must be finite and >= 0, got {r[~(np.isfinite(r) & (r >= 0))][:3]!r}")
+    mantissa, exponent = np.frexp(r)  # r = mantissa * 2**exponent, mantissa in [0.5, 1)
+    m = np.round(np.ldexp(mantissa, 31))  # exact product: rounds as Python's round()
+    carry = m == 2.0**31
+    m[carry] = 2.0**30
+    shift = np.where(carry, 30, 31) - exponent
+    zero = r == 0.0
+    return np.where(zero, 0, m).astype(np.int32), np.where(zero, 0, shift).astype(np.int32)
 
 
 def sgd_multipliers(lr: float, x_scale: float, w_scales: np.ndarray, qas: bool = True):
@@ -112,7 +118,4 @@ def sgd_multipliers(lr: float, x_scale: float, w_scales: np.ndarray, qas: bool =
     else:
         fw = lr * x_scale * s
         fb = lr * x_scale * s
-    w = [multiplier_any_shift(float(v)) for v in fw]
-    b = [multiplier_any_shift(float(v)) for v in fb]
-    return (np.array([p[0] for p in w], dtype=np.int32), np.array([p[1] for p in w], dtype=np.int32),
-            np.array([p[0] for p in b], dtype=np.int32), np.array([p[1] for p in b], dtype=np.int32))
+    return (*multipliers_any_shift(fw), *multipliers_any_shift(fb))
