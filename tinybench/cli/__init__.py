@@ -35,6 +35,9 @@ COMMANDS = {
     "train": "train",
     "run": "run",
     "calibrate": "calibrate",
+    "matrix": "matrix",
+    "results": "results",
+    "check": "check",
     "doctor": "doctor",
 }
 
