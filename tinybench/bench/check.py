@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from tinybench.bench.store import Results, write_cell, write_provenance
+from tinybench.bench.store import Results, write_part, write_provenance
 
 #: Metric -> relative tolerance (0: exact). A larger value of any of them is worse.
 TOLERANCES = {
@@ -107,5 +107,4 @@ def update_baseline(results: Results, baseline_dir: Path) -> None:
     if baseline_dir.exists():
         shutil.rmtree(baseline_dir / "cells", ignore_errors=True)
     write_provenance(baseline_dir, results.provenance)
-    for row in results.cells.to_dict("records"):
-        write_cell(baseline_dir, row, [])
+    write_part(baseline_dir / "cells" / "baseline.parquet", results.cells.to_dict("records"))

@@ -53,8 +53,15 @@ def _plain(value):
 
 
 def _scalars(prefix: str, values: dict) -> dict:
-    return {f"{prefix}{k}": _plain(v) for k, v in values.items()
-            if v is None or isinstance(v, (bool, int, float, str))}
+    """The scalar figures of ``values`` as columns ``<prefix><name>``; a nested mapping (the
+    chosen tiling) flattened into ``<prefix><name>_<field>``; lists (per-step figures) left out."""
+    out = {}
+    for k, v in values.items():
+        if isinstance(v, dict):
+            out.update(_scalars(f"{prefix}{k}_", v))
+        elif v is None or isinstance(v, (bool, int, float, str)):
+            out[f"{prefix}{k}"] = _plain(v)
+    return out
 
 
 def cell_rows(cfg: CellConfig, result: CellResult, run_id: str, wall_s: float) -> tuple[dict, list[dict]]:
@@ -83,7 +90,8 @@ def prediction_rows(cfg: CellConfig, predicted: dict, run_id: str, wall_s: float
     return cell_rows(cfg, result, run_id, wall_s)
 
 
-def _write_part(path: Path, rows: list[dict]) -> None:
+def write_part(path: Path, rows: list[dict]) -> None:
+    """Rows as one Parquet file, atomically (a reader never sees half of it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pd.DataFrame(rows).to_parquet(tmp, index=False)
@@ -93,8 +101,8 @@ def _write_part(path: Path, rows: list[dict]) -> None:
 def write_cell(out: Path, row: dict, ops: list[dict]) -> None:
     """Store one finished cell (its ops first: a cell part is what marks it done)."""
     if ops:
-        _write_part(out / "ops" / f"{row['cell_key']}.parquet", ops)
-    _write_part(out / "cells" / f"{row['cell_key']}.parquet", [row])
+        write_part(out / "ops" / f"{row['cell_key']}.parquet", ops)
+    write_part(out / "cells" / f"{row['cell_key']}.parquet", [row])
 
 
 def _first_line(cmd: list[str]) -> str | None:

@@ -9,6 +9,7 @@ spec). A cell that fails is stored with its status and reason and the matrix goe
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def _spec(args: argparse.Namespace) -> MatrixSpec:
 def run(args: argparse.Namespace) -> int:
     spec = _spec(args)
     out = args.out or Path("results/generated") / time.strftime("%Y%m%dT%H%M%S")
-    bar = tqdm(total=None, unit="cell", disable=args.json, dynamic_ncols=True)
+    bar = tqdm(total=None, unit="cell", disable=args.json or not sys.stderr.isatty(), dynamic_ncols=True,
+               mininterval=1.0)  # a log (CI) gets the summary only
 
     def progress(done: int, failed: int, remaining: int, slowest: str) -> None:
         bar.total = done + remaining

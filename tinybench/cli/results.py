@@ -22,7 +22,17 @@ class QueryError(TinybenchError):
 
 
 def _value(v):
-    return None if v is None or (isinstance(v, float) and pd.isna(v)) else v
+    """A table cell: "-" for a missing figure, integers without a fraction (Parquet keeps a
+    column with gaps as floats)."""
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return "-"
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _peak(r: dict):
+    """Measured peak SRAM, else the prediction (a cell that does not fit has only that)."""
+    measured = _value(r.get("measured_peak_sram_bytes"))
+    return measured if measured != "-" else _value(r.get("predicted_peak_sram_bytes"))
 
 
 def summary_rows(cells: pd.DataFrame) -> list[list]:
@@ -32,8 +42,8 @@ def summary_rows(cells: pd.DataFrame) -> list[list]:
         err = _value(r.get("error_instructions"))
         rows.append([r["model"], r["scheme"], r["target"], r["emulator"], r["kernels"], r["status"],
                      _value(r.get("measured_instructions")), _value(r.get("predicted_instructions")),
-                     f"{100 * err:+.3f}%" if err is not None else "-",
-                     _value(r.get("measured_peak_sram_bytes")) or _value(r.get("predicted_peak_sram_bytes")),
+                     f"{100 * err:+.3f}%" if err != "-" else "-",
+                     _peak(r),
                      str(r.get("reason") or "")[:60]])
     return rows
 
