@@ -140,3 +140,13 @@ def test_check_passes_unchanged_and_names_a_regression(serial, tmp_path, capsys)
     assert "regression" in out and cell in out and "measured_instructions" in out
     report = check(read_results(serial), read_results(baseline))
     assert [(c.metric, c.kind) for c in report.changes] == [("measured_instructions", "regression")]
+
+
+def test_predict_only_stores_the_estimators_rows(tmp_path):
+    spec = MatrixSpec({"models": ["mcunet-5fps"], "schemes": ["49kb", "full"], "targets": ["stm32f746"],
+                       "kernels": ["reference"]})
+    summary = run_matrix(spec, tmp_path, predict_only=True)
+    cells = read_results(tmp_path).cells.set_index("scheme")
+    assert summary.ran == 2 and set(cells["status"]) == {"predicted"} and set(cells["emulator"]) == {"none"}
+    assert cells.loc["full", "predicted_peak_sram_bytes"] > 256 * 1024 > cells.loc["49kb", "predicted_peak_sram_bytes"]
+    assert cells.loc["49kb", "predicted_instructions"] > 0
