@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up tinybench on a fresh Debian machine; safe to run again (installs only what is missing).
-#   apt: the ARM cross compiler with newlib, and QEMU for Cortex-M boards
+#   apt: the ARM cross compiler with newlib, QEMU for Cortex-M boards, Chromium for the report's test
 #   pip: a virtual environment in .venv with tinybench and its test tools
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -9,6 +9,7 @@ need_apt=()
 command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi)
 command -v qemu-system-arm >/dev/null || need_apt+=(qemu-system-arm)
 command -v gcc >/dev/null || need_apt+=(gcc)
+command -v chromium >/dev/null || need_apt+=(chromium)  # the report's browser test
 python3 -m venv --help >/dev/null 2>&1 || need_apt+=(python3-venv)
 if ((${#need_apt[@]})); then
     sudo_cmd=""

@@ -92,8 +92,8 @@ def _schemes_for(model: str, schemes: list[str]) -> list[str]:
             out += [p.label for p in published_schemes() if p.model == model]
         elif ":" in s and not s.endswith(".toml") and s.rpartition(":")[0] != model:
             continue  # another model's published scheme
-        else:
-            out.append(s)
+        else:  # a published scheme's short name is stored by its label, as `published` stores it
+            out.append(next((p.label for p in published_schemes() if p.model == model and p.name == s), s))
     return out
 
 

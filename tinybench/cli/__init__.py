@@ -38,6 +38,8 @@ COMMANDS = {
     "matrix": "matrix",
     "results": "results",
     "check": "check",
+    "plot": "plot",
+    "report": "report",
     "doctor": "doctor",
 }
 

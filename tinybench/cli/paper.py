@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import argparse
 
+from tinybench.bench.reference import PAPER_FULL_KB, PAPER_REORDERED_KB
 from tinybench.cli.output import format_table, print_json
 from tinybench.graph.schemes import published_schemes
 from tinybench.graph.training import GradPrecision, Schedule
 from tinybench.cli.estimate import add_tiling_argument, estimate
 from tinybench.plan.planners import DEFAULT_PLANNER, PLANNERS
 
-#: "Sparse update + operator reordering" and "full update" peak memory, KB (REFERENCE.md).
-PAPER_REORDERED_KB = {"mbv2-w0.35": 141, "proxyless-w0.3": 135, "mcunet-5fps": 173}
-PAPER_FULL_KB = {"mbv2-w0.35": 2939, "proxyless-w0.3": 2745, "mcunet-5fps": 3650}
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
