@@ -115,8 +115,9 @@ def host_reference_checksum(step: TrainingStep, image, label: int, steps: int) -
     return parameters_checksum(step)
 
 
-def relative_errors(predicted: dict, measured: dict) -> dict[str, float]:
-    return {k: (predicted[k] - measured[k]) / measured[k] for k in COMPARED
+def relative_errors(predicted: dict, measured: dict, keys: tuple[str, ...] = COMPARED) -> dict[str, float]:
+    """(predicted - measured) / measured of each figure both have (and measured is not 0)."""
+    return {k: (predicted[k] - measured[k]) / measured[k] for k in keys
             if predicted.get(k) is not None and measured.get(k)}
 
 
@@ -195,7 +196,8 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
     prediction, expected, predicted = _predict(cell)
     predicted["trainable_sram_bytes"] = report.trainable_sram_bytes
     predicted["tiling"] = report.tiling
-    result = CellResult("unavailable", "", backend.name, target.name, asdict(cfg), predicted=predicted)
+    result = CellResult("unavailable", "", backend.name, target.name, asdict(cfg), predicted=predicted,
+                        profile=op_profile(plan, prediction, {}, []))
     available, why = backend.available()
     if not available:
         result.reason = f"emulator {backend.name} is not available: {why}"
@@ -239,19 +241,7 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
         "wall_time_s": run.wall_time_s,
         "instructions_per_second": run.instructions_per_second,
     }
-    if counted:
-        last = counted[-1].ops
-        dwt_ops = dwt[-1].ops if dwt else []
-        result.profile = [{"op": op.name, "kind": op.kind, "instructions": last[i].instructions if i in last else None,
-                           "cycles": last[i].cycles if i in last else None,
-                           "dwt_cycles": dwt_ops[i].cycles if i < len(dwt_ops) else None}
-                          for i, op in enumerate(graph.ops)]
-        for row, live in zip(result.profile, plan.live_by_category()):
-            row.update({f"live_{c.replace(' ', '_')}_bytes": b for c, b in live.items()})
-        if prediction is not None:
-            for row, est in zip(result.profile, prediction.op_costs()):
-                row.update(phase=est["phase"], macs=est["macs"], predicted_instructions=est["instructions"],
-                           predicted_cycles=est["cycles"])
+    result.profile = op_profile(plan, prediction, counted[-1].ops if counted else {}, dwt[-1].ops if dwt else [])
     result.error = relative_errors(result.predicted, result.measured)
     result.function_instructions = dict(sorted(run.profile.items(), key=lambda kv: -kv[1]))
     if run.ok and run.checksum != expected:
@@ -262,6 +252,24 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
         result.status = "too-large"
         result.reason = f"measured peak SRAM {result.measured['peak_sram_bytes']} B exceeds {target.sram_bytes} B"
     return result
+
+
+def op_profile(plan: MemoryPlan, prediction: Prediction | None, measured: dict, dwt_ops: list) -> list[dict]:
+    """One row per op of the last step: what was measured of it (None where nothing was: a cell
+    that did not build or run still has its plan and prediction), the bytes live in the arena
+    by category while it runs, and the estimator's prediction of it."""
+    rows = [{"op": op.name, "kind": op.kind,
+             "instructions": measured[i].instructions if i in measured else None,
+             "cycles": measured[i].cycles if i in measured else None,
+             "dwt_cycles": dwt_ops[i].cycles if i < len(dwt_ops) else None}
+            for i, op in enumerate(plan.graph.ops)]
+    for row, live in zip(rows, plan.live_by_category()):
+        row.update({f"live_{c.replace(' ', '_')}_bytes": b for c, b in live.items()})
+    if prediction is not None:
+        for row, est in zip(rows, prediction.op_costs()):
+            row.update(phase=est["phase"], macs=est["macs"], predicted_instructions=est["instructions"],
+                       predicted_cycles=est["cycles"])
+    return rows
 
 
 def _step_totals(counted: list[StepCounts], clock_hz: int) -> dict:
