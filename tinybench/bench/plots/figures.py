@@ -120,9 +120,11 @@ def _profiled_cell(results: Results, name: str) -> pd.Series:
     if results.ops.empty:
         raise MissingData(f"{name}: the results hold no per-op rows (cells measured in an emulator)")
     cells = on_target(results.cells, name)
-    cells = cells[cells["cell_key"].isin(results.ops["cell_key"])]
+    measured = results.ops.dropna(subset=["measured_instructions"])["cell_key"] \
+        if "measured_instructions" in results.ops else pd.Series(dtype=str)
+    cells = cells[cells["cell_key"].isin(measured)]
     if cells.empty:
-        raise MissingData(f"{name}: no measured cell has per-op rows")
+        raise MissingData(f"{name}: no cell measured its ops (an emulator run that ended ok)")
     bar = cells[cells["scheme"].isin(PAPER_BAR_SCHEME.values()) & (cells["schedule"] == "reordered")]
     return (bar if not bar.empty else cells).iloc[0]
 
