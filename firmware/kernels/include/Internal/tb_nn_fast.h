@@ -276,4 +276,70 @@ static inline void tb_fast_dot_2x2_strided(const int8_t *x, const int8_t *w, int
     tb_fast_dot_2x2(x, x + stride, w, w + stride, n - n8, x_zero, zp, acc);
 }
 
+/* Four positions x one weight row: acc[p] += sum over j < n of (x[p * stride + j] - x_zero) * w[j]
+ * (tb_nn_dot_s8 four times). Main loop: 4 channels per step, the weights widened once (SXTB16)
+ * for the four inputs (SXTAB16 with zp = the halfword pair of -x_zero), SMLAD; remainder one
+ * by one. */
+static inline void tb_fast_dot_4x1(const int8_t *x, int32_t stride, const int8_t *w, int32_t n,
+                                   int32_t x_zero, uint32_t zp, int32_t *acc)
+{
+    const int8_t *x1 = x + stride, *x2 = x1 + stride, *x3 = x2 + stride;
+    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint32_t wv = tb_dsp_read4(w + j);
+        const uint32_t we = tb_dsp_sxtb16(wv), wo = tb_dsp_sxtb16_ror8(wv);
+        uint32_t v = tb_dsp_read4(x + j);
+        a0 = tb_dsp_smlad(tb_dsp_sxtab16_ror8(zp, v), wo, tb_dsp_smlad(tb_dsp_sxtab16(zp, v), we, a0));
+        v = tb_dsp_read4(x1 + j);
+        a1 = tb_dsp_smlad(tb_dsp_sxtab16_ror8(zp, v), wo, tb_dsp_smlad(tb_dsp_sxtab16(zp, v), we, a1));
+        v = tb_dsp_read4(x2 + j);
+        a2 = tb_dsp_smlad(tb_dsp_sxtab16_ror8(zp, v), wo, tb_dsp_smlad(tb_dsp_sxtab16(zp, v), we, a2));
+        v = tb_dsp_read4(x3 + j);
+        a3 = tb_dsp_smlad(tb_dsp_sxtab16_ror8(zp, v), wo, tb_dsp_smlad(tb_dsp_sxtab16(zp, v), we, a3));
+    }
+    for (; j < n; j++) {
+        const int32_t wj = w[j];
+        a0 += (x[j] - x_zero) * wj;
+        a1 += (x1[j] - x_zero) * wj;
+        a2 += (x2[j] - x_zero) * wj;
+        a3 += (x3[j] - x_zero) * wj;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+    acc[2] = a2;
+    acc[3] = a3;
+}
+
+/* One position x one weight row: sum over j < n of (x[j] - x_zero) * w[j], 4 channels per
+ * SMLAD pair. */
+static inline int32_t tb_fast_dot_1x1(const int8_t *x, const int8_t *w, int32_t n, int32_t x_zero,
+                                      uint32_t zp)
+{
+    int32_t a = 0;
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint32_t wv = tb_dsp_read4(w + j), v = tb_dsp_read4(x + j);
+        a = tb_dsp_smlad(tb_dsp_sxtab16_ror8(zp, v), tb_dsp_sxtb16_ror8(wv),
+                         tb_dsp_smlad(tb_dsp_sxtab16(zp, v), tb_dsp_sxtb16(wv), a));
+    }
+    for (; j < n; j++) {
+        a += (x[j] - x_zero) * w[j];
+    }
+    return a;
+}
+
+/* ------------------------------------------------------------------- window geometry */
+
+/* The taps [k0, k1) of a k x k window (padding k / 2) at output index o whose input index
+ * o * stride - k / 2 + t lies in [0, n_in): computed once per output row or column instead of
+ * a test per tap. */
+static inline void tb_fast_tap_range(int32_t o, int32_t stride, int32_t kernel, int32_t n_in,
+                                     int32_t *k0, int32_t *k1)
+{
+    const int32_t first = o * stride - kernel / 2;
+    *k0 = first < 0 ? -first : 0;
+    *k1 = first + kernel > n_in ? n_in - first : kernel;
+}
+
 #endif /* TB_NN_FAST_H */
