@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tinybench.bench.search_contribution import AnalysisSetup, analyse, fine_tune_scheme, write_table
-from tinybench.bench.search_space import Budget, Candidate, Evaluator, SearchResult, Space, search
+from tinybench.bench.search_space import Budget, BudgetError, Candidate, Evaluator, SearchResult, Space, search, too_small
 from tinybench.errors import TinybenchError
 from tinybench.estimate.batch import Configuration, estimate_configurations
 from tinybench.estimate.calibration import CalibrationError
@@ -59,6 +59,7 @@ def find_scheme(source: str, target: str, kernels: str, budget: Budget, setup: A
                 out_dir: Path, name: str, quiet: bool = False) -> Found:
     """Steps 1-3: analyse (or read the cache), search, write the table and the scheme file."""
     model = load_model(source, num_classes=DEFAULT_TRAIN_CLASSES, seed=setup.seed)
+    check_feasible(source, target, kernels, budget, setup)  # before any fine-tuning
     table = analyse(model, setup, client_factory, quiet=quiet)
     table_path = write_table(table, out_dir / f"{model.name}-contributions.parquet")
     space = Space.from_table(table)
@@ -75,6 +76,16 @@ def find_scheme(source: str, target: str, kernels: str, budget: Budget, setup: A
     scheme_path = out_dir / f"{model.name}-{name}.toml"
     scheme_path.write_text(scheme_toml(replace(scheme, model=None), model.name, comments))
     return Found(table, table_path, result, scheme, scheme_path, evaluator)
+
+
+def check_feasible(source: str, target: str, kernels: str, budget: Budget, setup: AnalysisSetup) -> None:
+    """Refuse a budget below the smallest step (the frozen forward and the classifier update)."""
+    model = load_model(source, num_classes=DEFAULT_TRAIN_CLASSES, seed=setup.seed)
+    space = Space(len(model.convs) - 1, (), (), {0: 0.0}, {})
+    config = Configuration(source, "", target, kernels, steps=1, lr=setup.lr, qas=setup.qas)
+    smallest = Evaluator(source, space, config, latency=budget.latency_ms is not None).exact(Candidate(0, ()))
+    if not budget.admits(smallest):
+        raise BudgetError(too_small(budget, smallest, source))
 
 
 def _calibrated(target: str, kernels: str) -> bool:

@@ -32,11 +32,13 @@ from typing import Any
 import numpy as np
 
 from tinybench.errors import TinybenchError
-from tinybench.estimate.batch import Configuration, _model, choose_step, estimate_plan
+from tinybench.estimate.batch import Configuration, _calibration, _model, choose_step, estimate_plan, profile_of
+from tinybench.estimate.profile import count_graph
+from tinybench.estimate.step import cost_step
 from tinybench.graph.schemes import Scheme, resolve
 from tinybench.graph.tiling import tile_prefix
 from tinybench.graph.training import compile_training
-from tinybench.plan.memory import plan_memory
+from tinybench.plan.lifetimes import buffers, live_bytes
 
 #: Below this many candidates the space is searched exhaustively.
 EXHAUSTIVE_LIMIT = 4000
@@ -130,14 +132,29 @@ class Evaluator:
                 "stack_bytes": row["stack_bytes"], "flash_bytes": row["flash_bytes"], "cycles": row["cycles"] // self.config.steps}
 
     def __call__(self, c: Candidate) -> dict:
+        """The screen: a lower bound of the candidate's peak SRAM (the live-bytes floor of its
+        step, which no arena goes below, plus its trained parameters and the calibration's fixed
+        static data and stack), and, when a latency budget is set, its predicted latency."""
         if c not in self.seen:
             start = time.perf_counter()
             g = self.graph(c)
             tiling = self._tiling(c.n_bias)
             tiled = tile_prefix(g, *tiling) if tiling else g
-            self.seen[c] = {**self._predict(plan_memory(tiled, self.config.planner)), "score": self.space.score(c)}
+            m = _calibration(self.config.target, self.config.kernels).memory
+            floor = max(live_bytes(buffers(tiled), len(tiled.ops)))
+            bound = floor + tiled.trainable_bytes + m["data_base"] + m["bss_base"] + 4 * len(tiled.ops) + m["stack_base"]
+            seen = {"peak_sram_bytes": int(bound), "score": self.space.score(c), "latency_ms": math.nan}
+            if self.latency:
+                seen["latency_ms"] = self._latency(tiled)
+            self.seen[c] = seen
             self.seconds += time.perf_counter() - start
         return self.seen[c]
+
+    def _latency(self, graph) -> float:
+        c = self.config
+        cal = _calibration(c.target, c.kernels)
+        step = cost_step(graph, count_graph(profile_of(c.model, c.sample, c.lr, c.qas), graph, c.lr, c.qas, c.kernels), cal)
+        return step.cycles / cal.clock_hz * 1e3
 
     def exact(self, c: Candidate) -> dict:
         """As ``estimate``/``run`` build it: the tiling chosen for this candidate's own step."""
@@ -216,23 +233,21 @@ def search(evaluator: Evaluator, budget: Budget, seed: int = 0, confirm: int = 8
     space = evaluator.space
     smallest = evaluator.exact(Candidate(0, (0.0,) * len(space.layers)))
     if not budget.admits(smallest):
-        raise BudgetError(_too_small(budget, smallest, evaluator.source))
+        raise BudgetError(too_small(budget, smallest, evaluator.source))
     largest = evaluator.exact(space.largest())
     feasible = lambda c: budget.admits(evaluator(c))  # noqa: E731
     if space.size() <= EXHAUSTIVE_LIMIT:
         method = "exhaustive"
-        ranked = sorted((c for c in space.candidates() if feasible(c)), key=lambda c: (-space.score(c), c.n_bias, c.ratios))
+        ranked = [c for c in sorted(space.candidates(), key=lambda c: (-space.score(c), c.n_bias, c.ratios)) if feasible(c)]
     else:
         method = "evolutionary"
         ranked = evolve(space, feasible, seed)
-    best, predicted = None, None
-    for c in ranked[:confirm]:  # the screen's tiling may differ from the candidate's own choice
+    best, predicted = Candidate(0, (0.0,) * len(space.layers)), smallest
+    for c in ranked[:confirm]:  # the screen is a lower bound: confirm with the step as run builds it
         p = evaluator.exact(c)
-        if budget.admits(p):
+        if budget.admits(p) and p["score"] >= predicted["score"]:
             best, predicted = c, p
             break
-    if best is None:
-        best, predicted = Candidate(0, (0.0,) * len(space.layers)), smallest
     return SearchResult(best, predicted, method, len(evaluator.seen), space.size(), time.perf_counter() - start,
                         smallest, budget.admits(largest) and _admits_all(space, evaluator, budget))
 
@@ -244,7 +259,7 @@ def _admits_all(space: Space, evaluator: Evaluator, budget: Budget) -> bool:
     return all(budget.admits(evaluator(c)) for c in space.candidates())
 
 
-def _too_small(budget: Budget, smallest: dict, source: str) -> str:
+def too_small(budget: Budget, smallest: dict, source: str) -> str:
     parts = []
     if smallest["peak_sram_bytes"] > budget.sram_bytes:
         parts.append(f"SRAM budget {budget.sram_bytes:,} B is below the smallest training step of {source} "

@@ -38,6 +38,7 @@ COMMANDS = {
     "matrix": "matrix",
     "results": "results",
     "check": "check",
+    "search": "search",
     "doctor": "doctor",
 }
 
