@@ -33,7 +33,7 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",  # any free port: another cluster may hold 8787
                       silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
 
