@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import functools
+import argparse
+import json
 
 import pytest
 
@@ -73,3 +74,20 @@ def test_evolutionary_search_finds_the_exhaustive_optimum():
     found = evolve(space, feasible, seed=1)
     assert space.score(found[0]) == pytest.approx(space.score(best))
     assert evolve(space, feasible, seed=1) == found  # reproducible from the seed
+
+
+def test_cli_refuses_an_impossible_budget_before_any_training(capsys, cache):
+    from tinybench.cli import main
+
+    code = main(["search", "--model", MODEL, "--target", TARGET, "--sram-budget", "1KB", "--out", str(cache), "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 2 and out["status"] == "error" and "smallest feasible --sram-budget is" in out["error"]
+    assert not (cache / "cache").exists()  # nothing was fine-tuned
+
+
+def test_cli_size_option():
+    from tinybench.cli.search import _size
+
+    assert _size("128KB") == _size("128k") == 131072 and _size("1000") == 1000
+    with pytest.raises(argparse.ArgumentTypeError, match="128 MB"):
+        _size("128 MB")
