@@ -100,32 +100,37 @@ def _calibrated(target: str, kernels: str) -> bool:
 
 def verify(source: str, target: str, schemes: dict[str, str], seeds: int, setup: AnalysisSetup, client_factory,
            quiet: bool = False) -> dict[str, dict]:
-    """Fine-tune each scheme (label -> spec) from ``seeds`` seeds for ``setup.steps`` steps, and
+    """Fine-tune each scheme (label -> spec) from ``seeds`` seeds (not the analysis' seed) for ``setup.steps`` steps, and
     run one step of each in firmware under iss: accuracy mean and std, measured peak SRAM and cycles."""
     from tinybench.bench.cell import CellConfig, run_cell
     from tinybench.bench.search_dask import map_tasks
 
     tasks = []
     for label, spec in schemes.items():
-        for seed in range(seeds):
+        for seed in verification_seeds(setup.seed, seeds):
             model = load_model(source, num_classes=DEFAULT_TRAIN_CLASSES, seed=seed)
             tasks.append((label, seed, get_scheme(spec, model), replace(setup, seed=seed), model))
-    accuracy: dict[str, list[float]] = {label: [] for label in schemes}
+    accuracy: dict[str, dict[int, float]] = {label: {} for label in schemes}
     with client_factory() as client:
         for task, result in map_tasks(client, _verify_task, tasks, desc="verification training", quiet=quiet):
-            accuracy[task[0]].append(result["accuracy"])
+            accuracy[task[0]][task[1]] = result["accuracy"]
     out = {}
     for label, spec in schemes.items():
         cell = run_cell(CellConfig(source, spec, target, steps=1, kernels="reference"))
-        acc = np.array(accuracy[label])
+        acc = np.array([accuracy[label][seed] for seed in sorted(accuracy[label])])
         out[label] = {"scheme": spec, "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std(ddof=1)) if len(acc) > 1 else 0.0,
-                      "accuracies": acc.tolist(), "steps": setup.steps, "eval_samples": setup.eval_samples,
+                      "accuracies": acc.tolist(), "seeds": sorted(accuracy[label]), "steps": setup.steps, "eval_samples": setup.eval_samples,
                       "firmware_status": cell.status, "firmware_reason": cell.reason,
                       "measured_peak_sram_bytes": cell.measured.get("peak_sram_bytes"),
                       "measured_cycles": cell.measured.get("cycles"),
                       "predicted_peak_sram_bytes": cell.predicted.get("peak_sram_bytes"),
                       "predicted_cycles": cell.predicted.get("cycles")}
     return out
+
+
+def verification_seeds(analysis_seed: int, count: int) -> list[int]:
+    """Seeds other than the analysis' (its head, data order and test split chose the scheme)."""
+    return [analysis_seed + 1 + i for i in range(count)]
 
 
 def _verify_task(label: str, seed: int, scheme: Scheme, setup: AnalysisSetup, model) -> dict:
