@@ -17,7 +17,7 @@ from tinybench.models.zoo import load_model
 
 MODEL = "build:16x16x3 conv:8:3:2 block:2:8:3:1 block:2:16:3:2 block:2:16:3:1 classifier:4"
 TARGET, KERNELS = "stm32f746", "reference"
-SETUP = AnalysisSetup(steps=6, eval_samples=12, layers=3, seed=3)
+SETUP = AnalysisSetup(steps=5, eval_samples=10, layers=2, seed=3)
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def _clients(calls: list):
     return factory
 
 
-def test_search_end_to_end(cache):
+def test_search_end_to_end(cache, monkeypatch):
     calls: list = []
     budget = Budget(int(predicted_peak(MODEL, "last-3", TARGET, KERNELS)["peak_sram_bytes"]))
     found = find_scheme(MODEL, TARGET, KERNELS, budget, SETUP, _clients(calls), cache / "out", "found", quiet=True)
@@ -54,6 +54,12 @@ def test_search_end_to_end(cache):
     again = find_scheme(MODEL, TARGET, KERNELS, budget, SETUP, _clients(calls), cache / "again", "found", quiet=True)
     assert calls == [1] and again.table.cached.all()
     assert again.scheme_path.read_text() == found.scheme_path.read_text()
+    # a fresh cache measures the same table: the analysis is reproducible from its seed
+    monkeypatch.setenv("TINYBENCH_CACHE_DIR", str(cache / "fresh"))
+    fresh = find_scheme(MODEL, TARGET, KERNELS, budget, SETUP, _clients(calls), cache / "fresh-out", "found", quiet=True)
+    assert len(calls) == 2 and not fresh.table.cached.any()
+    assert list(fresh.table.accuracy) == list(found.table.accuracy)
+    assert fresh.scheme_path.read_text() == found.scheme_path.read_text()
     # a budget that admits every candidate says so
     wide = find_scheme(MODEL, TARGET, KERNELS, Budget(10 ** 9), SETUP, _clients(calls), cache / "wide", "w", quiet=True)
     assert wide.result.admits_everything and not found.result.admits_everything
