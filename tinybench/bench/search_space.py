@@ -114,7 +114,7 @@ class Evaluator:
         model = _model(self.source)
         return compile_training(model, resolve(c.scheme(self.space.layers), model), self.config.schedule)
 
-    def _tiling(self, n_bias: int):
+    def tiling_for(self, n_bias: int):
         if n_bias not in self._tilings:
             g = self.graph(Candidate(n_bias, (0.0,) * len(self.space.layers)))
             t = self._choose(g).graph.tiling
@@ -138,7 +138,7 @@ class Evaluator:
         if c not in self.seen:
             start = time.perf_counter()
             g = self.graph(c)
-            tiling = self._tiling(c.n_bias)
+            tiling = self.tiling_for(c.n_bias)
             tiled = tile_prefix(g, *tiling) if tiling else g
             m = _calibration(self.config.target, self.config.kernels).memory
             floor = max(live_bytes(buffers(tiled), len(tiled.ops)))
