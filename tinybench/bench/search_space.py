@@ -115,6 +115,7 @@ class Evaluator:
         return compile_training(model, resolve(c.scheme(self.space.layers), model), self.config.schedule)
 
     def tiling_for(self, n_bias: int):
+        """The tiling of the bias-only step of this window (chosen once; its candidates share it)."""
         if n_bias not in self._tilings:
             g = self.graph(Candidate(n_bias, (0.0,) * len(self.space.layers)))
             t = self._choose(g).graph.tiling
