@@ -9,7 +9,6 @@ C. One description, so the firmware runs exactly what the host reference runs.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Union
 
@@ -105,26 +104,14 @@ def is_trained(graph: TrainingGraph, param: "Param") -> bool:
     return conv.index in graph.scheme.updates and param.field in TRAINED_FIELDS
 
 
-@functools.lru_cache(maxsize=4096)
-def _factors_of(x_scale: float, w_scales: bytes, lr: float, qas: bool) -> tuple:
-    scales = np.frombuffer(w_scales, np.float64)
-    return (*input_grad_factors(scales), *sgd_multipliers(lr, x_scale, scales, qas))
-
-
-def _factors(conv: Conv, lr: float, qas: bool) -> tuple:
-    """The fixed-point factors of a convolution, cached by value: a scheme search or a tiling
-    choice builds the parameters of hundreds of graphs of one model, and these per-channel
-    conversions were most of that time. (The arrays are shared: no caller writes them.)"""
-    return _factors_of(float(conv.x.scale), np.asarray(conv.w_scales, np.float64).tobytes(), lr, qas)
-
-
 def layer_params(graph: TrainingGraph, lr: float, qas: bool) -> dict[str, LayerParams]:
     """Initial parameters of every convolution, split at its trained channels."""
     params = {}
     for conv in graph.model.convs:
         k = graph.scheme.weight_channels(conv.index)
         train, frozen = split_weights(conv.weight, k, depthwise=conv.groups > 1)
-        factor, w_exp, wm, ws, bm, bs = _factors(conv, lr, qas)
+        factor, w_exp = input_grad_factors(conv.w_scales)
+        wm, ws, bm, bs = sgd_multipliers(lr, conv.x.scale, conv.w_scales, qas)
         params[conv.name] = LayerParams(conv, k, train.copy(), frozen, conv.bias.copy(), conv.multiplier, conv.shift,
                                         factor, w_exp, wm, ws, bm, bs)
     return params
