@@ -13,12 +13,14 @@ per-layer cost to sum; the search needs only a black-box feasibility test, which
 plan answers in milliseconds, and it keeps the best feasible candidates of each generation, so
 a budget at the edge of the space is explored from both sides.
 
-Cost of a candidate: compiling and planning its step (with the tiling chosen for its bias
-window's bias-only step, cached per window: the tiling only cuts the frozen prefix before the
-window, which the weights inside it do not change), and the estimator's memory and latency of
-that plan. Every candidate is evaluated once (cached by its genes). The best few are then
-re-estimated exactly as ``tinybench estimate`` and ``run`` build them (tiling chosen for the
-candidate itself), and the best that fits there is the answer.
+Cost of a candidate (the screen): compiling its step with the tiling chosen for its bias
+window's bias-only step (cached per window: the tiling only cuts the frozen prefix before the
+window, which the weights inside it do not change) and a lower bound of its peak SRAM, the
+live-bytes floor of that step (no arena goes below it) plus its trained parameters and the
+calibration's fixed static data and stack; with a latency budget, the estimator's latency too.
+Every candidate is screened once (cached by its genes). The best screened candidates are then
+predicted exactly as ``tinybench estimate`` and ``run`` build them (tiling chosen for the
+candidate itself, the planned arena), and the best that fits there is the answer.
 """
 
 from __future__ import annotations
