@@ -115,7 +115,7 @@ def fine_tune(run: Run, setup: AnalysisSetup, model: Model) -> dict:
 def fine_tune_scheme(scheme: Scheme, setup: AnalysisSetup, model: Model) -> dict:
     """Train ``setup.steps`` steps of ``scheme`` from ``model`` (not modified), score the test split."""
     from tinybench.kernels.executor import TrainingStep, host_c_kernels, numba_kernels
-    from tinybench.kernels.trainer import evaluate, train
+    from tinybench.kernels.trainer import train
     from tinybench.models.dataset import digits
     from tinybench.plan.memory import plan_memory
 
