@@ -22,7 +22,6 @@ from tinybench.bench.search_contribution import AnalysisSetup, analyse, fine_tun
 from tinybench.bench.search_space import Budget, BudgetError, Candidate, Evaluator, SearchResult, Space, search, too_small
 from tinybench.errors import TinybenchError
 from tinybench.estimate.batch import Configuration, estimate_configurations
-from tinybench.estimate.calibration import CalibrationError
 from tinybench.graph.schemes import Scheme, get_scheme
 from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model
 
@@ -64,7 +63,7 @@ def find_scheme(source: str, target: str, kernels: str, budget: Budget, setup: A
     table_path = write_table(table, out_dir / f"{model.name}-contributions.parquet")
     space = Space.from_table(table)
     config = Configuration(source, "", target, kernels, steps=1, lr=setup.lr, qas=setup.qas)
-    evaluator = Evaluator(source, space, config, latency=budget.latency_ms is not None or _calibrated(target, kernels))
+    evaluator = Evaluator(source, space, config, latency=budget.latency_ms is not None)
     result = search(evaluator, budget, seed=setup.seed)
     scheme = result.best.scheme(space.layers, name)
     p = result.predicted
@@ -86,16 +85,6 @@ def check_feasible(source: str, target: str, kernels: str, budget: Budget, setup
     smallest = Evaluator(source, space, config, latency=budget.latency_ms is not None).exact(Candidate(0, ()))
     if not budget.admits(smallest):
         raise BudgetError(too_small(budget, smallest, source))
-
-
-def _calibrated(target: str, kernels: str) -> bool:
-    from tinybench.estimate.batch import _calibration
-
-    try:
-        _calibration(target, kernels)
-        return True
-    except CalibrationError:
-        return False
 
 
 def verify(source: str, target: str, schemes: dict[str, str], seeds: int, setup: AnalysisSetup, client_factory,
