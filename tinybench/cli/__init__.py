@@ -40,6 +40,7 @@ COMMANDS = {
     "check": "check",
     "plot": "plot",
     "report": "report",
+    "search": "search",
     "doctor": "doctor",
 }
 

@@ -112,7 +112,12 @@ def cycle_cost(profile: DataProfile, cal: Calibration) -> Callable[[TrainingGrap
 
 
 def _row(c: Configuration) -> dict:
-    plan = _plan(replace(c, steps=1))
+    return estimate_plan(_plan(replace(c, steps=1)), c)
+
+
+def estimate_plan(plan: MemoryPlan, c: Configuration) -> dict:
+    """The prediction of a planned step of ``c``'s model (``c.scheme`` is not read: a scheme
+    search plans candidates that have no name)."""
     graph = plan.graph
     cal = _calibration(c.target, c.kernels)
     step = cost_step(graph, count_graph(profile_of(c.model, c.sample, c.lr, c.qas), graph, c.lr, c.qas, c.kernels), cal)
@@ -146,4 +151,4 @@ def estimate_configurations(configurations: Iterable[Configuration]):
     return pd.DataFrame(rows, columns=columns)
 
 
-__all__ = ["Configuration", "EXPECTED", "PHASE_ORDER", "estimate_configurations"]
+__all__ = ["Configuration", "EXPECTED", "PHASE_ORDER", "estimate_configurations", "estimate_plan"]

@@ -21,7 +21,7 @@ class Evaluation:
 
 @dataclass
 class TrainingRun:
-    before: Evaluation
+    before: Evaluation | None  # None when not asked for (a scheme search compares runs from one start)
     after: Evaluation
     steps: int
     train_loss: list[float] = field(default_factory=list)  # loss of each step's own forward
@@ -40,10 +40,10 @@ def evaluate(step: TrainingStep, split: Split, samples: int) -> Evaluation:
 
 
 def train(step: TrainingStep, train_split: Split, test_split: Split, steps: int, eval_samples: int,
-          seed: int = 0, progress: Callable[[int], None] | None = None) -> TrainingRun:
+          seed: int = 0, progress: Callable[[int], None] | None = None, evaluate_before: bool = True) -> TrainingRun:
     """Run ``steps`` SGD steps (batch 1) over a seeded shuffle of the training split."""
     head = step.graph.model.classifier
-    before = evaluate(step, test_split, eval_samples)
+    before = evaluate(step, test_split, eval_samples) if evaluate_before else None
     order = np.random.default_rng(seed).permutation(len(train_split.labels))
     losses = []
     for i in range(steps):
