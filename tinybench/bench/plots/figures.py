@@ -136,7 +136,8 @@ def cycles(results: Results):
     cell = _profiled_cell(results, name)
     ops = results.ops[results.ops["cell_key"] == cell["cell_key"]].sort_values("op_index")
     value = "measured_cycles" if ops["measured_cycles"].notna().any() else "measured_instructions"
-    ops = ops.assign(phase=ops.get("phase", pd.Series("step", index=ops.index)).fillna("step"))
+    ops = ops.assign(phase=ops.get("phase", pd.Series("step", index=ops.index)).fillna("step"),
+                     **{value: pd.to_numeric(ops[value])})  # a column with gaps can be stored as objects
     phases = sorted(set(ops["phase"]))
     fig, (per_op, per_kind) = figure(2.0, 3.2, nrows=2)
     for i, phase in enumerate(phases):
