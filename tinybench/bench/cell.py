@@ -24,7 +24,8 @@ from tinybench.emulate import DEFAULT_INSTRUCTION_BUDGET, DEFAULT_TIMEOUT_S, get
 from tinybench.emulate.results import MarkerError, StepCounts
 from tinybench.errors import TinybenchError
 from tinybench.estimate import CalibrationError, Prediction, load_calibration, predict
-from tinybench.estimate.step import CountedSteps
+from tinybench.estimate.step import PHASES, CountedSteps
+from tinybench.graph.cost import op_macs
 from tinybench.graph.schemes import get_scheme, resolve
 from tinybench.graph.training import TrainingGraph, compile_training
 from tinybench.kernels.executor import DEFAULT_LR, TrainingStep
@@ -258,7 +259,7 @@ def op_profile(plan: MemoryPlan, prediction: Prediction | None, measured: dict, 
     """One row per op of the last step: what was measured of it (None where nothing was: a cell
     that did not build or run still has its plan and prediction), the bytes live in the arena
     by category while it runs, and the estimator's prediction of it."""
-    rows = [{"op": op.name, "kind": op.kind,
+    rows = [{"op": op.name, "kind": op.kind, "phase": PHASES[op.kind], "macs": int(op_macs(plan.graph, op)),
              "instructions": measured[i].instructions if i in measured else None,
              "cycles": measured[i].cycles if i in measured else None,
              "dwt_cycles": dwt_ops[i].cycles if i < len(dwt_ops) else None}

@@ -52,7 +52,7 @@ def memory(results: Results):
     ax.set_yscale("log")
     ax.set_xticks(np.arange(len(models)), models)
     ax.set_ylabel("peak SRAM of one training step (KB, log)")
-    ax.legend(ncols=2, loc="upper right", frameon=False)
+    ax.legend(ncols=3, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)  # above: bars span decades
     return fig
 
 
