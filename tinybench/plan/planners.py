@@ -162,19 +162,36 @@ class _Conflicts:
         ends = [max(p.last for p in g) for g in groups]
         spans = sorted(range(len(groups)), key=firsts.__getitem__)
         for k, i in enumerate(spans):
-            end, on_i = ends[i], self.on[i]
+            end = ends[i]
             for j in spans[k + 1:]:
                 if firsts[j] > end:
                     break
+                of_i, of_j = [], []
                 for po, ps, pf, pl in parts[i]:
                     for qo, qs, qf, ql in parts[j]:
                         if pf <= ql and qf <= pl:
                             # x + po < y + qo + qs and y + qo < x + po + ps
-                            self.on[j].append((i, qo - po - ps + 1, qo + qs - po, ql))
-                            on_i.append((j, po - qo - qs + 1, po + ps - qo, pl))
+                            of_j.append((qo - po - ps + 1, qo + qs - po, ql))
+                            of_i.append((po - qo - qs + 1, po + ps - qo, pl))
+                self.on[j].extend((i, *r) for r in _merged(of_j))
+                self.on[i].extend((j, *r) for r in _merged(of_i))
 
     def placement(self) -> "_Placement":
         return _Placement(self)
+
+
+def _merged(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Overlapping or touching offset ranges ``[lo, hi)`` of one pair of groups as one range,
+    with the latest of their last ops: a sliced tensor meets its neighbour in many parts, and
+    every placement pays for each entry."""
+    out: list[tuple[int, int, int]] = []
+    for lo, hi, last in sorted(ranges):
+        if out and lo <= out[-1][1]:
+            plo, phi, plast = out[-1]
+            out[-1] = (plo, max(phi, hi), max(plast, last))
+        else:
+            out.append((lo, hi, last))
+    return out
 
 
 class _Placement:
@@ -191,10 +208,11 @@ class _Placement:
         return self._forbidden[i]
 
     def put(self, j: int, y: int) -> None:
-        self.offsets[j] = y
+        offsets, forbidden = self.offsets, self._forbidden  # the hot loop of every placement
+        offsets[j] = y
         for i, a, b, last in self.conflicts.on[j]:
-            if self.offsets[i] < 0:
-                self._forbidden[i].append((y + a, y + b, last))
+            if offsets[i] < 0:
+                forbidden[i].append((y + a, y + b, last))
 
 
 def _gaps(forbidden: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
@@ -246,12 +264,17 @@ def _against_an_end(groups: list[Group], order: list[int], conflicts: _Conflicts
             placement.put(i, _lowest(forbidden))
             continue
         low = min(p.offset for p in groups[i])
+        neighbour: dict[int, int] = {}  # offset -> last op of the forbidden range ending or starting next to it
+        for lo, hi, last in forbidden:
+            for x in (hi, lo - 1):
+                if x in candidates and neighbour.get(x, -1) < last:
+                    neighbour[x] = last
 
         def stays(x: int) -> int:
             """How long the group's neighbours at offset x stay (the arena's ends: forever)."""
             if x + low == 0 or x + top == arena:
                 return _UNBOUNDED
-            return max((last for lo, hi, last in forbidden if hi == x or lo - 1 == x), default=-1)
+            return neighbour.get(x, -1)
 
         placement.put(i, max(candidates, key=lambda x: (stays(x), -x)))
     return placement.offsets
