@@ -31,7 +31,7 @@ from tinybench.plan.planners import DEFAULT_PLANNER, EXACT_ABOVE, GOOD_ENOUGH, E
 AUTO_BUDGET = 0.10
 #: At most this many tilings (the smallest floors first) are planned; planning stops early at
 #: an arena within ``GOOD_ENOUGH`` of the smallest floor, or below the next floor.
-PLANNED = 4
+PLANNED = 3
 #: Most tiles the automatic choices try (a forced ``N:TILES`` may use up to the tensor's rows).
 MAX_AUTO_TILES = 16
 REQUESTS = ("auto", "none", "min-memory", "N:TILES")
