@@ -268,8 +268,7 @@ def op_profile(plan: MemoryPlan, prediction: Prediction | None, measured: dict, 
         row.update({f"live_{c.replace(' ', '_')}_bytes": b for c, b in live.items()})
     if prediction is not None:
         for row, est in zip(rows, prediction.op_costs()):
-            row.update(phase=est["phase"], macs=est["macs"], predicted_instructions=est["instructions"],
-                       predicted_cycles=est["cycles"])
+            row.update(predicted_instructions=est["instructions"], predicted_cycles=est["cycles"])
     return rows
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from tinybench.bench.cell import CellConfig, CellResult, run_cell
-from tinybench.bench.store import (cell_key, cell_rows, prediction_rows, provenance, read_results, stored_keys,
+from tinybench.bench.store import (cell_key, cell_rows, prediction_rows, provenance, read_provenance, stored_keys,
                                    write_cell, write_provenance)
 from tinybench.errors import TinybenchError, quote
 from tinybench.graph.schemes import published_schemes
@@ -123,12 +123,13 @@ def run_one(cfg: CellConfig, run_id: str) -> tuple[dict, list[dict]]:
     try:
         result = run_cell(cfg)
     except TinybenchError as err:  # a configuration that cannot be measured (unknown scheme, ...)
-        result = CellResult("error", str(err), cfg.emulator, cfg.target, asdict(cfg))
+        return _failed_rows(cfg, run_id, "error", str(err), time.perf_counter() - t0)
     return cell_rows(cfg, result, run_id, time.perf_counter() - t0)
 
 
-def _crash_rows(cfg: CellConfig, run_id: str, why: str) -> tuple[dict, list[dict]]:
-    return cell_rows(cfg, CellResult("crash", why, cfg.emulator, cfg.target, asdict(cfg)), run_id, 0.0)
+def _failed_rows(cfg: CellConfig, run_id: str, status: str, why: str, wall_s: float = 0.0) -> tuple[dict, list[dict]]:
+    """The rows of a cell that produced no CellResult of its own (bad configuration, dead worker)."""
+    return cell_rows(cfg, CellResult(status, why, cfg.emulator, cfg.target, asdict(cfg)), run_id, wall_s)
 
 
 @dataclass
@@ -150,7 +151,7 @@ def _label(cfg: CellConfig) -> str:
 def _prepare_out(out: Path, spec: MatrixSpec, cells: list[CellConfig], run_id: str, resume: bool | None) -> set[str]:
     """Keys already stored (to skip); refuses to mix another spec's results into a folder."""
     if (out / "provenance.json").exists():
-        prov = read_results(out).provenance
+        prov = read_provenance(out)
         same = prov.get("spec") == spec.to_json()
         if resume is False or (resume is None and not same):
             raise SpecError(f"{out} already holds results of {'this' if same else 'another'} spec: "
@@ -230,9 +231,9 @@ def _on_dask(cells: list[CellConfig], run_id: str, store: Callable, workers: int
                         try:
                             rows = fut.result()
                         except KilledWorker as err:
-                            rows = _crash_rows(cfg, run_id, f"the worker running it died twice: {err}")
+                            rows = _failed_rows(cfg, run_id, "crash", f"the worker running it died twice: {err}")
                         except Exception as err:  # a bug in tinybench on the worker: stored, the run goes on
-                            rows = _crash_rows(cfg, run_id, f"{type(err).__name__}: {err}")
+                            rows = _failed_rows(cfg, run_id, "crash", f"{type(err).__name__}: {err}")
                         store(rows)
                     report(_slowest(client, futures, started))
                     time.sleep(0.2)

@@ -10,6 +10,7 @@ by name in ``Results.problems`` and costs only its own cell. docs/results.md lis
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -38,7 +39,6 @@ class StoreError(TinybenchError):
 
 def cell_key(cfg: CellConfig) -> str:
     """A stable name of a cell's configuration: equal configurations, equal keys."""
-    import hashlib
     text = json.dumps({k: _plain(v) for k, v in asdict(cfg).items()}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -106,6 +106,8 @@ def write_cell(out: Path, row: dict, ops: list[dict]) -> None:
 
 
 def _first_line(cmd: list[str]) -> str | None:
+    """First stdout line of a git command run beside the package, None if it fails: unlike
+    external.first_output_line, git's error text on stderr must never become a commit."""
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=30,
                              cwd=Path(tinybench.__file__).parent)
@@ -167,23 +169,33 @@ def _read_parts(folder: Path, problems: dict[str, str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def read_results(path: Path | str) -> Results:
-    """Read a run folder; raises StoreError only when it is not a results folder at all."""
-    path = Path(path)
+def _provenance(path: Path, problems: dict[str, str]) -> dict:
+    """A folder's provenance.json ({} and a problem if unreadable); StoreError if it has none."""
     prov_file = path / "provenance.json"
-    if not path.is_dir():
-        raise StoreError(f"{path}: no such results folder")
-    problems: dict[str, str] = {}
     try:
-        prov = json.loads(prov_file.read_text())
+        return json.loads(prov_file.read_text())
     except FileNotFoundError:
         raise StoreError(f"{path}: not a results folder (no provenance.json; `tinybench matrix --out {path}` "
                          "writes one)") from None
     except (OSError, ValueError) as err:
         problems[str(prov_file)] = f"unreadable provenance ({err})"
-        prov = {}
+        return {}
+
+
+def read_provenance(path: Path | str) -> dict:
+    """Only the provenance of a results folder (what a resume compares), without its parts."""
+    return _provenance(Path(path), {})
+
+
+def read_results(path: Path | str) -> Results:
+    """Read a run folder; raises StoreError only when it is not a results folder at all."""
+    path = Path(path)
+    if not path.is_dir():
+        raise StoreError(f"{path}: no such results folder")
+    problems: dict[str, str] = {}
+    prov = _provenance(path, problems)
     if prov.get("schema_version", SCHEMA_VERSION) != SCHEMA_VERSION:
-        problems[str(prov_file)] = (f"written by results schema {prov.get('schema_version')}, this tinybench "
+        problems[str(path / "provenance.json")] = (f"written by results schema {prov.get('schema_version')}, this tinybench "
                                     f"reads schema {SCHEMA_VERSION}")
     cells = _read_parts(path / "cells", problems)
     ops = _read_parts(path / "ops", problems)
