@@ -6,8 +6,9 @@ of both in that same place (``pyproject.toml``), so an installed tinybench and a
 find them the same way, through :func:`data_dir`.
 
 Cache: one folder, ``$TINYBENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/tinybench``, else
-``~/.cache/tinybench``. It holds the QEMU plugin, the host builds of the C kernels and the
-compiled Numba kernels, each under a hash of its sources, so it never goes stale and can be
+``~/.cache/tinybench``. It holds the QEMU plugin, the host builds of the C kernels, the
+compiled Numba kernels and the firmware's object files (:mod:`tinybench.codegen.objects`),
+each under a hash of its sources, so it never goes stale and can be
 removed at any time (``rm -rf ~/.cache/tinybench``); what is missing is rebuilt on use.
 """
 

@@ -62,8 +62,10 @@ def test_too_large_for_the_target_is_reported(capsys, tmp_path):
                          "--work-dir", str(tmp_path), "--json")
     d = json.loads(out)
     assert code == 1 and d["status"] == "too-large"
-    assert "RAM" in d["reason"] and "262144" in d["reason"].replace(",", "")
+    assert "SRAM" in d["reason"] and "262144" in d["reason"].replace(",", "")
     assert "too-large" in err
+    # Its planned arena alone is over the SRAM: the cell says so without calling the compiler.
+    assert "not built" in d["reason"] and not list(tmp_path.glob("*.elf"))
 
 
 def test_hang_is_reported(capsys, tmp_path):

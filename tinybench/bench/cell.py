@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+import time
 
 import numpy as np
 from dataclasses import asdict, dataclass, field, replace
@@ -91,6 +92,8 @@ class CellResult:
     build: dict = field(default_factory=dict)
     error: dict = field(default_factory=dict)  # metric -> (predicted - measured) / measured
     uart_tail: str = ""
+    #: Host wall seconds per stage (prepare, predict, build, emulate): where a matrix's time goes.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -190,20 +193,29 @@ def prepare_cell(cfg: CellConfig) -> PreparedCell:
 
 
 def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
+    timings: dict[str, float] = {}
+    lap = _laps(timings)
     cell = prepare_cell(cfg)
+    lap("prepare")
     cfg, plan, report, image, label, graph = cell.cfg, cell.plan, cell.report, cell.image, cell.label, cell.graph
     target = get_target(cfg.target)
     backend = get_backend(cfg.emulator)
     prediction, expected, predicted = _predict(cell)
+    lap("predict")
     predicted["trainable_sram_bytes"] = report.trainable_sram_bytes
     predicted["tiling"] = report.tiling
     result = CellResult("unavailable", "", backend.name, target.name, asdict(cfg), predicted=predicted,
-                        profile=op_profile(plan, prediction, {}, []))
+                        profile=op_profile(plan, prediction, {}, []), timings=timings)
     available, why = backend.available()
     if not available:
         result.reason = f"emulator {backend.name} is not available: {why}"
         return result
 
+    if plan.arena_bytes > target.sram_bytes:  # gcc would take its time to say the same
+        result.status = "too-large"
+        result.reason = (f"not built: the planned arena alone needs {plan.arena_bytes} bytes of SRAM but "
+                         f"{target.name} has {target.sram_bytes} bytes ({plan.arena_bytes - target.sram_bytes} bytes over)")
+        return result
     try:
         _, build = build_training_firmware(plan, image, label, target, backend.default_board(target), out_dir,
                                            steps=cfg.steps, lr=cfg.lr, qas=cfg.qas, kernels=cfg.kernels)
@@ -213,9 +225,12 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
     except BuildError as err:
         result.status, result.reason = "build-error", str(err)
         return result
+    finally:
+        lap("build")
     result.build = build.summary()
 
     run = backend.run(build.elf, target, instruction_budget=cfg.instruction_budget, timeout_s=cfg.timeout_s)
+    lap("emulate")
     result.uart_tail = "\n".join(run.uart.splitlines()[-12:])
     result.status, result.reason = run.status, run.reason
     stack, arena_used = run.stack_bytes, run.arena_used
@@ -253,6 +268,17 @@ def _measure(cfg: CellConfig, out_dir: Path) -> CellResult:
         result.status = "too-large"
         result.reason = f"measured peak SRAM {result.measured['peak_sram_bytes']} B exceeds {target.sram_bytes} B"
     return result
+
+
+def _laps(timings: dict[str, float]):
+    """A function that records, under a stage's name, the seconds since the previous call."""
+    last = [time.perf_counter()]
+
+    def lap(stage: str) -> None:
+        now = time.perf_counter()
+        timings[stage] = now - last[0]
+        last[0] = now
+    return lap
 
 
 def op_profile(plan: MemoryPlan, prediction: Prediction | None, measured: dict, dwt_ops: list) -> list[dict]:

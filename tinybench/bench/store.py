@@ -74,6 +74,8 @@ def cell_rows(cfg: CellConfig, result: CellResult, run_id: str, wall_s: float) -
            **_scalars("error_", result.error),
            "checksum": result.measured.get("param_checksum"),
            "host_checksum": result.measured.get("host_reference_checksum"),
+           **{f"build_{k}": result.build.get(k) for k in ("objects_compiled", "objects_cached")},
+           **_scalars("time_", {f"{k}_s": v for k, v in result.timings.items()}),
            "wall_s": wall_s}
     ops = [{"cell_key": key, "op_index": i, **{("measured_" + k if k in ("instructions", "cycles", "dwt_cycles")
                                                  else k): _plain(v) for k, v in op.items()}}

@@ -49,6 +49,16 @@ def _spec(args: argparse.Namespace) -> MatrixSpec:
     return MatrixSpec(flags)
 
 
+def where_the_time_went(cells) -> str:
+    """Cell-seconds per stage over the stored cells, and how many objects the build cache gave."""
+    stages = [c for c in cells.columns if c.startswith("time_")]
+    spent = ", ".join(f"{c[5:-2]} {cells[c].sum():.0f} s" for c in stages)
+    cached, compiled = (cells[c].fillna(0).sum() if c in cells else 0
+                        for c in ("build_objects_cached", "build_objects_compiled"))
+    return (f"cell time (all workers): {spent or 'not recorded'}; build cache: {cached:.0f} of "
+            f"{cached + compiled:.0f} objects reused")
+
+
 def run(args: argparse.Namespace) -> int:
     spec = _spec(args)
     out = args.out or Path("results/generated") / time.strftime("%Y%m%dT%H%M%S")
@@ -76,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
         print(format_table(SUMMARY_HEADERS, summary_rows(results.cells)))
         print(f"{summary.cells} cells: {summary.ran} run ({summary.failed} failed), {summary.skipped} already "
               f"stored; {wall:.0f} s; results in {out}")
+        if not args.predict_only and len(results.cells):
+            print(where_the_time_went(results.cells))
         for path, why in results.problems.items():
             print(f"unreadable: {path}: {why}")
     return 1 if results.problems else 0

@@ -12,6 +12,7 @@ fit the chip fails here with :class:`FirmwareTooLarge`, on every board.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from tinybench.codegen.objects import CompileError, compile_objects
 from tinybench.codegen.targets import Board, Target, get_target, resolve_board
 from tinybench.external import first_output_line
 from tinybench.paths import data_dir
@@ -122,8 +124,10 @@ def find_gcc(gcc: str | None = None) -> str | None:
     return shutil.which(gcc or os.environ.get("TINYBENCH_GCC", DEFAULT_GCC))
 
 
+@functools.lru_cache(maxsize=None)
 def toolchain_version(gcc: str | None = None) -> str | None:
-    """First line of ``arm-none-eabi-gcc --version``, or None if the compiler is missing."""
+    """First line of ``arm-none-eabi-gcc --version``, or None if the compiler is missing (asked
+    once per process: every build's object keys name it)."""
     exe = find_gcc(gcc)
     return first_output_line([exe, "--version"]) if exe else None
 
@@ -175,6 +179,8 @@ class BuildResult:
     sections: dict[str, tuple[int, int]] = field(default_factory=dict)  # name -> (addr, size)
     command: list[str] = field(default_factory=list)
     warnings: str = ""
+    objects_compiled: int = 0  # compiled by this build; the rest came from the object cache
+    objects_cached: int = 0
 
     @property
     def sram_static_bytes(self) -> int:
@@ -200,6 +206,8 @@ class BuildResult:
             "sram_static_bytes": self.sram_static_bytes,
             "sram_reserved_bytes": self.sram_reserved_bytes,
             "sram_available": self.target.sram_bytes,
+            "objects_compiled": self.objects_compiled,
+            "objects_cached": self.objects_cached,
         }
 
 
@@ -312,12 +320,19 @@ def build_firmware(
 
     all_defines = board_defines(target, board)
     all_defines.update(defines or {})
-    incs = [f"-I{p}" for p in list(include_dirs) + default_include_dirs()]
+    inc_dirs = [Path(p) for p in include_dirs] + default_include_dirs()
     compile_flags = (target.gcc_cpu_flags() + [opt] + list(BASE_CFLAGS)
-                     + _define_flags(all_defines) + incs + list(extra_cflags))
+                     + _define_flags(all_defines) + [f"-I{p}" for p in inc_dirs] + list(extra_cflags))
+    try:
+        objects = compile_objects(all_sources, exe, compile_flags, toolchain_version(exe) or exe, inc_dirs,
+                                  out_dir, timeout_s)
+    except CompileError as err:
+        raise BuildError(f"build failed for {target.name} on {board.name}: {err}", command=err.command,
+                         output=err.output) from None
+    link_flags = target.gcc_cpu_flags() + [opt]
 
     def link_cmd(script: Path, out_elf: Path, out_map: Path) -> list[str]:
-        return ([exe] + compile_flags + [str(s) for s in all_sources]
+        return ([exe] + link_flags + [str(o.path) for o in objects]
                 + ["-T", str(script), f"-Wl,-Map={out_map}", "-o", str(out_elf)]
                 + list(BASE_LDFLAGS) + list(extra_ldflags) + ["-lgcc"])
 
@@ -327,8 +342,8 @@ def build_firmware(
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     except subprocess.TimeoutExpired as exc:
-        raise BuildError(f"compiler timed out after {timeout_s} s", command=cmd) from exc
-    output = (proc.stdout or "") + (proc.stderr or "")
+        raise BuildError(f"linker timed out after {timeout_s} s", command=cmd) from exc
+    output = "\n".join(o.warnings for o in objects if o.warnings) + (proc.stdout or "") + (proc.stderr or "")
     if proc.returncode != 0:
         overflows = parse_overflows(output)
         if overflows:
@@ -349,6 +364,7 @@ def build_firmware(
         arena_bytes=sz["arena"], stack_bytes=sz["stack"],
         sections={k: (a, s) for k, (a, s, _) in sections.items()},
         command=cmd, warnings=output.strip(),
+        objects_compiled=sum(not o.cached for o in objects), objects_cached=sum(o.cached for o in objects),
     )
 
 
