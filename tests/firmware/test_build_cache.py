@@ -84,3 +84,13 @@ def test_pruning_keeps_the_most_recently_used_objects(tmp_path):
     prune(store, limit=250)
     assert sorted(p.name for p in store.glob("*/*.o")) == ["03key.o", "04key.o"]
     assert sorted(p.name for p in store.glob("*/*.txt")) == ["03key.txt", "04key.txt"]
+
+
+def test_the_harness_knobs_recompile_the_harness_alone(tmp_path, monkeypatch):
+    """Cells of a matrix differ in TB_STEPS and TB_MAX_OPS; the kernels' objects are reused."""
+    from tinybench.codegen.build import build_test_firmware
+    monkeypatch.setenv("TINYBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    one = build_test_firmware("det", "nrf52840", "qemu", out_dir=tmp_path / "a", harness_defines={"TB_STEPS": 1})
+    two = build_test_firmware("det", "nrf52840", "qemu", out_dir=tmp_path / "b", harness_defines={"TB_STEPS": 2})
+    assert one.objects_compiled == 6 and (two.objects_compiled, two.objects_cached) == (1, 5)
+    assert code_bytes(one.elf) != code_bytes(two.elf)

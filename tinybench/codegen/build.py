@@ -1,7 +1,7 @@
 """Compile and link tinybench firmware for one (target, board) pair with arm-none-eabi-gcc.
 
     result = build_firmware([Path("model.c")], "stm32f746", "qemu", out_dir=Path("out"),
-                            include_dirs=[Path("gen")], defines={"TB_STEPS": 3})
+                            include_dirs=[Path("gen")], harness_defines={"TB_STEPS": 3})
     result.elf, result.flash_bytes, result.sram_static_bytes
 
 The board support package (``firmware/bsp``) and the harness (``firmware/harness``) are
@@ -284,6 +284,7 @@ def build_firmware(
     name: str = "fw",
     include_dirs: Iterable[Path | str] = (),
     defines: Mapping[str, object] | None = None,
+    harness_defines: Mapping[str, object] | None = None,
     opt: str = "-O2",
     stack_size: int = DEFAULT_STACK_SIZE,
     with_harness: bool = True,
@@ -295,7 +296,10 @@ def build_firmware(
     """Compile and link ``sources`` (plus the BSP and, by default, the harness) into
     ``out_dir/name.elf`` with ``name.map`` and ``name.ld`` beside it.
 
-    ``board`` is a Board, a board name, ``"native"`` (default) or ``"qemu"``.
+    ``board`` is a Board, a board name, ``"native"`` (default) or ``"qemu"``. ``defines`` go to
+    every source; ``harness_defines`` (the harness's knobs, ``TB_STEPS``, ``TB_MAX_OPS``) to the
+    harness alone, so the kernels' objects do not depend on them and the build cache reuses
+    them across programs (:mod:`tinybench.codegen.objects`).
     Raises :class:`ToolchainMissing`, :class:`FirmwareTooLarge` or :class:`BuildError`.
     """
     target = get_target(target)
@@ -311,7 +315,8 @@ def build_firmware(
     for s in srcs:
         if not s.is_file():
             raise BuildError(f"source file not found: {s}")
-    all_sources = bsp_sources(board) + (harness_sources() if with_harness else []) + srcs
+    harness = harness_sources() if with_harness else []
+    all_sources = bsp_sources(board) + harness + srcs
 
     elf = out_dir / f"{name}.elf"
     map_path = out_dir / f"{name}.map"
@@ -324,8 +329,9 @@ def build_firmware(
     compile_flags = (target.gcc_cpu_flags() + [opt] + list(BASE_CFLAGS)
                      + _define_flags(all_defines) + [f"-I{p}" for p in inc_dirs] + list(extra_cflags))
     try:
-        objects = compile_objects(all_sources, exe, compile_flags, toolchain_version(exe) or exe, inc_dirs,
-                                  out_dir, timeout_s)
+        harness_flags = compile_flags + _define_flags(harness_defines or {})
+        units = [(src, harness_flags if src in harness else compile_flags) for src in all_sources]
+        objects = compile_objects(units, exe, toolchain_version(exe) or exe, inc_dirs, out_dir, timeout_s)
     except CompileError as err:
         raise BuildError(f"build failed for {target.name} on {board.name}: {err}", command=err.command,
                          output=err.output) from None

@@ -43,5 +43,5 @@ def build_training_firmware(plan: MemoryPlan, image: np.ndarray, label: int, tar
     source = generate(plan, image, label, out_dir, lr=lr, qas=qas)
     build = build_firmware([source.path, *kernel_sources(kernels)], target, board, out_dir=out_dir, name="train_step",
                            include_dirs=kernel_include_dirs(),
-                           defines={"TB_STEPS": steps, "TB_MAX_OPS": max(len(source.op_names), 1)}, opt=opt)
+                           harness_defines={"TB_STEPS": steps, "TB_MAX_OPS": max(len(source.op_names), 1)}, opt=opt)
     return source, build

@@ -140,7 +140,7 @@ def build_kernel_cases(source: Path, kernels: str, target: Target | str, board: 
                        out_dir: Path, *, n_cases: int, opt: str = "-O2") -> BuildResult:
     """Build the case file with the kernel set ``kernels`` for one (target, board)."""
     return build_firmware([source, *kernel_sources(kernels)], target, board, out_dir=out_dir, name="kernel_cases",
-                          include_dirs=kernel_include_dirs(), defines={"TB_STEPS": 1, "TB_MAX_OPS": max(n_cases, 1)},
+                          include_dirs=kernel_include_dirs(), harness_defines={"TB_STEPS": 1, "TB_MAX_OPS": max(n_cases, 1)},
                           opt=opt)
 
 

@@ -5,7 +5,8 @@ kernel, board-support and harness files with the same flags: 2.6 s of the 4.4 s 
 takes on stm32f746 (the generated model, 1.2 s, differs per cell but repeats across runs). An
 object is stored under a key that names everything the compiler's output depends on:
 
-- the compiler's version line and every flag (defines, includes, optimisation, CPU);
+- the compiler's version line and every flag of that source (defines, includes, optimisation,
+  CPU; a program's own knobs, such as the harness's step count, go to the files that read them);
 - the source's bytes;
 - the bytes of every header it could include: all ``*.h`` under the ``-I`` folders and beside
   the source (a coarse over-approximation of its includes, so an edited header always misses).
@@ -63,12 +64,12 @@ def object_key(source: Path, flags: Sequence[str], toolchain: str, include_dirs:
     return h.hexdigest()
 
 
-def compile_objects(sources: Sequence[Path], exe: str, flags: Sequence[str], toolchain: str,
+def compile_objects(units: Sequence[tuple[Path, Sequence[str]]], exe: str, toolchain: str,
                     include_dirs: Sequence[Path], out_dir: Path, timeout_s: float) -> list[CompiledObject]:
-    """One object per source, from the cache where it holds one, else compiled (and stored)."""
+    """One object per (source, flags), from the cache where it holds one, else compiled (and stored)."""
     store = cache_dir("objects")
     objects = []
-    for index, source in enumerate(sources):
+    for index, (source, flags) in enumerate(units):
         local = out_dir / f"{index:02d}-{source.stem}.o"
         key = object_key(source, flags, toolchain, include_dirs)
         cached = store / key[:2] / f"{key}.o"

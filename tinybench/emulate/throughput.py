@@ -35,7 +35,7 @@ def measure_throughput(target: str = "stm32f746", steps: int = 3, repeat: int = 
     with tempfile.TemporaryDirectory(prefix="tb-throughput-") as tmp:
         if elf is None:
             elf = build_test_firmware("work", target, "qemu", out_dir=Path(tmp),
-                                      defines={"TB_STEPS": steps}).elf
+                                      harness_defines={"TB_STEPS": steps}).elf
         rows = []
         for name, options in configs:
             backend = get_backend(name, **options)
