@@ -19,7 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from tinybench.graph.training import Category, TrainingGraph
-from tinybench.plan.planners import covered
+from tinybench.plan.planners import covered, live_extents
 
 #: Every buffer starts on a 4-byte boundary so int32 gradients and accumulators load as words.
 ALIGNMENT = 4
@@ -192,8 +192,9 @@ def live_bytes(bufs: list[Buffer], n_ops: int) -> list[int]:
             delta[p.first] += p.size
             delta[p.last + 1] -= p.size
         else:
-            for i in range(b.first, b.last + 1):
-                live[i] += b.extent_at(i)
+            first, extents = live_extents(b.parts)
+            for i, n_bytes in enumerate(extents, start=first):
+                live[i] += n_bytes
     run = 0
     for i in range(n_ops):
         run += delta[i]

@@ -144,6 +144,18 @@ def covered(ranges: list[tuple[int, int]]) -> int:
     return total
 
 
+def live_extents(parts) -> tuple[int, list[int]]:
+    """The first op of ``parts`` (anything with offset, size, first and last) and the bytes
+    they cover at each op from it on (parts that overlap count once), in one sweep."""
+    first = min(p.first for p in parts)
+    live: list[list[tuple[int, int]]] = [[] for _ in range(max(p.last for p in parts) - first + 1)]
+    for p in parts:
+        if p.size:
+            for t in range(p.first - first, p.last - first + 1):
+                live[t].append((p.offset, p.size))
+    return first, [covered(r) if len(r) > 1 else sum(size for _, size in r) for r in live]
+
+
 def _live_floor(groups: list[Group]) -> int:
     """Max over ops of the bytes live there (a group counts the bytes of its parts live there)."""
     if not groups:
@@ -156,8 +168,9 @@ def _live_floor(groups: list[Group]) -> int:
             delta[g[0].first] += g[0].size
             delta[g[0].last + 1] -= g[0].size
             continue
-        for t in range(_first(g), max(p.last for p in g) + 1):
-            live[t] += covered([(p.offset, p.size) for p in g if p.first <= t <= p.last])
+        first, extents = live_extents(g)
+        for t, n_bytes in enumerate(extents, start=first):
+            live[t] += n_bytes
     run = 0
     for t in range(n - 1):
         run += delta[t]
