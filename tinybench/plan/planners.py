@@ -153,7 +153,7 @@ def live_extents(parts) -> tuple[int, list[int]]:
         if p.size:
             for t in range(p.first - first, p.last - first + 1):
                 live[t].append((p.offset, p.size))
-    return first, [covered(r) if len(r) > 1 else sum(size for _, size in r) for r in live]
+    return first, [covered(r) if len(r) > 1 else r[0][1] if r else 0 for r in live]
 
 
 def _live_floor(groups: list[Group]) -> int:
