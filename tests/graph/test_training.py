@@ -65,6 +65,20 @@ def test_dtypes_follow_gradient_precision(models):
     assert memory_report(plan_memory(fp32)).arena_bytes > memory_report(plan_memory(int8)).arena_bytes
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_weight_gradients_hold_the_updated_weights_only(models, name):
+    # as many elements as the weights the update writes: a depthwise filter's first k channels
+    # (the kernel's grad_w [k, kernel, kernel]), a dense one's first k input channels
+    m = models[name]
+    g = compile_(m, "full", "unfused")
+    convs = {c.name: c for c in m.convs}
+    wgrads = [(op.layer, op.outputs[1]) for op in g.ops if op.kind == "conv_bwd_params" and len(op.outputs) > 1]
+    assert any(convs[layer].groups > 1 for layer, _ in wgrads)
+    for layer, t in wgrads:
+        c, k = convs[layer], g.scheme.weight_channels(convs[layer].index)
+        updated = c.weight[:k] if c.groups > 1 else c.weight[..., :k]
+        assert g.tensors[t].elements == updated.size, layer
+
 def test_reordered_keeps_no_parameter_gradient_and_unfused_updates_last(models):
     m = models["mbv2-w0.35"]
     re = compile_(m, "99kb", "reordered")

@@ -15,8 +15,8 @@ from tinybench.models.builder import build_model
 from tinybench.models.zoo import load_model
 from tinybench.graph.schemes import get_scheme
 from tinybench.plan.lifetimes import buffers
-from tinybench.plan.memory import plan_memory
-from tinybench.plan.planners import PLANNERS, get_planner
+from tinybench.plan.memory import plan_memory, plan_memory_below
+from tinybench.plan.planners import PLANNERS, Part, _Conflicts, get_planner
 
 ALL = list(PLANNERS)
 
@@ -130,6 +130,43 @@ def test_exact_is_never_worse_than_search_nor_search_than_greedy(groups):
     assert arenas[0] <= arenas[1] <= arenas[2]
 
 
+
+@settings(max_examples=150, deadline=None)
+@given(groups=groups)
+def test_conflicts_forbid_exactly_the_colliding_offsets(groups):
+    # brute force: group i at x collides with group j at 0 iff a live pair of parts shares a byte
+    gs = [tuple(Part(*p) for p in g) for g in groups]
+    conflicts = _Conflicts(gs)
+    span = 64 + 512 + 1
+    for i, gi in enumerate(gs):
+        entries = {}
+        for j, a, b, _ in conflicts.on[i]:
+            entries.setdefault(j, set()).update(range(a, b))
+        for j, gj in enumerate(gs):
+            if j == i:
+                continue
+            expected = {x for x in range(-span, span) if any(
+                p.meets(q) and x + p.offset < q.offset + q.size and q.offset < x + p.offset + p.size
+                for p in gi for q in gj)}
+            assert entries.get(j, set()) == expected, (i, j)
+
+
+@settings(max_examples=150, deadline=None)
+@given(groups=groups, name=st.sampled_from(ALL), slack=st.integers(-64, 64))
+def test_a_bound_only_gives_up_what_could_not_beat_it(groups, name, slack):
+    whole = get_planner(name)
+    bounded = get_planner(name)
+    for g in groups:
+        whole.add_group(g)
+        bounded.add_group(g)
+    beat = whole.arena_size() + slack
+    arena = bounded.arena_below(beat)
+    if whole.arena_size() < beat:  # the same placement, not just one as small
+        assert arena == whole.arena_size()
+        assert [bounded.offset(i) for i in range(len(groups))] == [whole.offset(i) for i in range(len(groups))]
+    else:
+        assert arena is None
+
 layer = st.one_of(
     st.tuples(st.just("conv"), st.integers(1, 6), st.sampled_from([1, 3]), st.integers(1, 2)),
     st.tuples(st.just("block"), st.integers(1, 3), st.integers(1, 6), st.sampled_from([3, 5]), st.integers(1, 2)),
@@ -151,6 +188,10 @@ def test_random_training_graphs_plan_without_overlap(layers, size, classes, n_up
     g = compile_training(m, resolve(scheme, m), schedule, precision)
     plan = plan_memory(g, name, inplace)
     assert plan.arena_bytes >= plan.floor_bytes or name == "linear"
+    # a bound gives up exactly the plans that could not beat it, and keeps the same plan otherwise
+    assert plan_memory_below(g, plan.arena_bytes, name, inplace) is None
+    below = plan_memory_below(g, plan.arena_bytes + 1, name, inplace)
+    assert below is not None and below.buffer_offsets == plan.buffer_offsets
     offsets = plan.offsets
     # every tensor of the graph has a place, inside the arena
     assert set(offsets) == set(g.tensors)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from tinybench.graph.training import TrainingGraph, TrainOp
-from tinybench.models.ir import Conv
+from tinybench.models.ir import Conv, convs_by_name
 
 #: The cost of one op of a step; the tiling choice sums it over ops (pluggable: cycles later).
 OpCost = Callable[[TrainingGraph, TrainOp], float]
@@ -25,7 +25,7 @@ def _window_macs(conv: Conv, rows_in: int) -> int:
 
 
 def op_macs(graph: TrainingGraph, op: TrainOp) -> float:
-    convs = {c.name: c for c in graph.model.convs}
+    convs = convs_by_name(graph.model)
     conv = convs.get(op.layer)
     if op.kind == "conv_fwd":
         return _window_macs(conv, op.rows(graph.tensors[op.inputs[0]]))

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 
 from tinybench.errors import TinybenchError
 from tinybench.graph.training import Category, Tensor, Tiling, TrainingGraph, TrainOp, stream_overlap
-from tinybench.models.ir import Conv
+from tinybench.models.ir import Conv, convs_by_name
 
 #: Op kinds a band can run: forward ops of one tensor each, on HWC feature maps.
 TILEABLE_KINDS = ("conv_fwd", "pwdw_fwd", "add_fwd")
@@ -56,14 +56,16 @@ def tiling_cuts(graph: TrainingGraph) -> list[int]:
     step input must be read by them only, and exactly one tensor they make may be read later:
     the last op's output, the tensor the bands assemble.
     """
+    prefix = 0  # the tileable ops lead the step
+    for op in graph.ops:
+        if (op.kind not in TILEABLE_KINDS or len(op.outputs) != 1 or _updates(graph, op)
+                or len(graph.tensors[op.outputs[0]].shape) != 3 or op.slices):
+            break
+        prefix += 1
+    later_reads = _reads_from(graph, prefix)
     cuts = []
     produced: set[str] = set()
-    later_reads = _reads_from(graph)
-    for n, op in enumerate(graph.ops, start=1):
-        if op.kind not in TILEABLE_KINDS or len(op.outputs) != 1 or _updates(graph, op):
-            break
-        if len(graph.tensors[op.outputs[0]].shape) != 3 or op.slices:
-            break
+    for n, op in enumerate(graph.ops[:prefix], start=1):
         produced.add(op.outputs[0])
         crossing = (produced | {graph.model.input}) & later_reads[n]
         if crossing == {op.outputs[0]} and graph.tensors[op.outputs[0]].shape[0] >= 2:
@@ -98,17 +100,17 @@ def tiled_prefix(graph: TrainingGraph, ops: int, tiles: int) -> TiledPrefix:
     return TiledPrefix(Tiling(ops, tiles, output), builder.ops, builder.tensors)
 
 
-def _reads_from(graph: TrainingGraph) -> list[set[str]]:
-    """``reads[n]``: tensors read by ops n and later."""
-    reads: list[set[str]] = [set() for _ in range(len(graph.ops) + 1)]
-    for n in range(len(graph.ops) - 1, -1, -1):
-        reads[n] = reads[n + 1] | set(graph.ops[n].inputs)
-    return reads
+def _reads_from(graph: TrainingGraph, upto: int) -> list[set[str]]:
+    """``reads[n]``, n <= ``upto``: tensors read by ops n and later."""
+    reads = [set().union(*(op.inputs for op in graph.ops[upto:]))]
+    for n in range(upto - 1, -1, -1):
+        reads.append(reads[-1] | set(graph.ops[n].inputs))
+    return reads[::-1]
 
 
 def _updates(graph: TrainingGraph, op: TrainOp) -> bool:
     layers = [op.layer] + ([op.attrs["pointwise"]] if op.kind == "pwdw_fwd" else [])
-    convs = {c.name: c for c in graph.model.convs}
+    convs = convs_by_name(graph.model)
     return any(layer in convs and convs[layer].index in graph.scheme.updates for layer in layers)
 
 

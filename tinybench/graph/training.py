@@ -351,9 +351,10 @@ class _Compiler:
     def _param_grads(self, conv: Conv, k: int) -> tuple[str, ...]:
         dtype = self._param_grad_dtype()
         names = [self._add(f"bgrad:{conv.name}", (conv.out_channels,), dtype, Category.GRADIENT)]
-        if k:
-            names.append(self._add(f"wgrad:{conv.name}", (conv.out_channels, conv.kernel, conv.kernel, k),
-                                   dtype, Category.GRADIENT))
+        if k:  # a depthwise filter has one input channel: its first k channels, [k, kernel, kernel, 1]
+            shape = (k, conv.kernel, conv.kernel, 1) if conv.groups > 1 else (conv.out_channels, conv.kernel,
+                                                                              conv.kernel, k)
+            names.append(self._add(f"wgrad:{conv.name}", shape, dtype, Category.GRADIENT))
         return tuple(names)
 
     def _unfused_update(self, conv: Conv) -> None:

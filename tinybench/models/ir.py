@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import enum
 from dataclasses import dataclass, field
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -217,6 +218,20 @@ class Model:
             if op.output == tensor:
                 return op
         return None
+
+
+_CONV_INDEX: "WeakKeyDictionary[Model, tuple[tuple[int, ...], dict[str, Conv]]]" = WeakKeyDictionary()
+
+
+def convs_by_name(model: Model) -> dict[str, Conv]:
+    """``model``'s convolutions by name, built once per model and rebuilt if its op list
+    changes: the tiling choice looks up the layer of every band op of every candidate."""
+    ops = tuple(map(id, model.ops))
+    cached = _CONV_INDEX.get(model)
+    if cached is None or cached[0] != ops:
+        cached = (ops, {c.name: c for c in model.convs})
+        _CONV_INDEX[model] = cached
+    return cached[1]
 
 
 def quantize_multiplier_pair(real_a: float, real_b: float) -> tuple[int, int, int]:

@@ -19,7 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from tinybench.graph.training import Category, TrainingGraph
-from tinybench.plan.planners import covered
+from tinybench.plan.planners import covered, live_extents
 
 #: Every buffer starts on a 4-byte boundary so int32 gradients and accumulators load as words.
 ALIGNMENT = 4
@@ -133,11 +133,27 @@ def segments(graph: TrainingGraph, lives: dict[str, tuple[int, int]]) -> dict[st
     return result
 
 
-def buffers(graph: TrainingGraph, inplace: bool | Collection[int] = True) -> list[Buffer]:
+@dataclass
+class Lifetimes:
+    """Live range and segments of every arena tensor of a graph: what :func:`buffers` needs
+    whichever in-place writes it takes, found once for the several sets a plan compares."""
+
+    lives: dict[str, tuple[int, int]]
+    segments: dict[str, list[tuple[int, int, int, int]]]
+
+    @classmethod
+    def of(cls, graph: TrainingGraph) -> "Lifetimes":
+        lives = tensor_lifetimes(graph)
+        return cls(lives, segments(graph, lives))
+
+
+def buffers(graph: TrainingGraph, inplace: bool | Collection[int] = True,
+            lifetimes: Lifetimes | None = None) -> list[Buffer]:
     """Arena buffers of ``graph``; in-place ops share their input's buffer: all of them
-    (``inplace=True``), none (``False``) or those at the given op indices."""
-    lives = tensor_lifetimes(graph)
-    segs = segments(graph, lives)
+    (``inplace=True``), none (``False``) or those at the given op indices. ``lifetimes``:
+    the graph's, if the caller has them."""
+    lifetimes = lifetimes or Lifetimes.of(graph)
+    lives, segs = lifetimes.lives, lifetimes.segments
     owner: dict[str, Buffer] = {}
     result: list[Buffer] = []
 
@@ -176,8 +192,9 @@ def live_bytes(bufs: list[Buffer], n_ops: int) -> list[int]:
             delta[p.first] += p.size
             delta[p.last + 1] -= p.size
         else:
-            for i in range(b.first, b.last + 1):
-                live[i] += b.extent_at(i)
+            first, extents = live_extents(b.parts)
+            for i, n_bytes in enumerate(extents, start=first):
+                live[i] += n_bytes
     run = 0
     for i in range(n_ops):
         run += delta[i]
@@ -185,7 +202,7 @@ def live_bytes(bufs: list[Buffer], n_ops: int) -> list[int]:
     return live
 
 
-def needed_inplace_ops(graph: TrainingGraph, floor: int) -> set[int]:
+def needed_inplace_ops(graph: TrainingGraph, floor: int, lifetimes: Lifetimes | None = None) -> set[int]:
     """Ops whose in-place write is needed to keep ``floor``, the live-bytes floor with every
     in-place write taken.
 
@@ -193,5 +210,5 @@ def needed_inplace_ops(graph: TrainingGraph, floor: int) -> set[int]:
     starts there), but it ties the output to its input's place; an op where the two fit side
     by side under the floor is better left free for the planner.
     """
-    free = live_bytes(buffers(graph, inplace=False), len(graph.ops))
+    free = live_bytes(buffers(graph, inplace=False, lifetimes=lifetimes), len(graph.ops))
     return {i for i, b in enumerate(free) if b > floor}

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 
 from tinybench.graph.training import Category, TrainingGraph
-from tinybench.plan.lifetimes import Buffer, buffers, live_bytes, needed_inplace_ops
-from tinybench.plan.planners import DEFAULT_PLANNER, GOOD_ENOUGH, get_planner
+from tinybench.plan.lifetimes import Buffer, Lifetimes, buffers, live_bytes, needed_inplace_ops
+from tinybench.plan.planners import DEFAULT_PLANNER, GOOD_ENOUGH, UNBOUNDED, get_planner
 
 
 @dataclass
@@ -63,27 +63,46 @@ def plan_memory(graph: TrainingGraph, planner: str = DEFAULT_PLANNER, inplace: b
     writes the live-bytes floor needs (:func:`needed_inplace_ops`): an in-place write pins
     its output to its input's offset, which can leave a hole the next op's tensors cannot use.
     """
+    plan = plan_memory_below(graph, UNBOUNDED, planner, inplace)
+    assert plan is not None  # every arena is below the unbounded one
+    return plan
+
+
+def plan_memory_below(graph: TrainingGraph, beat: int, planner: str = DEFAULT_PLANNER,
+                      inplace: bool | str = "auto") -> MemoryPlan | None:
+    """``plan_memory``'s plan if its arena is below ``beat``, else None: a caller that holds
+    a plan of ``beat`` bytes needs no worse one, and the planner gives up a placement as
+    soon as it reaches ``beat`` (:meth:`~tinybench.plan.planners.Planner.arena_below`).
+    Each in-place choice but the last is placed exactly up to ``GOOD_ENOUGH`` of the floor,
+    which decides whether the next is tried, so the plan is the same as without ``beat``."""
     start = time.perf_counter()
-    chained = buffers(graph)
+    lifetimes = Lifetimes.of(graph)
+    chained = buffers(graph, lifetimes=lifetimes)
     floor = max(live_bytes(chained, len(graph.ops)), default=0)
     if inplace == "auto":
-        choices: list[bool | set[int]] = [needed_inplace_ops(graph, floor), True]
+        choices: list[bool | set[int]] = [needed_inplace_ops(graph, floor, lifetimes), True]
     elif isinstance(inplace, bool):
         choices = [inplace]
     else:
         raise ValueError(f"inplace must be True, False or 'auto', not {inplace!r}")
     best = None
-    for choice in choices:
+    for k, choice in enumerate(choices):
         p = get_planner(planner)
-        bufs = chained if choice is True else buffers(graph, inplace=choice)
+        bufs = chained if choice is True else buffers(graph, inplace=choice, lifetimes=lifetimes)
         for b in bufs:
             p.add_group([(part.offset, part.size, part.first, part.last) for part in b.parts])
-        if best is None or p.arena_size() < best[0].arena_size():
-            best = (p, bufs)
-        if best[0].arena_size() <= floor * GOOD_ENOUGH:
+        bound = beat if best is None else min(beat, best[2])
+        if k < len(choices) - 1:
+            bound = max(bound, int(floor * GOOD_ENOUGH) + 1)
+        arena = p.arena_below(bound)
+        if arena is not None and (best is None or arena < best[2]):
+            best = (p, bufs, arena)
+        if best is not None and best[2] <= floor * GOOD_ENOUGH:
             break
-    p, bufs = best
-    return MemoryPlan(graph, p.name, bufs, [p.offset(i) for i in range(len(bufs))], p.arena_size(), floor,
+    if best is None or best[2] >= beat:
+        return None
+    p, bufs, arena = best
+    return MemoryPlan(graph, p.name, bufs, [p.offset(i) for i in range(len(bufs))], arena, floor,
                       time.perf_counter() - start)
 
 

@@ -25,6 +25,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
+import numpy as np
+
 
 @dataclass(frozen=True)
 class Part:
@@ -73,6 +75,17 @@ class Planner(ABC):
     def arena_size(self) -> int:
         return _arena(self._groups, self._plan())
 
+    def arena_below(self, beat: int) -> int | None:
+        """The arena if it is below ``beat``, else None, found sooner where the planner can
+        tell early that it will not get below (:meth:`place_below`)."""
+        if self._offsets is None:
+            offsets = self.place_below(self._groups, beat)
+            if offsets is None:
+                return None
+            self._offsets = offsets
+        arena = self.arena_size()
+        return arena if arena < beat else None
+
     def live_floor(self) -> int:
         """Most bytes live at any one op: no placement of these buffers needs less."""
         return _live_floor(self._groups)
@@ -96,6 +109,12 @@ class Planner(ABC):
     @abstractmethod
     def place(self, groups: list[Group]) -> list[int]:
         """Return one offset per group."""
+
+    def place_below(self, groups: list[Group], beat: int) -> list[int] | None:
+        """``place(groups)`` if its arena is below ``beat``, else None: a caller holding a
+        plan of ``beat`` bytes needs no other, and a planner may stop as soon as it knows."""
+        offsets = self.place(groups)
+        return offsets if _arena(groups, offsets) < beat else None
 
 
 def _collide(off_a: int, size_a: int, off_b: int, size_b: int) -> bool:
@@ -125,6 +144,18 @@ def covered(ranges: list[tuple[int, int]]) -> int:
     return total
 
 
+def live_extents(parts) -> tuple[int, list[int]]:
+    """The first op of ``parts`` (anything with offset, size, first and last) and the bytes
+    they cover at each op from it on (parts that overlap count once), in one sweep."""
+    first = min(p.first for p in parts)
+    live: list[list[tuple[int, int]]] = [[] for _ in range(max(p.last for p in parts) - first + 1)]
+    for p in parts:
+        if p.size:
+            for t in range(p.first - first, p.last - first + 1):
+                live[t].append((p.offset, p.size))
+    return first, [covered(r) if len(r) > 1 else r[0][1] if r else 0 for r in live]
+
+
 def _live_floor(groups: list[Group]) -> int:
     """Max over ops of the bytes live there (a group counts the bytes of its parts live there)."""
     if not groups:
@@ -137,8 +168,9 @@ def _live_floor(groups: list[Group]) -> int:
             delta[g[0].first] += g[0].size
             delta[g[0].last + 1] -= g[0].size
             continue
-        for t in range(_first(g), max(p.last for p in g) + 1):
-            live[t] += covered([(p.offset, p.size) for p in g if p.first <= t <= p.last])
+        first, extents = live_extents(g)
+        for t, n_bytes in enumerate(extents, start=first):
+            live[t] += n_bytes
     run = 0
     for t in range(n - 1):
         run += delta[t]
@@ -147,72 +179,72 @@ def _live_floor(groups: list[Group]) -> int:
 
 
 class _Conflicts:
-    """Which offsets of a group collide with a placed group, computed once per problem.
+    """Which offsets of a group collide with another group, computed once per problem.
 
     Group i at x and group j at y collide iff x lies in ``[y + a, y + b)`` for one of the
-    entries ``(i, a, b, last)`` that ``on[j]`` lists (one per pair of their parts live
-    together); ``last`` is the last op of j's part, used to judge how soon a neighbour frees
-    its bytes.
+    entries ``(j, a, b, last)`` that ``on[i]`` lists (one per pair of their parts live
+    together, the ranges of one pair that overlap or touch merged: a sliced tensor meets its
+    neighbour in many parts, and every placement pays for each entry); ``last`` is the last
+    op of j's part, used to judge how soon a neighbour frees its bytes. Built with numpy over
+    all pairs of parts at once: the pairs are most of a placement's work, and each placement
+    of a problem reads the same ones.
     """
 
     def __init__(self, groups: list[Group]):
-        self.on: list[list[tuple[int, int, int, int]]] = [[] for _ in groups]
-        parts = [[(p.offset, p.size, p.first, p.last) for p in g if p.size] for g in groups]
-        firsts = [_first(g) for g in groups]
-        ends = [max(p.last for p in g) for g in groups]
-        spans = sorted(range(len(groups)), key=firsts.__getitem__)
-        for k, i in enumerate(spans):
-            end = ends[i]
-            for j in spans[k + 1:]:
-                if firsts[j] > end:
-                    break
-                of_i, of_j = [], []
-                for po, ps, pf, pl in parts[i]:
-                    for qo, qs, qf, ql in parts[j]:
-                        if pf <= ql and qf <= pl:
-                            # x + po < y + qo + qs and y + qo < x + po + ps
-                            of_j.append((qo - po - ps + 1, qo + qs - po, ql))
-                            of_i.append((po - qo - qs + 1, po + ps - qo, pl))
-                self.on[j].extend((i, *r) for r in _merged(of_j))
-                self.on[i].extend((j, *r) for r in _merged(of_i))
+        self.peaks = [_peak_size(g) for g in groups]
+        self.on: list[list[list[int]]] = [[] for _ in groups]
+        rows = [(k, p.offset, p.size, p.first, p.last) for k, g in enumerate(groups) for p in g if p.size]
+        if not rows:
+            return
+        gid, off, size, first, last = np.array(rows, dtype=np.int64)[np.argsort([r[3] for r in rows],
+                                                                                 kind="stable")].T
+        # part k (by first op) meets the parts after it that start before it ends
+        count = np.searchsorted(first, last, side="right") - np.arange(1, len(first) + 1)
+        k = np.repeat(np.arange(len(first)), count)
+        m = k + 1 + np.arange(len(k)) - np.repeat(np.cumsum(count) - count, count)
+        other_group = gid[k] != gid[m]
+        k, m = k[other_group], m[other_group]
+        if not len(k):
+            return
+        p, q = np.concatenate([k, m]), np.concatenate([m, k])  # p of group i (placed at x), q of group j (at y)
+        i, j = gid[p], gid[q]
+        lo = off[q] - off[p] - size[p] + 1  # x + p.off < y + q.off + q.size and y + q.off < x + p.off + p.size
+        hi = off[q] + size[q] - off[p]
+        end = last[q]
+        s = np.lexsort((end, hi, lo, j, i))
+        i, j, lo, hi, end = i[s], j[s], lo[s], hi[s], end[s]
+        pair = np.ones(len(i), dtype=bool)
+        pair[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
+        # a range starts a new merged one where it begins above every range before it of its pair:
+        # shifted by the pair's rank, one running maximum serves all pairs
+        shift = np.cumsum(pair) * (int(hi.max() - lo.min()) + 1)
+        reach = np.maximum.accumulate(hi + shift)
+        start = pair.copy()
+        start[1:] |= lo[1:] + shift[1:] > reach[:-1]
+        at = np.flatnonzero(start)
+        entries = np.stack([j[at], lo[at], np.maximum.reduceat(hi, at), np.maximum.reduceat(end, at)], axis=1)
+        bounds = np.searchsorted(i[at], np.arange(len(groups) + 1)).tolist()
+        flat = entries.tolist()
+        self.on = [flat[a:b] for a, b in zip(bounds, bounds[1:])]
 
     def placement(self) -> "_Placement":
         return _Placement(self)
 
 
-def _merged(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
-    """Overlapping or touching offset ranges ``[lo, hi)`` of one pair of groups as one range,
-    with the latest of their last ops: a sliced tensor meets its neighbour in many parts, and
-    every placement pays for each entry."""
-    out: list[tuple[int, int, int]] = []
-    for lo, hi, last in sorted(ranges):
-        if out and lo <= out[-1][1]:
-            plo, phi, plast = out[-1]
-            out[-1] = (plo, max(phi, hi), max(plast, last))
-        else:
-            out.append((lo, hi, last))
-    return out
-
-
 class _Placement:
-    """Offsets chosen so far, and for each unplaced group the offsets it may not take."""
+    """Offsets chosen so far (-1: not yet placed)."""
 
     def __init__(self, conflicts: _Conflicts):
-        self.conflicts = conflicts
+        self.on = conflicts.on
         self.offsets: list[int] = [-1] * len(conflicts.on)
-        self._forbidden: list[list[tuple[int, int, int]]] = [[] for _ in conflicts.on]
 
     def forbidden(self, i: int) -> list[tuple[int, int, int]]:
         """Offsets ``[lo, hi)`` where group i would collide with a placed group, sorted, with its last op."""
-        self._forbidden[i].sort()
-        return self._forbidden[i]
+        offsets = self.offsets  # the hot loop of every placement
+        return sorted([(y + a, y + b, last) for j, a, b, last in self.on[i] if (y := offsets[j]) >= 0])
 
-    def put(self, j: int, y: int) -> None:
-        offsets, forbidden = self.offsets, self._forbidden  # the hot loop of every placement
-        offsets[j] = y
-        for i, a, b, last in self.conflicts.on[j]:
-            if offsets[i] < 0:
-                forbidden[i].append((y + a, y + b, last))
+    def put(self, i: int, x: int) -> None:
+        self.offsets[i] = x
 
 
 def _gaps(forbidden: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
@@ -223,11 +255,12 @@ def _gaps(forbidden: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
             gaps.append((cur, lo))
         if hi > cur:
             cur = hi
-    gaps.append((cur, _UNBOUNDED))
+    gaps.append((cur, UNBOUNDED))
     return gaps
 
 
-_UNBOUNDED = 1 << 62
+#: An offset, arena or bound above every real one.
+UNBOUNDED = 1 << 62
 
 
 def _lowest(forbidden: list[tuple[int, int, int]]) -> int:
@@ -240,20 +273,29 @@ def _lowest(forbidden: list[tuple[int, int, int]]) -> int:
     return cur
 
 
-def _ordered_lowest_fit(order: list[int], conflicts: _Conflicts) -> list[int]:
+def _ordered_lowest_fit(order: list[int], conflicts: _Conflicts, beat: int = UNBOUNDED) -> list[int] | None:
+    """Each group at its lowest free offset; None as soon as one reaches ``beat``."""
     placement = conflicts.placement()
     for i in order:
-        placement.put(i, _lowest(placement.forbidden(i)))
+        x = _lowest(placement.forbidden(i))
+        if x + conflicts.peaks[i] >= beat:
+            return None
+        placement.put(i, x)
     return placement.offsets
 
 
-def _against_an_end(groups: list[Group], order: list[int], conflicts: _Conflicts, arena: int) -> list[int]:
+def _against_an_end(groups: list[Group], order: list[int], conflicts: _Conflicts, arena: int,
+                    beat: int = UNBOUNDED) -> list[int] | None:
     """Each group at the bottom or the top of a free range below ``arena``, next to the
     neighbour that stays longest (the arena's ends stay forever), so the bytes that free up
-    soon form one range instead of slivers on both sides; lowest fit if nothing fits."""
+    soon form one range instead of slivers on both sides; lowest fit if nothing fits.
+
+    None as soon as a group reaches ``beat``: the caller has a placement of that arena, and
+    an arena never shrinks as groups are added, so this one could not be smaller.
+    """
     placement = conflicts.placement()
     for i in order:
-        top = _peak_size(groups[i])
+        top = conflicts.peaks[i]
         forbidden = placement.forbidden(i)
         candidates = set()
         for lo, hi in _gaps(forbidden):
@@ -261,22 +303,25 @@ def _against_an_end(groups: list[Group], order: list[int], conflicts: _Conflicts
                 candidates.add(lo)
                 candidates.add(min(hi - 1, arena - top))
         if not candidates:
-            placement.put(i, _lowest(forbidden))
-            continue
-        low = min(p.offset for p in groups[i])
-        neighbour: dict[int, int] = {}  # offset -> last op of the forbidden range ending or starting next to it
-        for lo, hi, last in forbidden:
-            for x in (hi, lo - 1):
-                if x in candidates and neighbour.get(x, -1) < last:
-                    neighbour[x] = last
+            x = _lowest(forbidden)
+        else:
+            low = min(p.offset for p in groups[i])
+            neighbour: dict[int, int] = {}  # offset -> last op of the forbidden range ending or starting next to it
+            for lo, hi, last in forbidden:
+                for y in (hi, lo - 1):
+                    if y in candidates and neighbour.get(y, -1) < last:
+                        neighbour[y] = last
 
-        def stays(x: int) -> int:
-            """How long the group's neighbours at offset x stay (the arena's ends: forever)."""
-            if x + low == 0 or x + top == arena:
-                return _UNBOUNDED
-            return neighbour.get(x, -1)
+            def stays(y: int) -> int:
+                """How long the group's neighbours at offset y stay (the arena's ends: forever)."""
+                if y + low == 0 or y + top == arena:
+                    return UNBOUNDED
+                return neighbour.get(y, -1)
 
-        placement.put(i, max(candidates, key=lambda x: (stays(x), -x)))
+            x = max(candidates, key=lambda y: (stays(y), -y))
+        if x + top >= beat:
+            return None
+        placement.put(i, x)
     return placement.offsets
 
 
@@ -287,7 +332,9 @@ class _OrderedFit(Planner):
     def order(self, groups: list[Group]) -> list[int]: ...
 
     def place(self, groups: list[Group]) -> list[int]:
-        return _ordered_lowest_fit(self.order(groups), _Conflicts(groups))
+        offsets = _ordered_lowest_fit(self.order(groups), _Conflicts(groups))
+        assert offsets is not None  # nothing to beat
+        return offsets
 
 
 def _by_size(groups: list[Group]) -> list[int]:
@@ -347,21 +394,32 @@ class Search(Planner):
     description = "best of greedy by size and placements against the live-bytes floor (default)"
 
     def place(self, groups: list[Group]) -> list[int]:
+        offsets = self.place_below(groups, UNBOUNDED)
+        assert offsets is not None  # every arena is below the unbounded one
+        return offsets
+
+    def place_below(self, groups: list[Group], beat: int) -> list[int] | None:
+        """The search's placement if below ``beat``, else None; the same placements are
+        tried as without ``beat``, each given up once it reaches ``beat`` and no stopping
+        rule (the targets, ``GOOD_ENOUGH``) could see its arena: then its arena changes
+        nothing, and the result is the same as ``place``'s, found sooner."""
         conflicts = _Conflicts(groups)
-        best = _ordered_lowest_fit(_by_size(groups), conflicts)
         floor = _live_floor(groups)
-        arena = _arena(groups, best)
+        targets = (floor, _aligned(floor * 101 // 100), _aligned(floor * 102 // 100))
+        stop = max(beat, int(floor * GOOD_ENOUGH) + 1, max(targets) + 1)
+        best = _ordered_lowest_fit(_by_size(groups), conflicts, beat=stop)
+        arena = stop if best is None else _arena(groups, best)  # a placement given up: at least stop
         by_time = sorted(range(len(groups)), key=lambda i: (_first(groups[i]), -_peak_size(groups[i]), i))
         for order in (by_time, _by_lifetime(groups)):
-            for target in (floor, _aligned(floor * 101 // 100), _aligned(floor * 102 // 100)):
+            for target in targets:
                 if arena <= floor * GOOD_ENOUGH:
-                    return best
-                offsets = _against_an_end(groups, order, conflicts, target)
-                if _arena(groups, offsets) < arena:
+                    return best if arena < beat else None
+                offsets = _against_an_end(groups, order, conflicts, target, beat=min(arena, stop))
+                if offsets is not None:  # smaller than the best so far
                     best, arena = offsets, _arena(groups, offsets)
                 if arena <= target:
                     break  # a larger target only loosens the fit
-        return best
+        return best if arena < beat else None
 
 
 #: Work limit of the exact planner's solver, in CP-SAT's deterministic seconds (a count of its
@@ -419,15 +477,17 @@ class Exact(Planner):
         for i, v in enumerate(y):
             model.add(unit * v + _peak_size(groups[i]) <= unit * arena)
             model.add_hint(v, hint[i] // unit)
-        conflicts = _Conflicts(groups)
-        for j, entries in enumerate(conflicts.on):
-            pairs: dict[int, list[list[int]]] = {}
-            for i, a, b, _ in entries:
+        below: list[dict[int, list[list[int]]]] = [{} for _ in groups]  # below[j][i], i < j: ranges of x_i - x_j
+        for i, entries in enumerate(_Conflicts(groups).on):
+            for j, a, b, _ in entries:
                 if i < j:  # x_i - x_j may not lie in [a, b): in units, in [ceil(a/u), ceil(b/u) - 1]
                     lo, hi = -(-a // unit), -(-b // unit) - 1
                     if lo <= hi:
-                        pairs.setdefault(i, []).append([lo, hi])
-            for i, ranges in pairs.items():
+                        below[j].setdefault(i, []).append([lo, hi])
+        firsts = [_first(g) for g in groups]
+        for j, pairs in enumerate(below):
+            for i in sorted(pairs, key=lambda k: (firsts[k], k)):  # the solver's variables in schedule order
+                ranges = pairs[i]
                 allowed = cp_model.Domain.from_intervals(ranges).complement().intersection_with(
                     cp_model.Domain(-top, top))
                 d = model.new_int_var_from_domain(allowed, f"d{i}_{j}")

@@ -20,11 +20,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from tinybench.graph.cost import OpCost, op_macs, step_cost
+from tinybench.graph.cost import OpCost, op_macs
 from tinybench.graph.tiling import TilingError, tile_prefix, tiled_prefix, tiling_cuts
 from tinybench.graph.training import TrainingGraph
 from tinybench.plan.lifetimes import buffers, live_bytes
-from tinybench.plan.memory import MemoryPlan, plan_memory
+from tinybench.plan.memory import MemoryPlan, plan_memory, plan_memory_below
 from tinybench.plan.planners import DEFAULT_PLANNER, EXACT_ABOVE, GOOD_ENOUGH, Exact, Search
 
 #: ``auto`` never picks a tiling whose extra cost exceeds this fraction of the untiled step.
@@ -87,7 +87,10 @@ def choose_tiling(graph: TrainingGraph, request: str | tuple[int, int] = "auto",
     from_cut = untiled + [0]
     for i in range(n_ops - 1, -1, -1):
         from_cut[i] = max(untiled[i], from_cut[i + 1])  # floor of the ops from i on
-    total = step_cost(graph, cost)
+    upto = [0.0]  # upto[n]: cost of the first n ops
+    for op in graph.ops:
+        upto.append(upto[-1] + cost(graph, op))
+    total = upto[-1]
     label = request if isinstance(request, str) else f"{request[0]}:{request[1]}"
 
     def choice(g: TrainingGraph, plan: MemoryPlan, extra: float, candidates: int) -> TilingChoice:
@@ -96,8 +99,7 @@ def choose_tiling(graph: TrainingGraph, request: str | tuple[int, int] = "auto",
 
     def evaluate(ops: int, tiles: int) -> tuple[int, float]:
         band_floor, band_cost = _prefix(graph, ops, tiles, cost)
-        untiled_cost = sum(cost(graph, op) for op in graph.ops[:ops])
-        return max(band_floor, from_cut[ops]), band_cost - untiled_cost
+        return max(band_floor, from_cut[ops]), band_cost - upto[ops]
 
     if request == "none":
         return choice(graph, plan_memory(graph, planner), 0.0, 0)
@@ -116,19 +118,37 @@ def choose_tiling(graph: TrainingGraph, request: str | tuple[int, int] = "auto",
             best.append((floor, extra, ops, tiles))
     best.sort(key=lambda b: (b[0], b[1]))
     screen = SCREEN.get(planner, planner)
-    planned: list[tuple[MemoryPlan, float, TrainingGraph]] = []
+    planned: list[_Planned] = []
+
+    def plan(g: TrainingGraph, extra: float) -> MemoryPlan | None:
+        """``g``'s plan; with no slower planner to refine the screened plans, None where it
+        could not be chosen over the best so far (an arena no smaller, or the same at no
+        less cost), which the planner finds sooner than the plan."""
+        top = _smallest(planned)
+        if top is None or screen != planner:
+            return plan_memory(g, screen)
+        return plan_memory_below(g, top[0].arena_bytes + (extra < top[1]), screen)
+
     for floor, extra, ops, tiles in best:
-        if planned and (len(planned) == PLANNED or floor >= min(p[0].arena_bytes for p in planned)
-                        or min(p[0].arena_bytes for p in planned) <= best[0][0] * GOOD_ENOUGH):
+        if planned and (len(planned) == PLANNED or floor >= _smallest(planned)[0].arena_bytes
+                        or _smallest(planned)[0].arena_bytes <= best[0][0] * GOOD_ENOUGH):
             break  # a floor is a lower bound of its arena: what is left cannot do better
         g = tile_prefix(graph, ops, tiles) if ops else graph
-        planned.append((plan_memory(g, screen), extra, g))
-    if all(p[2] is not graph for p in planned) and min(p[0].arena_bytes for p in planned) > from_cut[0]:
-        planned.append((plan_memory(graph, screen), 0.0, graph))  # auto is never worse than none
+        planned.append((plan(g, extra), extra, g))
+    if all(p[2] is not graph for p in planned) and _smallest(planned)[0].arena_bytes > from_cut[0]:
+        planned.append((plan(graph, 0.0), 0.0, graph))  # auto is never worse than none
     if screen != planner:
         planned = _refined(planned, planner)
-    plan, extra, g = min(planned, key=lambda p: (p[0].arena_bytes, p[1]))
+    plan, extra, g = _smallest(planned)
     return choice(g, plan, extra, len(best) - 1)
+
+
+_Planned = tuple[MemoryPlan | None, float, TrainingGraph]  # a tiling's plan (None: it could not win), extra cost
+
+
+def _smallest(planned: list[_Planned]) -> _Planned | None:
+    """The plan of the smallest arena, the cheapest of those (the first of equals)."""
+    return min((p for p in planned if p[0] is not None), key=lambda p: (p[0].arena_bytes, p[1]), default=None)
 
 
 #: A slow planner is screened by a fast one: every tiling is planned by the fast one, and the
@@ -137,13 +157,12 @@ SCREEN = {Exact.name: Search.name}
 REFINED = 3
 
 
-def _refined(planned: list[tuple[MemoryPlan, float, TrainingGraph]], planner: str
-             ) -> list[tuple[MemoryPlan, float, TrainingGraph]]:
+def _refined(planned: list[_Planned], planner: str) -> list[_Planned]:
     """Replan with ``planner`` the screened plans, smallest arena first, until one is within
     ``EXACT_ABOVE`` of its floor or no floor left is below the best arena: the solver reaches
     floors the screen misses (proxyless-w0.3:98kb, 3 ops on 7 bands: 73,728 B screened,
     66,560 B = its floor exact), so the screen's order is only a guess."""
-    out: list[tuple[MemoryPlan, float, TrainingGraph]] = []
+    out: list[_Planned] = []
     for plan, extra, g in sorted(planned, key=lambda p: (p[0].arena_bytes, p[1])):
         best = min((p[0].arena_bytes for p in out), default=None)
         if len(out) == REFINED or (best is not None and (plan.floor_bytes >= best or any(
