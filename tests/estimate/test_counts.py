@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tinybench.estimate.counts import COUNTS, run_and_count
+from tinybench.estimate.counts import COUNTS, FAST_COUNTS, run_and_count
 from tinybench.estimate.profile import DataProfile, count_graph
 from tinybench.estimate.step import count_steps
 from tinybench.graph.schemes import Scheme, get_scheme, resolve
@@ -26,6 +26,28 @@ def test_every_kernel_has_a_twin_with_its_name_and_parameters():
         params = [p for p in inspect.signature(model.twin).parameters if p != "probe"]
         assert params == [p.name for p in parse_header()[name].params], name
         assert len(set(model.features)) == len(model.features), f"{name}: repeated feature names"
+
+
+def test_fast_twins_have_their_kernels_parameters_and_count_the_padded_macs():
+    import inspect
+
+    for name, model in FAST_COUNTS.items():
+        params = [p for p in inspect.signature(model.twin).parameters if p != "probe"]
+        assert model.twin.__name__ == name and params == [p.name for p in parse_header()[name].params], name
+        assert len(set(model.features)) == len(model.features), name
+    # the stem (3 channels, 3x3, stride 2) of an odd width, 5 output channels: 27 weights per row
+    # are 6 whole words and a tail; 4 x 5 outputs in 2 x 3 position pairs x 3 channel pairs
+    rng = np.random.default_rng(0)
+    h, w, c_out = 7, 7, 5
+    args = [rng.integers(-128, 128, h * w * 3).astype(np.int8), h, w, 3, -128, np.zeros(0, np.int8),
+            rng.integers(-128, 128, c_out * 27).astype(np.int8), 0, np.zeros(c_out, np.int32), c_out, 3, 2,
+            np.full(c_out, 2**30, np.int32), np.full(c_out, 38, np.int32), 0, np.zeros(4 * 4 * c_out, np.int8),
+            np.zeros(10, np.uint8)]
+    got = dict(zip(FAST_COUNTS["tb_conv_fwd_s8"].features,
+                   run_and_count("tb_conv_fwd_s8", args, kernel_set="fast").counts))
+    assert (got["position_pairs"], got["tiles"], got["dot_groups"], got["dot_tails"]) == (8, 24, 24 * 6, 24)
+    assert got["gathers_inside"] + got["gathers_edge"] == 16 and got["widen_groups"] == 8 * 7
+    assert (got["store_pairs"], got["store_singles"], got["stores_masked"]) == (32, 16, 48)
 
 
 def test_counts_follow_the_data():

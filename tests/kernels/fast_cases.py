@@ -67,4 +67,21 @@ def edge_cases() -> dict[str, list[list]]:
     f = np.full(c_out, 2**14, np.int32)
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
-    return {"tb_pointwise_bwd_input_s8": [late]}
+    return {"tb_pointwise_bwd_input_s8": [late], "tb_conv_fwd_s8": stem_cases(rng)}
+
+
+def stem_cases(rng) -> list[list]:
+    """The models' stem (3 channels, 3x3, stride 2) on an odd 9 x 11 input, 5 output channels:
+    input zero point -128 with extreme inputs and a large multiplier (saturation both ways),
+    once frozen, once split (k_train = 1: two column segments, rows of 9 and 18 weights)."""
+    h, w, c_out = 9, 11, 5
+    n_out = 5 * 6 * c_out
+    cases = []
+    for k_train in (0, 1):
+        wts = rng.integers(-128, 128, (c_out, 3, 3, 3)).astype(np.int8)
+        wt, wf = (np.ascontiguousarray(wts[..., :k_train]).ravel(), np.ascontiguousarray(wts[..., k_train:]).ravel())
+        cases.append([rng.choice(np.array([-128, 127], np.int8), h * w * 3), h, w, 3, -128, wt, wf, k_train,
+                      rng.integers(-20000, 20001, c_out).astype(np.int32), c_out, 3, 2,
+                      np.full(c_out, 2**31 - 1, np.int32), np.array([33, 34, 40, 46, 62], np.int32), 127,
+                      rng.integers(-128, 128, n_out).astype(np.int8), np.zeros((n_out + 7) // 8, np.uint8)])
+    return cases

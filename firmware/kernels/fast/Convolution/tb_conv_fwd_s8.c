@@ -1,0 +1,255 @@
+/* tb_conv_fwd_s8, fast: im2col of two output positions of a row into a small int16 buffer,
+ * then tiles of 2 positions x 2 output channels, SMLAD over 4 weights per step, the
+ * requantization in 32 bits. Same results as src/Convolution/tb_conv_fwd_s8.c.
+ *
+ * The column of a position is its window, weight part by weight part (trained input channels,
+ * then frozen), each part in the order of its weight rows (ky, kx, channel) and padded to a
+ * multiple of 4; padding taps and pad elements hold x_zero, so they add 0. It is gathered as
+ * bytes, then widened with the zero point subtracted (SXTAB16), the two positions' words
+ * interleaved: group g of 4 elements is {0, 2} and {1, 3} of position 0, then of position 1,
+ * the lanes SXTB16 makes of a weight word. A weight row's last, partial word is read ending at
+ * the row's end and shifted down (its top bytes become 0), so no byte outside the weights is
+ * read. Columns longer than TB_CONV_COL_MAX take the taps one by one (tb_fast_dot_1x1).
+ *
+ * Loop nest: output rows; pairs of positions (an odd last one pairs with itself); pairs of
+ * output channels (an odd last one pairs with itself). A row is finished before the next is
+ * read: an in-place output row may overlap earlier input rows (stream_overlap). */
+#include "tb_kernels.h"
+#include "Internal/tb_nn_fast.h"
+
+#define TB_CONV_COL_MAX 64 /* elements of one padded column: the stem's is 28 */
+
+/* A weight part: rows of n = kernel^2 * channels bytes at w + c * n, its input channels
+ * [first, first + channels), its column segment at group g0 (n4 = n rounded up to 4). */
+typedef struct {
+    const int8_t *w;
+    int32_t first, channels, n, n4, g0;
+} tb_conv_part_t;
+
+/* n bytes from src to dst (word moves while 4 remain; the empty asm keeps gcc from calling
+ * memcpy, the kernels use no libc). */
+static inline void tb_conv_copy(int8_t *dst, const int8_t *src, int32_t n)
+{
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        const uint32_t v = tb_dsp_read4(src + j);
+        __builtin_memcpy(dst + j, &v, 4);
+        __asm("" : : "r"(dst) : "memory");
+    }
+    for (; j < n; j++) {
+        dst[j] = src[j];
+    }
+}
+
+static inline void tb_conv_fill(int8_t *dst, int8_t v, int32_t n)
+{
+    int32_t j;
+    for (j = 0; j < n; j++) {
+        dst[j] = v;
+        __asm("" : : "r"(dst) : "memory");
+    }
+}
+
+/* The part's window bytes of position (oy, ox) at dst (n4 bytes, x_zero where no input). A
+ * window inside the input of a part of every input channel is `kernel` runs of kernel * c_in
+ * bytes (the common case, kept short); others are gathered tap row by tap row. */
+static void tb_conv_gather(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, int8_t xz,
+                           const tb_conv_part_t *p, int32_t kernel, int32_t stride, int32_t oy,
+                           int32_t ox, int8_t *dst)
+{
+    const int32_t m = p->channels, row = kernel * m;
+    const int32_t iy0 = oy * stride - kernel / 2, ix0 = ox * stride - kernel / 2;
+    int32_t ky0, ky1, kx0, kx1, ky, kx;
+    tb_fast_tap_range(oy, stride, kernel, h_in, &ky0, &ky1);
+    tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
+    if (m == c_in && ky1 - ky0 == kernel && kx1 - kx0 == kernel) {
+        const int8_t *src = x + (iy0 * w_in + ix0) * c_in;
+        for (ky = 0; ky < kernel; ky++, dst += row, src += w_in * c_in) {
+            tb_conv_copy(dst, src, row);
+        }
+        tb_conv_fill(dst, xz, p->n4 - p->n);
+        return;
+    }
+    for (ky = 0; ky < kernel; ky++, dst += row) {
+        const int8_t *src; /* tap kx0 of the row */
+        if (ky < ky0 || ky >= ky1 || kx1 <= kx0) {
+            tb_conv_fill(dst, xz, row);
+            continue;
+        }
+        src = x + ((iy0 + ky) * w_in + ix0 + kx0) * c_in + p->first;
+        tb_conv_fill(dst, xz, kx0 * m);
+        if (m == c_in) {
+            tb_conv_copy(dst + kx0 * m, src, (kx1 - kx0) * m);
+        } else {
+            for (kx = kx0; kx < kx1; kx++) {
+                tb_conv_copy(dst + kx * m, src + (kx - kx0) * c_in, m);
+            }
+        }
+        tb_conv_fill(dst + kx1 * m, xz, (kernel - kx1) * m);
+    }
+    tb_conv_fill(dst, xz, p->n4 - p->n);
+}
+
+/* The last, partial word of a weight row r of n bytes (n % 4 != 0): read ending at the row's
+ * end (n >= 4) or byte by byte, its missing top bytes 0. */
+static inline uint32_t tb_conv_weight_tail(const int8_t *r, int32_t n)
+{
+    const int32_t rest = n & 3;
+    uint32_t v = 0;
+    int32_t j;
+    if (n >= 4) {
+        return tb_dsp_read4(r + n - 4) >> (8 * (4 - rest));
+    }
+    for (j = 0; j < rest; j++) {
+        v |= (uint32_t)(uint8_t)r[n - rest + j] << (8 * j);
+    }
+    return v;
+}
+
+/* One group of 4 weights of rows q = 0, 1 (words wa, wb) against the interleaved group col:
+ * acc[2 p + q] += two SMLAD each. */
+static inline void tb_conv_group(const uint32_t *col, uint32_t wa, uint32_t wb, int32_t *a)
+{
+    const uint32_t wa_e = tb_dsp_sxtb16(wa), wb_e = tb_dsp_sxtb16(wb);
+    const uint32_t wa_o = tb_dsp_sxtb16_ror8(wa), wb_o = tb_dsp_sxtb16_ror8(wb);
+    a[0] = tb_dsp_smlad(col[1], wa_o, tb_dsp_smlad(col[0], wa_e, a[0]));
+    a[1] = tb_dsp_smlad(col[1], wb_o, tb_dsp_smlad(col[0], wb_e, a[1]));
+    a[2] = tb_dsp_smlad(col[3], wa_o, tb_dsp_smlad(col[2], wa_e, a[2]));
+    a[3] = tb_dsp_smlad(col[3], wb_o, tb_dsp_smlad(col[2], wb_e, a[3]));
+}
+
+/* acc[2 p + q] += column p . weight row q over one part (col: its interleaved groups): the
+ * whole words, then the partial last one. */
+static inline void tb_conv_dot_2x2(const uint32_t *col, const int8_t *w0, const int8_t *w1,
+                                   int32_t n, int32_t *acc)
+{
+    int32_t a[4];
+    const int8_t *end = w0 + (n & ~3);
+    a[0] = acc[0];
+    a[1] = acc[1];
+    a[2] = acc[2];
+    a[3] = acc[3];
+    for (; w0 != end; w0 += 4, w1 += 4, col += 4) {
+        tb_conv_group(col, tb_dsp_read4(w0), tb_dsp_read4(w1), a);
+    }
+    if ((n & 3) != 0) {
+        tb_conv_group(col, tb_conv_weight_tail(w0 - (n & ~3), n), tb_conv_weight_tail(w1 - (n & ~3), n), a);
+    }
+    acc[0] = a[0];
+    acc[1] = a[1];
+    acc[2] = a[2];
+    acc[3] = a[3];
+}
+
+/* Accumulator of output (oy, ox, c) tap by tap: the path of columns too long to buffer. */
+static int32_t tb_conv_window_dot(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in,
+                                  int32_t x_zero, uint32_t zp, const tb_conv_part_t *p,
+                                  int32_t kernel, int32_t stride, int32_t oy, int32_t ox, int32_t c)
+{
+    const int32_t m = p->channels;
+    const int32_t iy0 = oy * stride - kernel / 2, ix0 = ox * stride - kernel / 2;
+    const int8_t *wr = p->w + c * p->n;
+    int32_t ky0, ky1, kx0, kx1, ky, kx, acc = 0;
+    if (m == 0) {
+        return 0;
+    }
+    tb_fast_tap_range(oy, stride, kernel, h_in, &ky0, &ky1);
+    tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
+    for (ky = ky0; ky < ky1; ky++) {
+        for (kx = kx0; kx < kx1; kx++) {
+            acc += tb_fast_dot_1x1(x + ((iy0 + ky) * w_in + ix0 + kx) * c_in + p->first,
+                                   wr + (ky * kernel + kx) * m, m, x_zero, zp);
+        }
+    }
+    return acc;
+}
+
+/* Outputs i and i + 1 (output channels c, c + 1) from accumulators a0, a1; only i when the
+ * channel pairs with itself (c_pair = 0). */
+static inline void tb_conv_store(int8_t *y, uint8_t *mask, int32_t i, int32_t c_pair,
+                                 const tb_fast_requant_t *q, int32_t a0, int32_t a1)
+{
+    if (c_pair) {
+        tb_fast_store_pair_s8(y + i, mask, i, tb_fast_requant(&q[0], a0), tb_fast_requant(&q[1], a1));
+    } else {
+        tb_fast_store_s8(y, mask, i, tb_fast_requant(&q[0], a0));
+    }
+}
+
+void tb_conv_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, int32_t x_zero,
+                    const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
+                    const int32_t *bias, int32_t c_out, int32_t kernel, int32_t stride,
+                    const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
+                    uint8_t *mask)
+{
+    const int32_t h_out = (h_in + stride - 1) / stride;
+    const int32_t w_out = (w_in + stride - 1) / stride;
+    const int32_t kk = kernel * kernel;
+    const uint32_t zp = tb_dsp_pair(-x_zero);
+    tb_conv_part_t parts[2];
+    int8_t bytes[2][TB_CONV_COL_MAX];
+    uint32_t col[TB_CONV_COL_MAX]; /* 2 positions x TB_CONV_COL_MAX int16 */
+    int32_t oy, ox, c, k, g, buffered;
+    parts[0].w = w_train;
+    parts[0].first = 0;
+    parts[0].channels = k_train;
+    parts[1].w = w_frozen;
+    parts[1].first = k_train;
+    parts[1].channels = c_in - k_train;
+    for (k = 0; k < 2; k++) {
+        parts[k].n = kk * parts[k].channels;
+        parts[k].n4 = (parts[k].n + 3) & ~3;
+    }
+    parts[0].g0 = 0;
+    parts[1].g0 = parts[0].n4 / 4;
+    buffered = parts[0].n4 + parts[1].n4 <= TB_CONV_COL_MAX;
+    tb_fast_mask_clear(mask, h_out * w_out * c_out);
+    for (oy = 0; oy < h_out; oy++) {
+        for (ox = 0; ox < w_out; ox += 2) {
+            const int32_t ox1 = ox + 1 < w_out ? ox + 1 : ox;
+            const int32_t i0 = (oy * w_out + ox) * c_out, i1 = (oy * w_out + ox1) * c_out;
+            if (buffered) {
+                for (k = 0; k < 2; k++) {
+                    if (parts[k].n == 0) {
+                        continue;
+                    }
+                    tb_conv_gather(x, h_in, w_in, c_in, (int8_t)x_zero, &parts[k], kernel, stride,
+                                   oy, ox, bytes[0] + 4 * parts[k].g0);
+                    tb_conv_gather(x, h_in, w_in, c_in, (int8_t)x_zero, &parts[k], kernel, stride,
+                                   oy, ox1, bytes[1] + 4 * parts[k].g0);
+                }
+                for (g = 0; g < (parts[0].n4 + parts[1].n4) / 4; g++) {
+                    const uint32_t v0 = tb_dsp_read4(bytes[0] + 4 * g), v1 = tb_dsp_read4(bytes[1] + 4 * g);
+                    col[4 * g] = tb_dsp_sxtab16(zp, v0);
+                    col[4 * g + 1] = tb_dsp_sxtab16_ror8(zp, v0);
+                    col[4 * g + 2] = tb_dsp_sxtab16(zp, v1);
+                    col[4 * g + 3] = tb_dsp_sxtab16_ror8(zp, v1);
+                }
+            }
+            for (c = 0; c < c_out; c += 2) {
+                const int32_t c1 = c + 1 < c_out ? c + 1 : c;
+                int32_t acc[4];
+                tb_fast_requant_t q[2];
+                acc[0] = acc[1] = acc[2] = acc[3] = 0; /* not an initializer: -Os makes it a memset */
+                q[0] = tb_fast_requant_init(bias[c], mult[c], shift[c], y_zero);
+                q[1] = tb_fast_requant_init(bias[c1], mult[c1], shift[c1], y_zero);
+                for (k = 0; k < 2; k++) {
+                    const tb_conv_part_t *p = &parts[k];
+                    if (p->n == 0) {
+                        continue;
+                    }
+                    if (buffered) {
+                        tb_conv_dot_2x2(col + 4 * p->g0, p->w + c * p->n, p->w + c1 * p->n, p->n, acc);
+                    } else {
+                        acc[0] += tb_conv_window_dot(x, h_in, w_in, c_in, x_zero, zp, p, kernel, stride, oy, ox, c);
+                        acc[1] += tb_conv_window_dot(x, h_in, w_in, c_in, x_zero, zp, p, kernel, stride, oy, ox, c1);
+                        acc[2] += tb_conv_window_dot(x, h_in, w_in, c_in, x_zero, zp, p, kernel, stride, oy, ox1, c);
+                        acc[3] += tb_conv_window_dot(x, h_in, w_in, c_in, x_zero, zp, p, kernel, stride, oy, ox1, c1);
+                    }
+                }
+                tb_conv_store(y, mask, i1 + c, c1 != c, q, acc[2], acc[3]);
+                tb_conv_store(y, mask, i0 + c, c1 != c, q, acc[0], acc[1]);
+            }
+        }
+    }
+}
