@@ -33,6 +33,18 @@ static inline void tb_dsp_write2(int8_t *p, uint32_t v)
     __builtin_memcpy(p, &h, 2);
 }
 
+/* The signed low and high halfwords of x (the lanes of the 16-bit instructions); in products
+ * gcc makes them the B and T operands of SMLABB, SMLATT. */
+static inline int32_t tb_dsp_lo(uint32_t x)
+{
+    return (int16_t)(x & 0xFFFFu);
+}
+
+static inline int32_t tb_dsp_hi(uint32_t x)
+{
+    return (int16_t)(x >> 16);
+}
+
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 
 /* SXTB16: bytes 0 and 2 of x, sign-extended into the two halfwords. */
@@ -86,16 +98,6 @@ static inline int32_t tb_dsp_ssat8(int32_t v)
 static inline uint32_t tb_dsp_lanes(int32_t lo, int32_t hi)
 {
     return ((uint32_t)lo & 0xFFFFu) | ((uint32_t)hi << 16);
-}
-
-static inline int32_t tb_dsp_lo(uint32_t x)
-{
-    return (int16_t)(x & 0xFFFFu);
-}
-
-static inline int32_t tb_dsp_hi(uint32_t x)
-{
-    return (int16_t)(x >> 16);
 }
 
 static inline int32_t tb_dsp_byte(uint32_t x, int k)

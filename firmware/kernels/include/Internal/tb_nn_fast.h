@@ -342,4 +342,75 @@ static inline void tb_fast_tap_range(int32_t o, int32_t stride, int32_t kernel, 
     *k1 = first + kernel > n_in ? n_in - first : kernel;
 }
 
+/* v / stride for v >= 0, without a division for the strides 1 and 2 of the shipped models. */
+static inline int32_t tb_fast_div_stride(int32_t v, int32_t stride)
+{
+    return stride == 1 ? v : (stride == 2 ? v >> 1 : v / stride);
+}
+
+/* The taps of the transposed gather along one axis (tb_nn_tap_output over every tap k of input
+ * index i): the taps that read an output index in [0, n_out) are k0, k0 + stride, ... (*count
+ * of them), reading output indices o0, o0 - 1, ...; computed once per input row or column
+ * instead of a division per tap. They are the k <= min(i + pad, kernel - 1) with
+ * k = i + pad (mod stride) and (i + pad - k) / stride <= n_out - 1. */
+static inline void tb_fast_tap_gather(int32_t i, int32_t stride, int32_t kernel, int32_t n_out,
+                                      int32_t *k0, int32_t *count, int32_t *o0)
+{
+    const int32_t t = i + kernel / 2;
+    const int32_t lo = t - stride * (n_out - 1);
+    const int32_t kmax = t < kernel - 1 ? t : kernel - 1;
+    *k0 = lo >= 0 ? lo : t - stride * tb_fast_div_stride(t, stride);
+    *count = kmax >= *k0 ? tb_fast_div_stride(kmax - *k0, stride) + 1 : 0;
+    *o0 = tb_fast_div_stride(t - *k0, stride);
+}
+
+/* ------------------------------------------------------------- depthwise channel groups */
+
+/* The largest kernel whose filters of 4 channels are packed on the stack (kernel^2 words);
+ * larger kernels take the kernels' one-channel path. */
+#define TB_FAST_DW_MAX_K 7
+
+/* The k x k filter of depthwise channel ch: trained below k_train, frozen from it. */
+static inline const int8_t *tb_fast_dw_filter(const int8_t *w_train, const int8_t *w_frozen,
+                                              int32_t k_train, int32_t ch, int32_t kk)
+{
+    return ch < k_train ? w_train + ch * kk : w_frozen + (ch - k_train) * kk;
+}
+
+/* pack[t] = the tap-t weights of channels ch .. ch + 3, byte j for channel ch + j (the layout
+ * of 4 channels of one HWC position, so that one word of the tensor meets one word here);
+ * a group that straddles k_train takes each channel's filter from its part. */
+static inline void tb_fast_dw_pack4(const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
+                                    int32_t ch, int32_t kk, uint32_t *pack)
+{
+    const uint8_t *f0 = (const uint8_t *)tb_fast_dw_filter(w_train, w_frozen, k_train, ch, kk);
+    const uint8_t *f1 = (const uint8_t *)tb_fast_dw_filter(w_train, w_frozen, k_train, ch + 1, kk);
+    const uint8_t *f2 = (const uint8_t *)tb_fast_dw_filter(w_train, w_frozen, k_train, ch + 2, kk);
+    const uint8_t *f3 = (const uint8_t *)tb_fast_dw_filter(w_train, w_frozen, k_train, ch + 3, kk);
+    int32_t t;
+    for (t = 0; t < kk; t++) {
+        pack[t] = (uint32_t)f0[t] | ((uint32_t)f1[t] << 8) | ((uint32_t)f2[t] << 16) |
+                  ((uint32_t)f3[t] << 24);
+    }
+}
+
+/* Four int32 accumulators, one per channel of a group (a value, so that gcc keeps them in
+ * registers: a pointer would alias the int8 loads). */
+typedef struct {
+    int32_t a0, a1, a2, a3;
+} tb_fast_acc4_t;
+
+/* a_j += x_j * y_j for the 4 lanes j of two words widened to halfword pairs (xe, ye: lanes 0
+ * and 2, by SXTB16 or SXTAB16; xo, yo: lanes 1 and 3, by their ROR #8 forms): four 16 x 16
+ * multiply-accumulates (SMLABB, SMLATT). */
+static inline tb_fast_acc4_t tb_fast_mac4(tb_fast_acc4_t acc, uint32_t xe, uint32_t xo, uint32_t ye,
+                                          uint32_t yo)
+{
+    acc.a0 += tb_dsp_lo(xe) * tb_dsp_lo(ye);
+    acc.a1 += tb_dsp_lo(xo) * tb_dsp_lo(yo);
+    acc.a2 += tb_dsp_hi(xe) * tb_dsp_hi(ye);
+    acc.a3 += tb_dsp_hi(xo) * tb_dsp_hi(yo);
+    return acc;
+}
+
 #endif /* TB_NN_FAST_H */
