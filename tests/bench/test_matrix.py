@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tinybench.bench.check import check
+from tinybench.bench.cluster import local_cluster
 from tinybench.bench.matrix import MatrixSpec, SpecError, expand, load_spec, run_matrix
 from tinybench.bench.store import SCHEMA_VERSION, read_results
 from tinybench.cli import main
@@ -74,9 +75,8 @@ def test_a_dask_cluster_gives_the_serial_results(serial, tmp_path):
 
 
 def test_a_worker_killed_mid_cell_loses_no_other_cell(serial, tmp_path):
-    from distributed import Client, LocalCluster
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    from distributed import Client
+    with local_cluster(2, dashboard_address=None) as cluster, Client(cluster) as client:
         pids = client.run(os.getpid)
         done = threading.Event()
         runner = threading.Thread(target=lambda: (run_matrix(SPEC, tmp_path, scheduler=cluster.scheduler_address),

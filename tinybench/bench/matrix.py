@@ -19,8 +19,8 @@ its scheduler address. A cell whose worker dies is retried once, then stored as 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
-import logging
 import time
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Callable
 
 from tinybench.bench.cell import CellConfig, CellResult, run_cell
+from tinybench.bench.cluster import local_cluster
 from tinybench.bench.store import (cell_key, cell_rows, prediction_rows, provenance, read_provenance, stored_keys,
                                    write_cell, write_provenance)
 from tinybench.errors import TinybenchError, quote
@@ -211,15 +212,13 @@ def _predict(cells: list[CellConfig], run_id: str, store: Callable) -> None:
 def _on_dask(cells: list[CellConfig], run_id: str, store: Callable, workers: int | None, scheduler: str | None,
              report: Callable[[str], None]) -> None:
     import dask
-    from distributed import Client, LocalCluster, as_completed
+    from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 1,  # one retry when a worker dies
                           "distributed.worker.daemon": False}):
-        cluster = None if scheduler else LocalCluster(n_workers=workers or None, threads_per_worker=1,
-                                                       processes=True, dashboard_address=None,
-                                                       silence_logs=logging.ERROR)
-        try:
+        with contextlib.ExitStack() as stack:
+            cluster = None if scheduler else stack.enter_context(local_cluster(workers or None, dashboard_address=None))
             with Client(scheduler or cluster) as client:
                 futures = {client.submit(run_one, cfg, run_id, key=f"cell-{cell_key(cfg)}", pure=False): cfg
                            for cfg in cells}
@@ -237,9 +236,6 @@ def _on_dask(cells: list[CellConfig], run_id: str, store: Callable, workers: int
                         store(rows)
                     report(_slowest(client, futures, started))
                     time.sleep(0.2)
-        finally:
-            if cluster is not None:
-                cluster.close()
 
 
 def _slowest(client, futures: dict, started: dict[str, float]) -> str:

@@ -9,10 +9,10 @@ duration of the block and closed however it ends; or the tasks go to an existing
 from __future__ import annotations
 
 import contextlib
-import logging
 import sys
 from typing import Any, Callable, Iterable, Iterator
 
+from tinybench.bench.cluster import local_cluster
 from tinybench.errors import TinybenchError
 
 
@@ -23,7 +23,7 @@ class SchedulerError(TinybenchError):
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]:
     """A ``distributed.Client`` on ``scheduler``, or on a local cluster of ``workers`` processes."""
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     if scheduler:
         try:
@@ -33,8 +33,7 @@ def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Any]
         with client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",  # any free port: another cluster may hold 8787
-                      silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
+    with local_cluster(workers, dashboard_address=":0") as cluster, Client(cluster) as client:  # any free port: another cluster may hold 8787
         yield client
 
 
