@@ -140,7 +140,7 @@ def test_conflicts_forbid_exactly_the_colliding_offsets(groups):
     span = 64 + 512 + 1
     for i, gi in enumerate(gs):
         entries = {}
-        for j, a, b, _ in conflicts.on[i]:
+        for j, a, b, _ in conflicts.entries(i):
             entries.setdefault(j, set()).update(range(a, b))
         for j, gj in enumerate(gs):
             if j == i:

@@ -27,6 +27,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from tinybench.plan import placement
+from tinybench.plan.placement import UNBOUNDED
+
 
 @dataclass(frozen=True)
 class Part:
@@ -181,18 +184,21 @@ def _live_floor(groups: list[Group]) -> int:
 class _Conflicts:
     """Which offsets of a group collide with another group, computed once per problem.
 
-    Group i at x and group j at y collide iff x lies in ``[y + a, y + b)`` for one of the
-    entries ``(j, a, b, last)`` that ``on[i]`` lists (one per pair of their parts live
-    together, the ranges of one pair that overlap or touch merged: a sliced tensor meets its
-    neighbour in many parts, and every placement pays for each entry); ``last`` is the last
-    op of j's part, used to judge how soon a neighbour frees its bytes. Built with numpy over
-    all pairs of parts at once: the pairs are most of a placement's work, and each placement
-    of a problem reads the same ones.
+    Group i at x and group j at y collide iff x lies in ``[y + lo, y + hi)`` for one of the
+    entries ``(j, lo, hi, last)`` of i (rows ``start[i]`` to ``start[i + 1]`` of the flat
+    arrays ``other``, ``lo``, ``hi``, ``last``): one per pair of their parts live together, the
+    ranges of one pair that overlap or touch merged (a sliced tensor meets its neighbour in
+    many parts, and every placement pays for each entry); ``last`` is the last op of j's part,
+    used to judge how soon a neighbour frees its bytes. Built with numpy over all pairs of
+    parts at once; each placement of a problem reads the same ones
+    (:mod:`tinybench.plan.placement`).
     """
 
     def __init__(self, groups: list[Group]):
-        self.peaks = [_peak_size(g) for g in groups]
-        self.on: list[list[list[int]]] = [[] for _ in groups]
+        self.peaks = np.array([_peak_size(g) for g in groups], np.int64)
+        self.lows = np.array([min(p.offset for p in g) for g in groups], np.int64)
+        self.start = np.zeros(len(groups) + 1, np.int64)
+        self.other = self.lo = self.hi = self.last = np.zeros(0, np.int64)
         rows = [(k, p.offset, p.size, p.first, p.last) for k, g in enumerate(groups) for p in g if p.size]
         if not rows:
             return
@@ -222,70 +228,26 @@ class _Conflicts:
         start = pair.copy()
         start[1:] |= lo[1:] + shift[1:] > reach[:-1]
         at = np.flatnonzero(start)
-        entries = np.stack([j[at], lo[at], np.maximum.reduceat(hi, at), np.maximum.reduceat(end, at)], axis=1)
-        bounds = np.searchsorted(i[at], np.arange(len(groups) + 1)).tolist()
-        flat = entries.tolist()
-        self.on = [flat[a:b] for a, b in zip(bounds, bounds[1:])]
+        self.other, self.lo = j[at], lo[at]
+        self.hi, self.last = np.maximum.reduceat(hi, at), np.maximum.reduceat(end, at)
+        self.start = np.searchsorted(i[at], np.arange(len(groups) + 1))
 
-    def placement(self) -> "_Placement":
-        return _Placement(self)
+    def entries(self, i: int) -> list[tuple[int, int, int, int]]:
+        """Group i's entries ``(j, lo, hi, last)``."""
+        a, b = self.start[i], self.start[i + 1]
+        return list(zip(*(v[a:b].tolist() for v in (self.other, self.lo, self.hi, self.last))))
 
-
-class _Placement:
-    """Offsets chosen so far (-1: not yet placed)."""
-
-    def __init__(self, conflicts: _Conflicts):
-        self.on = conflicts.on
-        self.offsets: list[int] = [-1] * len(conflicts.on)
-
-    def forbidden(self, i: int) -> list[tuple[int, int, int]]:
-        """Offsets ``[lo, hi)`` where group i would collide with a placed group, sorted, with its last op."""
-        offsets = self.offsets  # the hot loop of every placement
-        return sorted([(y + a, y + b, last) for j, a, b, last in self.on[i] if (y := offsets[j]) >= 0])
-
-    def put(self, i: int, x: int) -> None:
-        self.offsets[i] = x
-
-
-def _gaps(forbidden: list[tuple[int, int, int]]) -> list[tuple[int, int]]:
-    """Free ranges ``[lo, hi)`` of offsets >= 0 between the forbidden ones; the last is unbounded."""
-    gaps, cur = [], 0
-    for lo, hi, _ in forbidden:
-        if lo > cur:
-            gaps.append((cur, lo))
-        if hi > cur:
-            cur = hi
-    gaps.append((cur, UNBOUNDED))
-    return gaps
-
-
-#: An offset, arena or bound above every real one.
-UNBOUNDED = 1 << 62
-
-
-def _lowest(forbidden: list[tuple[int, int, int]]) -> int:
-    cur = 0
-    for lo, hi, _ in forbidden:
-        if lo > cur:
-            return cur
-        if hi > cur:
-            cur = hi
-    return cur
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return self.start, self.other, self.lo, self.hi, self.last, self.peaks
 
 
 def _ordered_lowest_fit(order: list[int], conflicts: _Conflicts, beat: int = UNBOUNDED) -> list[int] | None:
     """Each group at its lowest free offset; None as soon as one reaches ``beat``."""
-    placement = conflicts.placement()
-    for i in order:
-        x = _lowest(placement.forbidden(i))
-        if x + conflicts.peaks[i] >= beat:
-            return None
-        placement.put(i, x)
-    return placement.offsets
+    offsets, done = placement.lowest_fit(np.array(order, np.int64), *conflicts.arrays(), beat)
+    return offsets.tolist() if done else None
 
 
-def _against_an_end(groups: list[Group], order: list[int], conflicts: _Conflicts, arena: int,
-                    beat: int = UNBOUNDED) -> list[int] | None:
+def _against_an_end(order: list[int], conflicts: _Conflicts, arena: int, beat: int = UNBOUNDED) -> list[int] | None:
     """Each group at the bottom or the top of a free range below ``arena``, next to the
     neighbour that stays longest (the arena's ends stay forever), so the bytes that free up
     soon form one range instead of slivers on both sides; lowest fit if nothing fits.
@@ -293,36 +255,9 @@ def _against_an_end(groups: list[Group], order: list[int], conflicts: _Conflicts
     None as soon as a group reaches ``beat``: the caller has a placement of that arena, and
     an arena never shrinks as groups are added, so this one could not be smaller.
     """
-    placement = conflicts.placement()
-    for i in order:
-        top = conflicts.peaks[i]
-        forbidden = placement.forbidden(i)
-        candidates = set()
-        for lo, hi in _gaps(forbidden):
-            if lo + top <= arena:
-                candidates.add(lo)
-                candidates.add(min(hi - 1, arena - top))
-        if not candidates:
-            x = _lowest(forbidden)
-        else:
-            low = min(p.offset for p in groups[i])
-            neighbour: dict[int, int] = {}  # offset -> last op of the forbidden range ending or starting next to it
-            for lo, hi, last in forbidden:
-                for y in (hi, lo - 1):
-                    if y in candidates and neighbour.get(y, -1) < last:
-                        neighbour[y] = last
-
-            def stays(y: int) -> int:
-                """How long the group's neighbours at offset y stay (the arena's ends: forever)."""
-                if y + low == 0 or y + top == arena:
-                    return UNBOUNDED
-                return neighbour.get(y, -1)
-
-            x = max(candidates, key=lambda y: (stays(y), -y))
-        if x + top >= beat:
-            return None
-        placement.put(i, x)
-    return placement.offsets
+    offsets, done = placement.against_an_end(np.array(order, np.int64), *conflicts.arrays(), conflicts.lows,
+                                             arena, beat)
+    return offsets.tolist() if done else None
 
 
 class _OrderedFit(Planner):
@@ -414,7 +349,7 @@ class Search(Planner):
             for target in targets:
                 if arena <= floor * GOOD_ENOUGH:
                     return best if arena < beat else None
-                offsets = _against_an_end(groups, order, conflicts, target, beat=min(arena, stop))
+                offsets = _against_an_end(order, conflicts, target, beat=min(arena, stop))
                 if offsets is not None:  # smaller than the best so far
                     best, arena = offsets, _arena(groups, offsets)
                 if arena <= target:
@@ -478,8 +413,9 @@ class Exact(Planner):
             model.add(unit * v + _peak_size(groups[i]) <= unit * arena)
             model.add_hint(v, hint[i] // unit)
         below: list[dict[int, list[list[int]]]] = [{} for _ in groups]  # below[j][i], i < j: ranges of x_i - x_j
-        for i, entries in enumerate(_Conflicts(groups).on):
-            for j, a, b, _ in entries:
+        conflicts = _Conflicts(groups)
+        for i in range(len(groups)):
+            for j, a, b, _ in conflicts.entries(i):
                 if i < j:  # x_i - x_j may not lie in [a, b): in units, in [ceil(a/u), ceil(b/u) - 1]
                     lo, hi = -(-a // unit), -(-b // unit) - 1
                     if lo <= hi:
