@@ -296,7 +296,8 @@ def build_firmware(
     """Compile and link ``sources`` (plus the BSP and, by default, the harness) into
     ``out_dir/name.elf`` with ``name.map`` and ``name.ld`` beside it.
 
-    ``board`` is a Board, a board name, ``"native"`` (default) or ``"qemu"``. ``defines`` go to
+    ``board`` is a Board, a board name, ``"native"`` (default) or ``"qemu"``. ``opt`` is the
+    optimisation flags, space-separated (``"-O2 -funroll-loops"``). ``defines`` go to
     every source; ``harness_defines`` (the harness's knobs, ``TB_STEPS``, ``TB_MAX_OPS``) to the
     harness alone, so the kernels' objects do not depend on them and the build cache reuses
     them across programs (:mod:`tinybench.codegen.objects`).
@@ -326,7 +327,7 @@ def build_firmware(
     all_defines = board_defines(target, board)
     all_defines.update(defines or {})
     inc_dirs = [Path(p) for p in include_dirs] + default_include_dirs()
-    compile_flags = (target.gcc_cpu_flags() + [opt] + list(BASE_CFLAGS)
+    compile_flags = (target.gcc_cpu_flags() + opt.split() + list(BASE_CFLAGS)
                      + _define_flags(all_defines) + [f"-I{p}" for p in inc_dirs] + list(extra_cflags))
     try:
         harness_flags = compile_flags + _define_flags(harness_defines or {})
@@ -335,7 +336,7 @@ def build_firmware(
     except CompileError as err:
         raise BuildError(f"build failed for {target.name} on {board.name}: {err}", command=err.command,
                          output=err.output) from None
-    link_flags = target.gcc_cpu_flags() + [opt]
+    link_flags = target.gcc_cpu_flags() + opt.split()
 
     def link_cmd(script: Path, out_elf: Path, out_map: Path) -> list[str]:
         return ([exe] + link_flags + [str(o.path) for o in objects]
