@@ -31,6 +31,21 @@ def test_estimate_table(capsys):
     assert code == 0 and "peak SRAM (arena + trainable)" in out and "first-fit" in out
 
 
+def test_paper_puts_each_published_scheme_next_to_the_papers_figure(capsys):
+    code, out, _ = run(capsys, "paper", "--json")
+    assert code == 0
+    d = json.loads(out)
+    rows = {r["scheme"]: r for r in d["schemes"]}
+    assert len(rows) == 15 and len(d["full"]) == 3 and d["planning_s"] > 0
+    published = {s: r["paper_reordered_kb"] for s, r in rows.items() if r["paper_reordered_kb"]}
+    assert published == {"mcunet-5fps:49kb": 134, "mcunet-5fps:74kb": 160, "mcunet-5fps:99kb": 173,
+                         "mbv2-w0.35:99kb": 141, "proxyless-w0.3:98kb": 135}
+    for r in rows.values():
+        assert r["reordered_floor_bytes"] <= r["reordered_arena_bytes"]
+        assert r["reordered_peak_bytes"] == r["reordered_arena_bytes"] + r["trainable_sram_bytes"]
+        assert r["reordered_peak_bytes"] <= r["unfused_peak_bytes"]
+
+
 def test_models_json(capsys):
     code, out, _ = run(capsys, "models", "--json")
     models = {m["model"]: m for m in json.loads(out)["models"]}
