@@ -46,8 +46,9 @@ def test_fast_twins_have_their_kernels_parameters_and_count_the_padded_macs():
     got = dict(zip(FAST_COUNTS["tb_conv_fwd_s8"].features,
                    run_and_count("tb_conv_fwd_s8", args, kernel_set="fast").counts))
     assert (got["position_pairs"], got["tiles"], got["dot_groups"], got["dot_tails"]) == (8, 24, 24 * 6, 24)
-    assert got["gathers_inside"] + got["gathers_edge"] == 16 and got["widen_groups"] == 8 * 7
-    assert (got["store_pairs"], got["store_singles"], got["stores_masked"]) == (32, 16, 48)
+    assert got["gathers"] == 16 and got["gathers_inside"] == 4 and got["widen_groups"] == 8 * 7
+    assert (got["store_pairs"], got["store_singles"], got["pairs_masked"]) == (32, 16, 32)
+    assert got["singles_fitting_masked"] == got["singles_fitting"] <= 16
 
 
 def test_counts_follow_the_data():
