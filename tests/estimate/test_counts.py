@@ -51,6 +51,27 @@ def test_fast_twins_have_their_kernels_parameters_and_count_the_padded_macs():
     assert got["singles_fitting_masked"] == got["singles_fitting"] <= 16
 
 
+def test_fast_pointwise_twin_counts_the_padded_macs_of_its_tiles():
+    """3 x 5 positions, 13 input channels (one step of 8, one of 4, one byte), 5 output
+    channels: per row, two adjacent position pairs x 2 channel pairs in the strided loop, the odd
+    last position and the odd last channel in plain tiles; every tile computes 2 x 2 outputs."""
+    rng = np.random.default_rng(0)
+    h, w, c_in, c_out = 3, 5, 13, 5
+    args = [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 3, np.zeros(0, np.int8),
+            rng.integers(-128, 128, c_out * c_in).astype(np.int8), 0, np.zeros(c_out, np.int32), c_out,
+            np.full(c_out, 2**30, np.int32), np.full(c_out, 38, np.int32), 0, np.zeros(h * w * c_out, np.int8),
+            np.zeros((h * w * c_out + 7) // 8, np.uint8)]
+    got = dict(zip(FAST_COUNTS["tb_pointwise_fwd_s8"].features,
+                   run_and_count("tb_pointwise_fwd_s8", args, kernel_set="fast").counts))
+    assert (got["row_runs"], got["strided_pairs"], got["strided_steps8"], got["strided_words"]) == (6, 12, 12, 12)
+    assert (got["tiles_pair"], got["tiles_single"], got["tiles_adjacent"]) == (6, 9, 6)
+    channels = (8 * got["strided_steps8"] + 4 * got["strided_words"] + got["strided_rest_bytes"]
+                + 4 * got["tile_words"] + got["tile_bytes"])
+    assert channels == c_in * h * ((w + 1) // 2) * ((c_out + 1) // 2)  # 4 MACs per channel of a tile
+    assert got["strided_store_pairs"] + got["tile_store_pairs"] == 2 * h * 3 * 2 and got["store_singles"] == 2 * h * 3
+    assert got["strided_pairs_masked"] + got["tile_pairs_masked"] == 36 and got["singles_masked"] == 18
+
+
 def test_counts_follow_the_data():
     """A mask bit that skips work changes the count; the kernel's results do not change."""
     rng = np.random.default_rng(0)
