@@ -72,6 +72,35 @@ def test_fast_pointwise_twin_counts_the_padded_macs_of_its_tiles():
     assert got["strided_pairs_masked"] + got["tile_pairs_masked"] == 36 and got["singles_masked"] == 18
 
 
+def test_fast_depthwise_input_gradient_twin_counts_every_tap_of_both_passes():
+    """5 x 5 inputs, 3x3 stride 1, 5 channels (a group of 4 and a single one): each axis has 13
+    taps (2 + 3 + 3 + 3 + 2), so 169 per channel and pass; a set mask bit multiplies, a clear
+    one skips only in the single channel."""
+    rng = np.random.default_rng(0)
+    h = w = 5
+    c, k = 5, 3
+    grad = rng.integers(-20, 21, h * w * c).astype(np.int8)
+    factor = np.full(c, 1000, np.int32)
+
+    def counts(mask):
+        args = [grad, -10, mask, h, w, c, rng.integers(-128, 128, 2 * k * k).astype(np.int8),
+                rng.integers(-128, 128, 3 * k * k).astype(np.int8), 2, k, 1, factor, -12,
+                np.zeros(h * w * c, np.int8)]
+        return dict(zip(FAST_COUNTS["tb_depthwise_bwd_input_s8"].features,
+                        run_and_count("tb_depthwise_bwd_input_s8", args, kernel_set="fast").counts))
+
+    got = counts(np.zeros(0, np.uint8))
+    assert (got["channel_groups"], got["channel_singles"], got["pack_taps"]) == (2, 2, 2 * k * k)
+    assert (got["groups_trained_0"], got["groups_trained_1"], got["groups_trained_2"]) == (2, 2, 0)
+    assert got["taps4"] == got["taps1"] == got["taps1_passed"] == 2 * 169 and got["taps4_masked"] == 0
+    assert 4 * got["taps4"] + got["taps1"] == 2 * 169 * c  # the MACs of both passes
+    assert got["outputs"] == 2 * h * w * c
+    half = np.packbits(np.arange(h * w * c) % 2 == 0, bitorder="little")
+    got = counts(half)
+    assert got["taps4_masked"] == 2 * 169 and got["taps4"] == 0 and got["taps1_masked"] == 2 * 169
+    assert 0 < got["taps1_passed"] < 2 * 169
+
+
 def test_counts_follow_the_data():
     """A mask bit that skips work changes the count; the kernel's results do not change."""
     rng = np.random.default_rng(0)

@@ -37,7 +37,8 @@ POINTWISE_FWD_FAST_FEATURES = (
     "tile_runs", "tiles_pair", "tiles_single", "tiles_adjacent", "tiles_pair_adjacent",
     "train_dots_with_words", "train_dots_with_bytes", "frozen_dots_with_words", "frozen_dots_with_bytes",
     "frozen_words_after_train_bytes", "tile_words", "tile_bytes",
-    *_store_names("tile"), "store_singles", "singles_masked", "singles_fitting", "singles_fitting_masked", "requant_64bit",
+    *_store_names("tile"), "store_singles", "singles_masked", "singles_fitting", "singles_fitting_masked",
+    "requant_64bit",
 )
 
 
@@ -68,19 +69,20 @@ def tb_pointwise_fwd_s8(x, h, w, c_in, x_zero, w_train, w_frozen, k_train, bias,
     tiles_pair = int((~strided).sum()) * c.size
     tiles_single = p0.size * single
     n8, rest = c_in // 8 * 8, c_in % 8
+    asm = [n_strided, n_strided * (n8 > 0), n_strided * (n8 // 8), n_strided * (rest // 4), n_strided * (rest % 4 != 0),
+           n_strided * (rest % 4)]
     tiles = tiles_pair + tiles_single
+    pair_adjacent = int((adjacent & ~strided).sum()) * c.size
     dots = [v for n in (k_train, k_frozen) for v in (tiles * (n >= 4), tiles * (n % 4 != 0))]
     dots.append(tiles * (k_train % 4 != 0) * (k_frozen >= 4))  # the frozen word loop entered from the train bytes
     tile_runs = h * (c.size * (not one_part or w % 2 == 1) + single)
     singles = np.concatenate([p0.ravel(), p1.ravel()]) * c_out + c_out - 1 if single else np.zeros(0, np.int64)
     singles_fitting = int(fits[singles].sum())
     requant_64 = 2 * p0.size * int((np.asarray(shift) <= 32).sum())
+    runs = h * c.size * one_part
     return [1, k_train > 0, has_mask, has_mask * ((h * w * c_out + 7) // 8), h, h * c.size, h * single,
-            h * (c.size + single) * one_part,
-            h * c.size * one_part, h * c.size * one_part * (w >= 2), n_strided, n_strided * (n8 > 0), n_strided * (n8 // 8), n_strided * (rest // 4),
-            n_strided * (rest % 4 != 0), n_strided * (rest % 4), *_stores(in_rows.ravel(), fits, has_mask),
-            tile_runs, tiles_pair, tiles_single, int((adjacent & ~strided).sum()) * c.size + int(adjacent.sum()) * single,
-            int((adjacent & ~strided).sum()) * c.size, *dots,
+            h * (c.size + single) * one_part, runs, runs * (w >= 2), *asm, *_stores(in_rows.ravel(), fits, has_mask),
+            tile_runs, tiles_pair, tiles_single, pair_adjacent + int(adjacent.sum()) * single, pair_adjacent, *dots,
             tiles * (k_train // 4 + k_frozen // 4), tiles * (k_train % 4 + k_frozen % 4),
-            *_stores(others.ravel(), fits, has_mask), singles.size, has_mask * singles.size, singles_fitting, has_mask * singles_fitting,
-            requant_64]
+            *_stores(others.ravel(), fits, has_mask), singles.size, has_mask * singles.size, singles_fitting,
+            has_mask * singles_fitting, requant_64]
