@@ -32,7 +32,8 @@ def _copy_names(prefix: str) -> tuple[str, ...]:
 #: The gather of one part at one position (tb_conv_gather), over every gathered position.
 GATHER_FEATURES = (
     "gathers", "gathers_whole", "gathers_whole_rows_inside", "gathers_inside", *_copy_names("inside"),
-    "edge_rows", "edge_rows_outside", *_copy_names("edge_whole"), *_copy_names("edge_split"),
+    "edge_rows", "edge_rows_outside", "edge_rows_above", *_copy_names("edge_whole"),
+    *_copy_names("edge_split"),
     "copied_words", "copied_bytes", "fills_left", "fills_right", "fills_pad_inside", "fills_pad_edge", "fill_bytes",
 )
 
@@ -42,7 +43,7 @@ CONV_FWD_FAST_FEATURES = (
     # tiles of 2 positions x 2 output channels: column dots, or taps one by one
     "tiles", "dots", "dots_with_words", "dot_groups", "dot_tails", "dot_tails_short", "dot_tail_short_bytes",
     "tap_dots", "tap_rows", "taps", "taps_with_words", "tap_words", "taps_with_bytes", "tap_bytes",
-    "store_pairs", "pairs_masked", "pairs_opening_a_byte", "store_singles", "singles_fitting",
+    "store_pairs", "pairs_masked", "pairs_opening_a_byte", "store_singles", "singles_masked", "singles_fitting",
     "singles_fitting_masked", "requant_64bit",
 )
 
@@ -75,13 +76,15 @@ def _gathers(m: int, n: int, c_in: int, kernel: int, ky: tuple, kx: tuple, xs: n
     n_pos, n_in = inside.size, int(inside.sum())
     copy_rows = edge * rows_in * (cols_in > 0)  # rows of a general gather that copy
     outside_rows = edge * kernel - copy_rows
+    above = edge * np.minimum(ky0, kernel)[:, None]  # outside rows found by the first test, ky < ky0
     left, right = (kx0 * m)[None, :], ((kernel - kx1) * m)[None, :]
     copies = [_copies(row, n_in * kernel), _copies(cols_in * m, copy_rows * whole),
               _copies(m, copy_rows * cols_in * (not whole))]  # inside, edge whole, edge split
     fill_bytes = (copy_rows * (left + right)).sum() + outside_rows.sum() * row + n_pos * pad
     words, rest = sum(c[3] for c in copies), sum(c[4] for c in copies)
     return [n_pos, n_pos * whole, int(full_y.sum()) * xs.size * whole, n_in, *copies[0][:3],
-            int(edge.sum()) * kernel, int(outside_rows.sum()), *copies[1][:3], *copies[2][:3], int(words), int(rest),
+            int(edge.sum()) * kernel, int(outside_rows.sum()), int(above.sum()), *copies[1][:3], *copies[2][:3],
+            int(words), int(rest),
             int((copy_rows * (left > 0)).sum()), int((copy_rows * (right > 0)).sum()), n_in * (pad > 0),
             int(edge.sum()) * (pad > 0), int(fill_bytes)]
 
@@ -128,5 +131,5 @@ def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias
     requant_64 = 2 * pairs * int((np.asarray(shift) <= 32).sum())  # each channel once per stored position
     return [1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), h_out, pairs, pairs * buffered,
             *gather.tolist(), pairs * buffered * (n4 // 4), tiles, *dots, *taps,
-            first.size, has_mask * first.size, has_mask * opening, singles.size, singles_fitting,
-            has_mask * singles_fitting, requant_64]
+            first.size, has_mask * first.size, has_mask * opening, singles.size, has_mask * singles.size,
+            singles_fitting, has_mask * singles_fitting, requant_64]
