@@ -9,7 +9,9 @@ A group of 4 reads one word of the gradient per tap, masked by a table lookup (t
 its 4 channels, from the next mask byte too when they straddle one); a single channel tests its
 mask bit per tap and multiplies only where it is set. The twin returns those trip counts, the
 outcomes of the tap search per row and column (its branches), and the paths of the shift rule
-(the n_shift steps of its search, the store by n_shift = 0, below 32 or from 32 on).
+(the n_shift steps of its search, the store by n_shift = 0, below 32 or from 32 on). Not counted:
+the new minima of pass 1 and which of the search's two tests decides each step, known only from
+the accumulators (a few instructions per call, like the reference twin's new maxima and minima).
 """
 
 from __future__ import annotations
