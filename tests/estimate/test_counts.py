@@ -46,8 +46,59 @@ def test_fast_twins_have_their_kernels_parameters_and_count_the_padded_macs():
     got = dict(zip(FAST_COUNTS["tb_conv_fwd_s8"].features,
                    run_and_count("tb_conv_fwd_s8", args, kernel_set="fast").counts))
     assert (got["position_pairs"], got["tiles"], got["dot_groups"], got["dot_tails"]) == (8, 24, 24 * 6, 24)
-    assert got["gathers_inside"] + got["gathers_edge"] == 16 and got["widen_groups"] == 8 * 7
-    assert (got["store_pairs"], got["store_singles"], got["stores_masked"]) == (32, 16, 48)
+    assert got["gathers"] == 16 and got["gathers_inside"] == 4 and got["widen_groups"] == 8 * 7
+    assert (got["store_pairs"], got["store_singles"], got["pairs_masked"]) == (32, 16, 32)
+    assert got["singles_fitting_masked"] == got["singles_fitting"] <= 16
+
+
+def test_fast_pointwise_twin_counts_the_padded_macs_of_its_tiles():
+    """3 x 5 positions, 13 input channels (one step of 8, one of 4, one byte), 5 output
+    channels: per row, two adjacent position pairs x 2 channel pairs in the strided loop, the odd
+    last position and the odd last channel in plain tiles; every tile computes 2 x 2 outputs."""
+    rng = np.random.default_rng(0)
+    h, w, c_in, c_out = 3, 5, 13, 5
+    args = [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 3, np.zeros(0, np.int8),
+            rng.integers(-128, 128, c_out * c_in).astype(np.int8), 0, np.zeros(c_out, np.int32), c_out,
+            np.full(c_out, 2**30, np.int32), np.full(c_out, 38, np.int32), 0, np.zeros(h * w * c_out, np.int8),
+            np.zeros((h * w * c_out + 7) // 8, np.uint8)]
+    got = dict(zip(FAST_COUNTS["tb_pointwise_fwd_s8"].features,
+                   run_and_count("tb_pointwise_fwd_s8", args, kernel_set="fast").counts))
+    assert (got["row_runs"], got["strided_pairs"], got["strided_steps8"], got["strided_words"]) == (6, 12, 12, 12)
+    assert (got["tiles_pair"], got["tiles_single"], got["tiles_adjacent"]) == (6, 9, 6)
+    channels = (8 * got["strided_steps8"] + 4 * got["strided_words"] + got["strided_rest_bytes"]
+                + 4 * got["tile_words"] + got["tile_bytes"])
+    assert channels == c_in * h * ((w + 1) // 2) * ((c_out + 1) // 2)  # 4 MACs per channel of a tile
+    assert got["strided_store_pairs"] + got["tile_store_pairs"] == 2 * h * 3 * 2 and got["store_singles"] == 2 * h * 3
+    assert got["strided_pairs_masked"] + got["tile_pairs_masked"] == 36 and got["singles_masked"] == 18
+
+
+def test_fast_depthwise_input_gradient_twin_counts_every_tap_of_both_passes():
+    """5 x 5 inputs, 3x3 stride 1, 5 channels (a group of 4 and a single one): each axis has 13
+    taps (2 + 3 + 3 + 3 + 2), so 169 per channel and pass; a set mask bit multiplies, a clear
+    one skips only in the single channel."""
+    rng = np.random.default_rng(0)
+    h = w = 5
+    c, k = 5, 3
+    grad = rng.integers(-20, 21, h * w * c).astype(np.int8)
+    factor = np.full(c, 1000, np.int32)
+
+    def counts(mask):
+        args = [grad, -10, mask, h, w, c, rng.integers(-128, 128, 2 * k * k).astype(np.int8),
+                rng.integers(-128, 128, 3 * k * k).astype(np.int8), 2, k, 1, factor, -12,
+                np.zeros(h * w * c, np.int8)]
+        return dict(zip(FAST_COUNTS["tb_depthwise_bwd_input_s8"].features,
+                        run_and_count("tb_depthwise_bwd_input_s8", args, kernel_set="fast").counts))
+
+    got = counts(np.zeros(0, np.uint8))
+    assert (got["channel_groups"], got["channel_singles"], got["pack_taps"]) == (2, 2, 2 * k * k)
+    assert (got["groups_trained_0"], got["groups_trained_1"], got["groups_trained_2"]) == (2, 2, 0)
+    assert got["taps4"] == got["taps1"] == got["taps1_passed"] == 2 * 169 and got["taps4_masked"] == 0
+    assert 4 * got["taps4"] + got["taps1"] == 2 * 169 * c  # the MACs of both passes
+    assert got["outputs"] == 2 * h * w * c
+    half = np.packbits(np.arange(h * w * c) % 2 == 0, bitorder="little")
+    got = counts(half)
+    assert got["taps4_masked"] == 2 * 169 and got["taps4"] == 0 and got["taps1_masked"] == 2 * 169
+    assert 0 < got["taps1_passed"] < 2 * 169
 
 
 def test_counts_follow_the_data():

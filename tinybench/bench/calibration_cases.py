@@ -101,8 +101,8 @@ def _sgd(rng: Rng, n: int) -> tuple[np.ndarray, np.ndarray, int]:
 
 def conv_fwd(rng: Rng) -> Args:
     h, w, s = _spatial(rng, 12)
-    k = int(rng.choice([1, 3, 3, 5, 7]))
-    c_in, c_out = int(rng.choice([1, 3, 5, 8, 16])), int(rng.integers(1, 12))
+    k = int(rng.choice([1, 1, 3, 3, 3, 5, 7]))
+    c_in, c_out = int(rng.choice([1, 3, 4, 5, 8, 16])), int(rng.integers(1, 12))
     kt = _k_train(rng, c_in)
     wt, wf = _split(_s8(rng, c_out * k * k * c_in).reshape(c_out, k, k, c_in), kt)
     n = out_size(h, s) * out_size(w, s) * c_out

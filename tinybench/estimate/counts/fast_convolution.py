@@ -2,32 +2,49 @@
 
 The fast kernel's loops are not the reference's: pairs of output positions of a row, each
 position's window gathered per weight part into a byte column (a short path for windows inside
-the input of a part of every input channel, else tap row by tap row), widened four elements at
-a time, then tiles of 2 positions x 2 output channels over the column's words; columns longer
-than the kernel's buffer take the taps one by one. The twin returns the trip counts of those
-loops and the data-independent paths of the stores (pairs or single channels, mask or none,
-requantizations with a shift of at most 32 taking the 64-bit statement).
+the input of a part of every input channel, else tap row by tap row: rows outside filled, rows
+inside copied whole or tap by tap with fills left and right), widened four elements at a time,
+then tiles of 2 positions x 2 output channels over the column's words; columns longer than the
+kernel's buffer take the taps one by one. The twin returns the trip counts of those loops,
+split where the compiled loops are entered or skipped (a copy of fewer than 4 bytes has no word
+loop, an empty fill no loop), and the paths of the stores: pairs or single channels, mask or
+none, and what the outputs decide (a single channel's mask bit is set only when it fits int8,
+a pair's second bit opens the next mask byte only when it is set); requantizations with a shift
+of at most 32 take the 64-bit statement.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tinybench.estimate.counts.geometry import out_size
+from tinybench.estimate.counts.geometry import mask_bits, out_size
 
 #: Elements of one padded column the kernel buffers (TB_CONV_COL_MAX).
 COL_MAX = 64
 
+
+def _copy_names(prefix: str) -> tuple[str, ...]:
+    """tb_conv_copy at one call site: calls, calls with whole words (n >= 4), calls with a byte
+    rest (the words and bytes themselves cost the same at every site: copied_words, copied_bytes)."""
+    return tuple(f"{prefix}_{f}" for f in ("copies", "copies_with_words", "copies_with_bytes"))
+
+
+#: The gather of one part at one position (tb_conv_gather), over every gathered position.
+GATHER_FEATURES = (
+    "gathers", "gathers_whole", "gathers_whole_rows_inside", "gathers_inside", *_copy_names("inside"),
+    "edge_rows", "edge_rows_outside", "edge_rows_above", *_copy_names("edge_whole"),
+    *_copy_names("edge_split"),
+    "copied_words", "copied_bytes", "fills_left", "fills_right", "fills_pad_inside", "fills_pad_edge", "fill_bytes",
+)
+
 CONV_FWD_FAST_FEATURES = (
-    "calls", "rows_out", "position_pairs", "mask_bytes_cleared",
-    # gathers (per nonempty part and gathered position): short path, general path, and their loops
-    "gathers_inside", "inside_rows", "inside_words", "inside_bytes",
-    "gathers_edge", "edge_rows", "edge_rows_outside", "edge_runs", "edge_words", "edge_bytes", "fill_bytes",
-    "widen_groups",
-    # tiles of 2 positions x 2 output channels
-    "tiles", "dot_parts", "dot_groups", "dot_tails",
-    "tap_dots", "taps", "tap_words", "tap_bytes",
-    "store_pairs", "store_singles", "stores_masked", "requant_64bit",
+    "calls", "calls_masked", "mask_bytes_cleared", "rows_out", "position_pairs", "pairs_buffered",
+    *GATHER_FEATURES, "widen_groups",
+    # tiles of 2 positions x 2 output channels: column dots, or taps one by one
+    "tiles", "dots", "dots_with_words", "dot_groups", "dot_tails", "dot_tails_short", "dot_tail_short_bytes",
+    "tap_dots", "tap_rows", "taps", "taps_with_words", "tap_words", "taps_with_bytes", "tap_bytes",
+    "store_pairs", "pairs_masked", "pairs_opening_a_byte", "store_singles", "singles_masked", "singles_fitting",
+    "singles_fitting_masked", "requant_64bit",
 )
 
 
@@ -37,36 +54,44 @@ def _ranges(n_out: int, n_in: int, kernel: int, stride: int) -> tuple[np.ndarray
     return np.where(first < 0, -first, 0), np.where(first + kernel > n_in, n_in - first, kernel)
 
 
-def _gathers(m: int, n: int, c_in: int, kernel: int, ky: tuple, kx: tuple, xs: np.ndarray) -> np.ndarray:
-    """The gather loops of one part (m channels, row length n) over every gathered position:
-    rows (all oy) x the gathered columns xs (with repeats)."""
+def _copies(length, times) -> list[int]:
+    """tb_conv_copy of ``length`` bytes, ``times`` often (broadcast arrays)."""
+    length, times = np.broadcast_arrays(np.asarray(length), np.asarray(times))
+    return np.array([times.sum(), (times * (length >= 4)).sum(), (times * (length % 4 != 0)).sum(),
+                     (times * (length // 4)).sum(), (times * (length % 4)).sum()], np.int64)
+
+
+def _gathers(m: int, n: int, c_in: int, kernel: int, ky: tuple, kx: tuple, xs: np.ndarray) -> list[int]:
+    """:data:`GATHER_FEATURES` of one part (m channels, row length n) at every gathered position:
+    all output rows x the gathered columns xs (with repeats)."""
+    whole = m == c_in
+    row, pad = kernel * m, (n + 3) // 4 * 4 - n
     ky0, ky1 = ky
     kx0, kx1 = kx[0][xs], kx[1][xs]
-    row = kernel * m
-    full_y = (ky1 - ky0) == kernel
-    full_x = (kx1 - kx0) == kernel
-    inside = np.outer(full_y, full_x) & (m == c_in)
-    n_in, n_pos = int(inside.sum()), inside.size
+    rows_in = np.clip(ky1 - ky0, 0, None)[:, None]  # [oy, 1]
+    cols_in = np.clip(kx1 - kx0, 0, None)[None, :]  # [1, x]
+    full_y = rows_in == kernel
+    inside = full_y & (cols_in == kernel) & whole
     edge = ~inside
-    n_edge = int(edge.sum())
-    rows_in = np.clip(ky1 - ky0, 0, None)  # rows inside per oy
-    cols_in = np.clip(kx1 - kx0, 0, None)
-    runs_row = np.where(cols_in > 0, 1 if m == c_in else cols_in, 0)
-    run_len = cols_in * m if m == c_in else np.full_like(cols_in, m)
-    # rows of a general gather that copy: inside rows, with some tap inside along x
-    copy_rows = edge * np.outer(rows_in, cols_in > 0)
+    n_pos, n_in = inside.size, int(inside.sum())
+    copy_rows = edge * rows_in * (cols_in > 0)  # rows of a general gather that copy
     outside_rows = edge * kernel - copy_rows
-    fill_copy = (kernel - cols_in) * m  # bytes filled on a copying row
-    edge_runs = int((copy_rows * runs_row[None, :]).sum())
-    edge_words = int((copy_rows * (runs_row * (run_len // 4))[None, :]).sum())
-    edge_bytes = int((copy_rows * (runs_row * (run_len % 4))[None, :]).sum())
-    fill = int((copy_rows * fill_copy[None, :]).sum() + outside_rows.sum() * row) + n_pos * ((n + 3) // 4 * 4 - n)
-    return np.array([n_in, n_in * kernel, n_in * kernel * (row // 4), n_in * kernel * (row % 4),
-                     n_edge, n_edge * kernel, int(outside_rows.sum()), edge_runs, edge_words, edge_bytes, fill])
+    above = edge * np.minimum(ky0, kernel)[:, None]  # outside rows found by the first test, ky < ky0
+    left, right = (kx0 * m)[None, :], ((kernel - kx1) * m)[None, :]
+    copies = [_copies(row, n_in * kernel), _copies(cols_in * m, copy_rows * whole),
+              _copies(m, copy_rows * cols_in * (not whole))]  # inside, edge whole, edge split
+    fill_bytes = (copy_rows * (left + right)).sum() + outside_rows.sum() * row + n_pos * pad
+    words, rest = sum(c[3] for c in copies), sum(c[4] for c in copies)
+    return [n_pos, n_pos * whole, int(full_y.sum()) * xs.size * whole, n_in, *copies[0][:3],
+            int(edge.sum()) * kernel, int(outside_rows.sum()), int(above.sum()), *copies[1][:3], *copies[2][:3],
+            int(words), int(rest),
+            int((copy_rows * (left > 0)).sum()), int((copy_rows * (right > 0)).sum()), n_in * (pad > 0),
+            int(edge.sum()) * (pad > 0), int(fill_bytes)]
 
 
 def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, kernel, stride, mult,
                    shift, y_zero, y, mask, *, probe):
+    """``probe`` = (outputs, clamp mask) of the call, a scratch mask where it has none."""
     h_out, w_out = out_size(h_in, stride), out_size(w_in, stride)
     kk = kernel * kernel
     parts = [(m, kk * m) for m in (k_train, c_in - k_train) if m > 0]
@@ -78,27 +103,33 @@ def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias
     tiles = pairs * ch_pairs
     gathered = np.concatenate([starts, np.minimum(starts + 1, w_out - 1)])
     ky, kx = _ranges(h_out, h_in, kernel, stride), _ranges(w_out, w_in, kernel, stride)
-    gather = np.zeros(11, np.int64)
-    tap_dots = taps = tap_words = tap_bytes = 0
+    gather = np.zeros(len(GATHER_FEATURES), np.int64)
+    dots = [0] * 6
+    taps = [0] * 7
     if buffered:
         for m, n in parts:
             gather += _gathers(m, n, c_in, kernel, ky, kx, gathered)
+            short = n < 4
+            dots = [a + b for a, b in zip(dots, [tiles, tiles * (n >= 4), tiles * (n // 4), tiles * (n % 4 != 0),
+                                                 tiles * short, tiles * short * 2 * n])]
     else:
         inside = np.outer(np.clip(ky[1] - ky[0], 0, None), np.clip(kx[1] - kx[0], 0, None))
-        per_pair = int(inside[:, starts].sum() + inside[:, gathered[starts.size:]].sum())  # taps of both positions
+        per_pair = int(inside[:, gathered].sum())  # taps of both positions of every pair
+        rows = int(np.clip(ky[1] - ky[0], 0, None).sum()) * starts.size  # tap rows of one position per pair
         for m, _ in parts:
-            tap_dots += 4 * tiles
-            taps += 2 * per_pair * ch_pairs
-            tap_words += 2 * per_pair * ch_pairs * (m // 4)
-            tap_bytes += 2 * per_pair * ch_pairs * (m % 4)
-    dots = buffered * len(parts) * tiles
-    groups = buffered * tiles * sum(n // 4 for _, n in parts)
-    tails = buffered * tiles * sum(n % 4 != 0 for _, n in parts)
-    pair_channels, single = c_out // 2, c_out % 2
-    store_pairs, store_singles = 2 * pairs * pair_channels, 2 * pairs * single
-    low_shift = np.asarray(shift) <= 32
-    requant_64 = 2 * pairs * int(low_shift.sum())  # each channel once per stored position
+            t = 2 * per_pair * ch_pairs
+            taps = [a + b for a, b in zip(taps, [4 * tiles, 4 * rows * ch_pairs, t, t * (m >= 4), t * (m // 4),
+                                                 t * (m % 4 != 0), t * (m % 4)])]
     has_mask = mask.size > 0
-    return [1, h_out, pairs, has_mask * ((h_out * w_out * c_out + 7) // 8), *gather.tolist(),
-            pairs * buffered * (n4 // 4), tiles, dots, groups, tails, tap_dots, taps, tap_words, tap_bytes,
-            store_pairs, store_singles, has_mask * (store_pairs + store_singles), requant_64]
+    fits = mask_bits(probe[1], h_out * w_out * c_out)
+    # every stored position (both of a pair, twice when an odd last position pairs with itself)
+    stored = (np.arange(h_out)[:, None] * w_out + gathered[None, :]).ravel()
+    first = (stored[:, None] * c_out + np.arange(0, c_out - 1, 2)[None, :]).ravel()  # each stored pair's index
+    opening = int(np.count_nonzero((first % 8 == 7) & fits[np.minimum(first + 1, fits.size - 1)]))
+    singles = stored * c_out + c_out - 1 if c_out % 2 else np.zeros(0, np.int64)
+    singles_fitting = int(fits[singles].sum())
+    requant_64 = 2 * pairs * int((np.asarray(shift) <= 32).sum())  # each channel once per stored position
+    return [1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), h_out, pairs, pairs * buffered,
+            *gather.tolist(), pairs * buffered * (n4 // 4), tiles, *dots, *taps,
+            first.size, has_mask * first.size, has_mask * opening, singles.size, has_mask * singles.size,
+            singles_fitting, has_mask * singles_fitting, requant_64]
