@@ -216,7 +216,7 @@ static inline int32_t tb_dwf_requant(const tb_fast_requant_t *q, int32_t acc)
 
 /* Outputs i .. i + 3 (channels ch .. ch + 3 of one position) from their sums: clamped to
  * [0, 255] after the +128 of tb_dwf_requant (USAT), packed into one word whose top bits flip
- * back to int8, and 4 mask bits (which may open the next mask byte). */
+ * back to int8, and 4 mask bits (the last ones in the next mask byte when i % 8 > 4). */
 static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, const tb_fast_requant_t *q,
                                         tb_fast_acc4_t acc)
 {
@@ -232,7 +232,7 @@ static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, con
                                ((uint32_t)(u2 == v2) << 2) | ((uint32_t)(u3 == v3) << 3)) << (i & 7);
         uint8_t *m = mask + (i >> 3);
         m[0] = (uint8_t)(m[0] | bits);
-        if (bits > 0xFFu) {
+        if ((i & 7) > 4) { /* bit i + 3 is in the next byte, which exists */
             m[1] = (uint8_t)(m[1] | (bits >> 8));
         }
     }
