@@ -1,16 +1,17 @@
 /* tb_depthwise_fwd_s8, fast: same results as src/Convolution/tb_depthwise_fwd_s8.c.
  *
- * Channels 4 at a time: one word of the HWC input holds the 4 channels of a group at a tap,
- * the group's filters are packed once so that one word of the pack meets it
- * (tb_fast_dw_pack4), and each tap is four 16 x 16 multiply-accumulates (SXTAB16 with the
- * zero point, SXTB16, SMLABB/SMLATT). Per output row the tap rows come from one tap range; the
- * columns split into the left edge, the interior (every tap inside: the window's loops have
- * the kernel size as a constant, for 3, 5 and 7, so gcc unrolls the tap columns) and the right
- * edge, which computes its tap range per window. The 4 outputs are requantized in 32 bits
- * (tb_fast_requant), stored as one word, their 4 mask bits or-ed in at once (mask cleared
- * first). The last c % 4 channels (all channels for kernels above 7) take the taps one by one
- * with the same ranges. Each output keeps its own int32 sum of the same products, so the order
- * changes no byte. */
+ * Channels in blocks of 4. A block whose shifts all exceed 32 is a group: one word of the HWC
+ * input holds its 4 channels at a tap, its filters are packed once so that one word of the
+ * pack meets it (tb_fast_dw_pack4), and each tap is four 16 x 16 multiply-accumulates (SXTAB16
+ * with the zero point, SXTB16, SMLABB/SMLATT; in assembly on DSP cores, where gcc would spill).
+ * Per output row the tap rows come from one tap range and the columns split into the left edge
+ * windows, the interior ones (every tap column inside) and the right edge ones: an interior
+ * window with every tap row inside too runs its taps straight (kernels 3, 5, 7), the others
+ * row by row, each row's taps unrolled for its length. A window's 4 sums are requantized in
+ * 32 bits plus 128 (clamped by USAT, sign bits flipped), stored as one word, their 4 mask bits
+ * or-ed in at once (mask cleared first). The other blocks, the last c % 4 channels and every
+ * channel of kernels above 7 go one channel at a time with the same tap ranges. Each output
+ * keeps its own int32 sum of the same products, so the order changes no byte. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
