@@ -24,7 +24,7 @@ typedef struct {
     const int8_t *x;
     int32_t h_in, w_in, c, kernel, stride, pad, h_out, w_out;
     int32_t x_zero;
-    uint32_t zp;    /* the halfword pair of -x_zero */
+    uint32_t zp;          /* the halfword pair of -x_zero */
     int32_t ox_lo, ox_hi; /* the output columns whose taps all lie inside along x */
     int8_t *y;
     uint8_t *mask;
@@ -86,7 +86,7 @@ static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, 
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* One tap in assembly (tb_dwf_tap, then the next tap's input and weight words). */
+/* One tap in assembly: tb_dwf_tap, xr and wr stepped on to the next tap. */
 #define TB_DWF_TAP                                                                            \
     "ldr %[v], [%[xr]]\n\t"                                                                   \
     "ldr %[w], [%[wr]], #4\n\t"                                                               \
@@ -113,7 +113,7 @@ static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, 
       [wr] "+r"(wv), [v] "=&r"(v), [w] "=&r"(w), [t] "=&r"(t), [u] "=&r"(u)
 /* The taps of a whole window (rows: its rows, unrolled). */
 #define TB_DWF_ASM(rows)                                                                      \
-    __asm volatile(rows TB_DWF_OUTPUTS(xp, wp)                                                    \
+    __asm volatile(rows TB_DWF_OUTPUTS(xp, wp)                                              \
                    : [c] "r"(c), [skip] "r"(row - kernel * c), [zp] "r"(zp)                   \
                    : "memory")
 /* The nx taps of one row. */
