@@ -23,7 +23,7 @@
 typedef struct {
     const int8_t *x;
     int32_t h_in, w_in, c, kernel, stride, pad, h_out, w_out;
-    int32_t x_zero;
+    int32_t x_zero, y_zero; /* y_zero: the groups' y_zero + 128 */
     uint32_t zp;          /* the halfword pair of -x_zero */
     int32_t ox_lo, ox_hi; /* the output columns whose taps all lie inside along x */
     int8_t *y;
@@ -206,23 +206,29 @@ static inline int32_t tb_dwf_taps1(const int8_t *xp, const int8_t *f, int32_t ny
     return acc;
 }
 
-/* tb_fast_requant for a shift above 32 (every channel of the groups taken 4 at a time), plus
- * 128: q->y_zero holds y_zero + 128, so that the output fits int8 exactly when the result lies
- * in [0, 255]. */
-static inline int32_t tb_dwf_requant(const tb_fast_requant_t *q, int32_t acc)
+/* The requantization of a channel of a group (shift s above 32, as in tb_fast_requant): the
+ * 32-bit form with t = s - 32 and round = 2^(t-1), the four words side by side. */
+typedef struct {
+    int32_t bias, mult, round, t;
+} tb_dwf_q_t;
+
+/* tb_fast_requant plus 128 for a channel of a group (yz = y_zero + 128), so that the output
+ * fits int8 exactly when the result lies in [0, 255]: high + round is the high word of
+ * p + round * 2^32 (one SMLAL). */
+static inline int32_t tb_dwf_requant(const tb_dwf_q_t *q, int32_t acc, int32_t yz)
 {
-    const int32_t high = (int32_t)(((int64_t)tb_dsp_qadd(acc, q->bias) * q->mult) >> 32);
-    return ((high + q->round) >> q->t) + q->y_zero;
+    const int64_t p = (int64_t)tb_dsp_qadd(acc, q->bias) * q->mult + ((int64_t)q->round << 32);
+    return ((int32_t)(p >> 32) >> q->t) + yz;
 }
 
 /* Outputs i .. i + 3 (channels ch .. ch + 3 of one position) from their sums: clamped to
  * [0, 255] after the +128 of tb_dwf_requant (USAT), packed into one word whose top bits flip
  * back to int8, and 4 mask bits (the last ones in the next mask byte when i % 8 > 4). */
-static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, const tb_fast_requant_t *q,
+static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, const tb_dwf_q_t *q, int32_t yz,
                                         tb_fast_acc4_t acc)
 {
-    const int32_t v0 = tb_dwf_requant(&q[0], acc.a0), v1 = tb_dwf_requant(&q[1], acc.a1);
-    const int32_t v2 = tb_dwf_requant(&q[2], acc.a2), v3 = tb_dwf_requant(&q[3], acc.a3);
+    const int32_t v0 = tb_dwf_requant(&q[0], acc.a0, yz), v1 = tb_dwf_requant(&q[1], acc.a1, yz);
+    const int32_t v2 = tb_dwf_requant(&q[2], acc.a2, yz), v3 = tb_dwf_requant(&q[3], acc.a3, yz);
     const int32_t u0 = tb_dsp_usat8(v0), u1 = tb_dsp_usat8(v1);
     const int32_t u2 = tb_dsp_usat8(v2), u3 = tb_dsp_usat8(v3);
     const uint32_t word = ((uint32_t)u0 | ((uint32_t)u1 << 8) | ((uint32_t)u2 << 16) | ((uint32_t)u3 << 24)) ^
@@ -241,12 +247,13 @@ static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, con
 
 /* The edge windows ox0 .. ox1 - 1 of output row oy of the group ch (each window's tap columns
  * from its own range); ky0, ky1: the tap rows of the output row. */
-static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_fast_requant_t *q, int32_t ch,
+static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q, int32_t ch,
                           int32_t oy, int32_t ox0, int32_t ox1, int32_t ky0, int32_t ky1)
 {
     const int32_t c = k->c, kernel = k->kernel, row = k->w_in * c, stride = k->stride, w_in = k->w_in;
     const int32_t ny = ky1 - ky0;
     const uint32_t zp = k->zp;
+    const int32_t yz = k->y_zero;
     const int8_t *xr = k->x + ((oy * stride - k->pad + ky0) * w_in - k->pad) * c + ch;
     const uint32_t *wr = pack + ky0 * kernel;
     int8_t *y = k->y;
@@ -256,7 +263,7 @@ static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_fast
     for (ox = ox0; ox < ox1; ox++, i += c) {
         int32_t kx0, kx1;
         tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
-        tb_dwf_store4(y, mask, i, q,
+        tb_dwf_store4(y, mask, i, q, yz,
                       tb_dwf_span4(xr + (ox * stride + kx0) * c, wr + kx0, ny, kx1 - kx0, row, c, kernel, zp));
     }
 }
@@ -264,7 +271,7 @@ static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_fast
 /* The interior windows ox_lo .. ox_hi - 1 (every tap column inside) of output row oy of the
  * group ch, tap rows [ky0, ky1). `kernel` and `full` (ky1 - ky0 == kernel) are constants at each
  * call site. */
-static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pack, const tb_fast_requant_t *q,
+static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q,
                                            int32_t ch, int32_t oy, int32_t ky0, int32_t ky1, int32_t kernel,
                                            int32_t full)
 {
@@ -273,17 +280,18 @@ static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pa
     const int8_t *xp = k->x + (iy * k->w_in + k->ox_lo * k->stride - k->pad) * c + ch;
     const uint32_t *wp = pack + ky0 * kernel;
     const uint32_t zp = k->zp;
+    const int32_t yz = k->y_zero;
     int8_t *y = k->y;
     uint8_t *mask = k->mask;
     int32_t i = (oy * k->w_out + k->ox_lo) * c + ch;
     const int32_t end = (oy * k->w_out + k->ox_hi) * c + ch;
     for (; i < end; xp += step, i += c) {
-        tb_dwf_store4(y, mask, i, q, tb_dwf_rows4(xp, wp, ny, row, c, kernel, zp));
+        tb_dwf_store4(y, mask, i, q, yz, tb_dwf_rows4(xp, wp, ny, row, c, kernel, zp));
     }
 }
 
 /* The interior windows of output row oy, by kernel size and whether every tap row is inside. */
-static void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, const tb_fast_requant_t *q,
+static void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q,
                                  int32_t ch, int32_t oy, int32_t ky0, int32_t ky1)
 {
     const int32_t full = ky1 - ky0 == k->kernel;
@@ -305,7 +313,7 @@ static void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, const 
 
 /* Every output of the group of channels ch .. ch + 3: per output row the edge windows on the
  * left, the interior windows, the edge windows on the right. */
-static void tb_dwf_group4(const tb_dwf_t *k, const uint32_t *pack, const tb_fast_requant_t *q, int32_t ch)
+static void tb_dwf_group4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q, int32_t ch)
 {
     int32_t oy;
     for (oy = 0; oy < k->h_out; oy++) {
@@ -351,7 +359,8 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
     const int32_t c4 = kernel <= TB_FAST_DW_MAX_K ? c & ~3 : 0; /* channels taken 4 at a time */
     const int32_t right = w_in - kernel + kernel / 2;           /* the last inside window start + pad */
     uint32_t pack[TB_FAST_DW_MAX_K * TB_FAST_DW_MAX_K];
-    tb_fast_requant_t q[4];
+    tb_dwf_q_t q4[4];
+    tb_fast_requant_t q;
     tb_dwf_t k;
     int32_t ch, j;
     k.x = x;
@@ -364,6 +373,7 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
     k.h_out = (h_in + stride - 1) / stride;
     k.w_out = (w_in + stride - 1) / stride;
     k.x_zero = x_zero;
+    k.y_zero = y_zero + 128;
     k.zp = tb_dsp_pair(-x_zero);
     k.ox_lo = (k.pad + stride - 1) / stride;
     k.ox_hi = right >= 0 ? right / stride + 1 : 0;
@@ -378,14 +388,17 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
         if (group) {
             tb_fast_dw_pack4(w_train, w_frozen, k_train, ch, kk, pack);
             for (j = 0; j < 4; j++) {
-                q[j] = tb_fast_requant_init(bias[ch + j], mult[ch + j], shift[ch + j], y_zero + 128);
+                q4[j].bias = bias[ch + j];
+                q4[j].mult = mult[ch + j];
+                q4[j].t = shift[ch + j] - 32;
+                q4[j].round = (int32_t)1 << (q4[j].t - 1);
             }
-            tb_dwf_group4(&k, pack, q, ch);
+            tb_dwf_group4(&k, pack, q4, ch);
             continue;
         }
         for (j = ch; j < ch + 4 && j < c; j++) {
-            q[0] = tb_fast_requant_init(bias[j], mult[j], shift[j], y_zero);
-            tb_dwf_channel(&k, tb_fast_dw_filter(w_train, w_frozen, k_train, j, kk), q, j);
+            q = tb_fast_requant_init(bias[j], mult[j], shift[j], y_zero);
+            tb_dwf_channel(&k, tb_fast_dw_filter(w_train, w_frozen, k_train, j, kk), &q, j);
         }
     }
 }
