@@ -101,6 +101,29 @@ def test_fast_depthwise_input_gradient_twin_counts_every_tap_of_both_passes():
     assert 0 < got["taps1_passed"] < 2 * 169
 
 
+def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():
+    """6 x 6, 3x3, stride 1, 10 channels: channels 0-3 a group (shifts above 32), 4-7 one by one
+    (channel 5's shift is 30: the 64-bit requantization), 8-9 the tail. The group's rows 0 and 5
+    have 2 tap rows (interior windows row by row), rows 1-4 whole interior windows (columns
+    1-4); columns 0 and 5 are edge windows of 2 tap columns."""
+    rng = np.random.default_rng(0)
+    c = 10
+    shift = np.full(c, 38, np.int32)
+    shift[5] = 30
+    args = [rng.integers(-128, 128, 36 * c).astype(np.int8), 6, 6, c, 3, np.zeros(0, np.int8),
+            rng.integers(-128, 128, c * 9).astype(np.int8), 0, np.zeros(c, np.int32), 3, 1,
+            np.full(c, 2**30, np.int32), shift, 0, np.zeros(36 * c, np.int8), np.zeros(45, np.uint8)]
+    got = dict(zip(FAST_COUNTS["tb_depthwise_fwd_s8"].features,
+                   run_and_count("tb_depthwise_fwd_s8", args, kernel_set="fast").counts))
+    assert (got["blocks"], got["groups"], got["pack_taps"], got["group_rows"]) == (3, 1, 9, 6)
+    assert (got["edge_runs"], got["edge_windows"], got["edge_rows"], got["edge_taps"]) == (12, 12, 32, 64)
+    assert (got["whole_windows_3"], got["interior_rows_by_row"], got["row_windows"], got["row_rows"],
+            got["row_taps"]) == (16, 2, 8, 16, 48)
+    assert (got["stores_masked"], got["stores_next_byte"]) == (36, 9)  # i = 10 p: i % 8 = 6 for p % 4 = 3
+    assert (got["channels"], got["channel_windows"], got["channel_taps"], got["channel_requant_64bit"]) == \
+        (6, 216, 6 * 16 * 16, 36)
+
+
 def test_counts_follow_the_data():
     """A mask bit that skips work changes the count; the kernel's results do not change."""
     rng = np.random.default_rng(0)

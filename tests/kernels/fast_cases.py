@@ -67,7 +67,8 @@ def edge_cases() -> dict[str, list[list]]:
     f = np.full(c_out, 2**14, np.int32)
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
-    return {"tb_pointwise_bwd_input_s8": [late], "tb_conv_fwd_s8": stem_cases(rng)}
+    return {"tb_pointwise_bwd_input_s8": [late], "tb_conv_fwd_s8": stem_cases(rng),
+            "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng)}
 
 
 def stem_cases(rng) -> list[list]:
@@ -84,4 +85,24 @@ def stem_cases(rng) -> list[list]:
                       rng.integers(-20000, 20001, c_out).astype(np.int32), c_out, 3, 2,
                       np.full(c_out, 2**31 - 1, np.int32), np.array([33, 34, 40, 46, 62], np.int32), 127,
                       rng.integers(-128, 128, n_out).astype(np.int8), np.zeros((n_out + 7) // 8, np.uint8)])
+    return cases
+
+
+def depthwise_fwd_cases(rng) -> list[list]:
+    """Depthwise layers with interior windows for every kernel size and stride (12 x 13 inputs),
+    18 channels (4 groups of 4 and 2 channels one by one), the trained filters ending inside a
+    group (k_train = 6); input zero point -128 with extreme inputs and a large multiplier
+    (saturation both ways) at stride 2, where the output count leaves the mask's last byte partial."""
+    h, w, c = 12, 13, 18
+    cases = []
+    for kernel, stride in ((3, 1), (3, 2), (5, 1), (5, 2), (7, 1), (7, 2)):
+        n_out = ((h + stride - 1) // stride) * ((w + stride - 1) // stride) * c
+        wts = rng.integers(-128, 128, (c, kernel, kernel)).astype(np.int8)
+        x = rng.integers(-128, 128, h * w * c).astype(np.int8) if stride == 1 else \
+            rng.choice(np.array([-128, 127], np.int8), h * w * c)
+        cases.append([x, h, w, c, -128 if stride == 2 else 5, wts[:6].ravel().copy(), wts[6:].ravel().copy(), 6,
+                      rng.integers(-20000, 20001, c).astype(np.int32), kernel, stride,
+                      rng.integers(2**30, 2**31, c).astype(np.int32), rng.integers(36, 44, c).astype(np.int32),
+                      int(rng.integers(-128, 128)), rng.integers(-128, 128, n_out).astype(np.int8),
+                      np.zeros((n_out + 7) // 8, np.uint8) if kernel != 5 else EMPTY_U8])
     return cases

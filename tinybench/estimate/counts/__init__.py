@@ -20,6 +20,7 @@ from tinybench.estimate.counts import convolution as cv
 from tinybench.estimate.counts import convolution_backward as cb
 from tinybench.estimate.counts import elementwise as el
 from tinybench.estimate.counts import fast_convolution as fcv
+from tinybench.estimate.counts import fast_depthwise as fdw
 from tinybench.estimate.counts import fast_depthwise_backward as fdb
 from tinybench.estimate.counts import fast_pointwise as fpw
 from tinybench.estimate.counts import fused as fu
@@ -69,6 +70,7 @@ FAST_COUNTS: dict[str, CountModel] = {m.kernel: m for m in (
     CountModel("tb_conv_fwd_s8", fcv.CONV_FWD_FAST_FEATURES, fcv.tb_conv_fwd_s8),
     CountModel("tb_pointwise_fwd_s8", fpw.POINTWISE_FWD_FAST_FEATURES, fpw.tb_pointwise_fwd_s8),
     CountModel("tb_depthwise_bwd_input_s8", fdb.DEPTHWISE_BWD_INPUT_FAST_FEATURES, fdb.tb_depthwise_bwd_input_s8),
+    CountModel("tb_depthwise_fwd_s8", fdw.DEPTHWISE_FWD_FAST_FEATURES, fdw.tb_depthwise_fwd_s8),
 )}
 
 

@@ -151,4 +151,19 @@ static inline uint32_t tb_dsp_pair(int32_t v)
     return ((uint32_t)v & 0xFFFFu) * 0x00010001u;
 }
 
+/* ---------------------------------------------------------------- tb_depthwise_fwd_s8 */
+
+/* USAT #8: clamp to [0, 255]. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+static inline int32_t tb_dsp_usat8(int32_t v)
+{
+    return (int32_t)__builtin_arm_usat(v, 8);
+}
+#else
+static inline int32_t tb_dsp_usat8(int32_t v)
+{
+    return v > 255 ? 255 : (v < 0 ? 0 : v);
+}
+#endif
+
 #endif /* TB_NN_DSP_H */

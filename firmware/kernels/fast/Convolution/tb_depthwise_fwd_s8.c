@@ -1,0 +1,404 @@
+/* tb_depthwise_fwd_s8, fast: same results as src/Convolution/tb_depthwise_fwd_s8.c.
+ *
+ * Channels in blocks of 4. A block whose shifts all exceed 32 is a group: one word of the HWC
+ * input holds its 4 channels at a tap, its filters are packed once so that one word of the
+ * pack meets it (tb_fast_dw_pack4), and each tap is four 16 x 16 multiply-accumulates (SXTAB16
+ * with the zero point, SXTB16, SMLABB/SMLATT; in assembly on DSP cores, where gcc would spill).
+ * Per output row the tap rows come from one tap range and the columns split into the left edge
+ * windows, the interior ones (every tap column inside) and the right edge ones: an interior
+ * window with every tap row inside too runs its taps straight (kernels 3, 5, 7), the others
+ * row by row, each row's taps unrolled for its length. A window's 4 sums are requantized in
+ * 32 bits plus 128 (clamped by USAT, sign bits flipped), stored as one word, their 4 mask bits
+ * or-ed in at once (mask cleared first). The other blocks, the last c % 4 channels and every
+ * channel of kernels above 7 go one channel at a time with the same tap ranges. Each output
+ * keeps its own int32 sum of the same products, so the order changes no byte. */
+#include "tb_kernels.h"
+#include "Internal/tb_nn_fast.h"
+
+/* Inlined whatever its size: the interior loops need their constant kernel and the store
+ * its registers. */
+#define TB_DWF_INLINE inline __attribute__((always_inline))
+
+/* What every window of a call shares. */
+typedef struct {
+    const int8_t *x;
+    int32_t h_in, w_in, c, kernel, stride, pad, h_out, w_out;
+    int32_t x_zero, y_zero; /* y_zero: the groups' y_zero + 128 */
+    uint32_t zp;          /* the halfword pair of -x_zero */
+    int32_t ox_lo, ox_hi; /* the output columns whose taps all lie inside along x */
+    int8_t *y;
+    uint8_t *mask;
+} tb_dwf_t;
+
+/* acc_j += (x_j - x_zero) * w_j for the 4 channels j of the input word at xr and the packed
+ * weight word w. */
+static inline tb_fast_acc4_t tb_dwf_tap(tb_fast_acc4_t acc, const int8_t *xr, uint32_t w, uint32_t zp)
+{
+    const uint32_t v = tb_dsp_read4(xr);
+    return tb_fast_mac4(acc, tb_dsp_sxtab16(zp, v), tb_dsp_sxtab16_ror8(zp, v), tb_dsp_sxtb16(w),
+                        tb_dsp_sxtb16_ror8(w));
+}
+
+/* The sums of channels ch .. ch + 3 over ny rows of nx taps (nx in 1 .. 7): xp is the group's
+ * word at the first tap, wp that tap's packed weights; the tap rows lie `row` bytes apart in x,
+ * kernel words apart in the pack. Each row enters an unrolled run of taps at its length and
+ * walks the row backwards. */
+static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, int32_t ny,
+                                          int32_t nx, int32_t row, int32_t c, int32_t kernel,
+                                          uint32_t zp)
+{
+    tb_fast_acc4_t acc = {0, 0, 0, 0};
+    int32_t a;
+    xp += (nx - 1) * c;
+    for (a = 0; a < ny; a++, xp += row, wp += kernel) {
+        const int8_t *xr = xp;
+        switch (nx) {
+        case 7:
+            acc = tb_dwf_tap(acc, xr, wp[6], zp);
+            xr -= c;
+            /* fall through */
+        case 6:
+            acc = tb_dwf_tap(acc, xr, wp[5], zp);
+            xr -= c;
+            /* fall through */
+        case 5:
+            acc = tb_dwf_tap(acc, xr, wp[4], zp);
+            xr -= c;
+            /* fall through */
+        case 4:
+            acc = tb_dwf_tap(acc, xr, wp[3], zp);
+            xr -= c;
+            /* fall through */
+        case 3:
+            acc = tb_dwf_tap(acc, xr, wp[2], zp);
+            xr -= c;
+            /* fall through */
+        case 2:
+            acc = tb_dwf_tap(acc, xr, wp[1], zp);
+            xr -= c;
+            /* fall through */
+        default:
+            acc = tb_dwf_tap(acc, xr, wp[0], zp);
+            break;
+        }
+    }
+    return acc;
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* One tap in assembly: tb_dwf_tap, xr and wr stepped on to the next tap. */
+#define TB_DWF_TAP                                                                            \
+    "ldr %[v], [%[xr]]\n\t"                                                                   \
+    "ldr %[w], [%[wr]], #4\n\t"                                                               \
+    "add %[xr], %[xr], %[c]\n\t"                                                              \
+    "sxtab16 %[t], %[zp], %[v]\n\t"                                                           \
+    "sxtab16 %[v], %[zp], %[v], ror #8\n\t"                                                   \
+    "sxtb16 %[u], %[w]\n\t"                                                                   \
+    "sxtb16 %[w], %[w], ror #8\n\t"                                                           \
+    "smlabb %[a0], %[t], %[u], %[a0]\n\t"                                                     \
+    "smlatt %[a2], %[t], %[u], %[a2]\n\t"                                                     \
+    "smlabb %[a1], %[v], %[w], %[a1]\n\t"                                                     \
+    "smlatt %[a3], %[v], %[w], %[a3]\n\t"
+#define TB_DWF_TAPS2 TB_DWF_TAP TB_DWF_TAP
+#define TB_DWF_TAPS3 TB_DWF_TAPS2 TB_DWF_TAP
+#define TB_DWF_TAPS4 TB_DWF_TAPS3 TB_DWF_TAP
+#define TB_DWF_TAPS5 TB_DWF_TAPS4 TB_DWF_TAP
+#define TB_DWF_TAPS6 TB_DWF_TAPS5 TB_DWF_TAP
+#define TB_DWF_TAPS7 TB_DWF_TAPS6 TB_DWF_TAP
+/* A row of taps of a whole window, then the step to the next row. */
+#define TB_DWF_ROW(taps) taps "add %[xr], %[xr], %[skip]\n\t"
+/* The operands every tap writes (x, wv: the input and weight pointers, advanced). */
+#define TB_DWF_OUTPUTS(x, wv)                                                                 \
+    : [a0] "+r"(acc.a0), [a1] "+r"(acc.a1), [a2] "+r"(acc.a2), [a3] "+r"(acc.a3), [xr] "+r"(x), \
+      [wr] "+r"(wv), [v] "=&r"(v), [w] "=&r"(w), [t] "=&r"(t), [u] "=&r"(u)
+/* The taps of a whole window (rows: its rows, unrolled). */
+#define TB_DWF_ASM(rows)                                                                      \
+    __asm volatile(rows TB_DWF_OUTPUTS(xp, wp)                                              \
+                   : [c] "r"(c), [skip] "r"(row - kernel * c), [zp] "r"(zp)                   \
+                   : "memory")
+/* The nx taps of one row. */
+#define TB_DWF_ASM_ROW(taps)                                                                  \
+    __asm volatile(taps TB_DWF_OUTPUTS(xr, wr) : [c] "r"(c), [zp] "r"(zp) : "memory")
+#endif
+
+/* tb_dwf_taps4 (nx in 1 .. 7), each row's nx taps in assembly on DSP cores. */
+static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_span4(const int8_t *xp, const uint32_t *wp, int32_t ny,
+                                                 int32_t nx, int32_t row, int32_t c, int32_t kernel,
+                                                 uint32_t zp)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    tb_fast_acc4_t acc = {0, 0, 0, 0};
+    const int8_t *xr;
+    const uint32_t *wr;
+    uint32_t v, w, t, u;
+    int32_t a;
+    for (a = 0; a < ny; a++, xp += row, wp += kernel) {
+        xr = xp;
+        wr = wp;
+        switch (nx) {
+        case 7:
+            TB_DWF_ASM_ROW(TB_DWF_TAPS7);
+            break;
+        case 6:
+            TB_DWF_ASM_ROW(TB_DWF_TAPS6);
+            break;
+        case 5:
+            TB_DWF_ASM_ROW(TB_DWF_TAPS5);
+            break;
+        case 4:
+            TB_DWF_ASM_ROW(TB_DWF_TAPS4);
+            break;
+        case 3:
+            TB_DWF_ASM_ROW(TB_DWF_TAPS3);
+            break;
+        case 2:
+            TB_DWF_ASM_ROW(TB_DWF_TAPS2);
+            break;
+        default:
+            TB_DWF_ASM_ROW(TB_DWF_TAP);
+            break;
+        }
+    }
+    return acc;
+#else
+    return tb_dwf_taps4(xp, wp, ny, nx, row, c, kernel, zp);
+#endif
+}
+
+/* The sums of channels ch .. ch + 3 over ny rows of a window with every tap column inside (xp,
+ * wp: its first tap; kernel: a constant at each call site): for ny = kernel (every tap
+ * inside) the taps straight, in assembly for 3, 5 and 7 on DSP cores; else tb_dwf_span4. */
+static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_rows4(const int8_t *xp, const uint32_t *wp, int32_t ny,
+                                                 int32_t row, int32_t c, int32_t kernel, uint32_t zp)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    tb_fast_acc4_t acc = {0, 0, 0, 0};
+    uint32_t v, w, t, u;
+    if (kernel == 3 && ny == 3) {
+        TB_DWF_ASM(TB_DWF_ROW(TB_DWF_TAPS3) TB_DWF_ROW(TB_DWF_TAPS3) TB_DWF_ROW(TB_DWF_TAPS3));
+        return acc;
+    }
+    if (kernel == 5 && ny == 5) {
+        TB_DWF_ASM(TB_DWF_ROW(TB_DWF_TAPS5) TB_DWF_ROW(TB_DWF_TAPS5) TB_DWF_ROW(TB_DWF_TAPS5)
+                   TB_DWF_ROW(TB_DWF_TAPS5) TB_DWF_ROW(TB_DWF_TAPS5));
+        return acc;
+    }
+    if (kernel == 7 && ny == 7) {
+        TB_DWF_ASM(TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7)
+                   TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7)
+                   TB_DWF_ROW(TB_DWF_TAPS7));
+        return acc;
+    }
+#endif
+    return tb_dwf_span4(xp, wp, ny, kernel, row, c, kernel, zp);
+}
+
+/* The sum of one channel over ny x nx taps (xp, f: the first tap's input byte and weight). */
+static inline int32_t tb_dwf_taps1(const int8_t *xp, const int8_t *f, int32_t ny, int32_t nx,
+                                   int32_t row, int32_t c, int32_t kernel, int32_t x_zero)
+{
+    int32_t a, b, acc = 0;
+    for (a = 0; a < ny; a++, xp += row, f += kernel) {
+        for (b = 0; b < nx; b++) {
+            acc += (xp[b * c] - x_zero) * f[b];
+        }
+    }
+    return acc;
+}
+
+/* The requantization of a channel of a group (shift s above 32, as in tb_fast_requant): the
+ * 32-bit form with t = s - 32 and round = 2^(t-1), the four words side by side. */
+typedef struct {
+    int32_t bias, mult, round, t;
+} tb_dwf_q_t;
+
+/* tb_fast_requant plus 128 for a channel of a group (yz = y_zero + 128), so that the output
+ * fits int8 exactly when the result lies in [0, 255]: high + round is the high word of
+ * p + round * 2^32 (one SMLAL). */
+static inline int32_t tb_dwf_requant(const tb_dwf_q_t *q, int32_t acc, int32_t yz)
+{
+    const int64_t p = (int64_t)tb_dsp_qadd(acc, q->bias) * q->mult + ((int64_t)q->round << 32);
+    return ((int32_t)(p >> 32) >> q->t) + yz;
+}
+
+/* Outputs i .. i + 3 (channels ch .. ch + 3 of one position) from their sums: clamped to
+ * [0, 255] after the +128 of tb_dwf_requant (USAT), packed into one word whose top bits flip
+ * back to int8, and 4 mask bits (the last ones in the next mask byte when i % 8 > 4). */
+static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, const tb_dwf_q_t *q, int32_t yz,
+                                        tb_fast_acc4_t acc)
+{
+    const int32_t v0 = tb_dwf_requant(&q[0], acc.a0, yz), v1 = tb_dwf_requant(&q[1], acc.a1, yz);
+    const int32_t v2 = tb_dwf_requant(&q[2], acc.a2, yz), v3 = tb_dwf_requant(&q[3], acc.a3, yz);
+    const int32_t u0 = tb_dsp_usat8(v0), u1 = tb_dsp_usat8(v1);
+    const int32_t u2 = tb_dsp_usat8(v2), u3 = tb_dsp_usat8(v3);
+    const uint32_t word = ((uint32_t)u0 | ((uint32_t)u1 << 8) | ((uint32_t)u2 << 16) | ((uint32_t)u3 << 24)) ^
+                          0x80808080u;
+    __builtin_memcpy(y + i, &word, 4);
+    if (mask != NULL) {
+        const uint32_t bits = ((uint32_t)(u0 == v0) | ((uint32_t)(u1 == v1) << 1) |
+                               ((uint32_t)(u2 == v2) << 2) | ((uint32_t)(u3 == v3) << 3)) << (i & 7);
+        uint8_t *m = mask + (i >> 3);
+        m[0] = (uint8_t)(m[0] | bits);
+        if ((i & 7) > 4) { /* bit i + 3 is in the next byte, which exists */
+            m[1] = (uint8_t)(m[1] | (bits >> 8));
+        }
+    }
+}
+
+/* The edge windows ox0 .. ox1 - 1 of output row oy of the group ch (each window's tap columns
+ * from its own range); ky0, ky1: the tap rows of the output row. */
+static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q, int32_t ch,
+                          int32_t oy, int32_t ox0, int32_t ox1, int32_t ky0, int32_t ky1)
+{
+    const int32_t c = k->c, kernel = k->kernel, row = k->w_in * c, stride = k->stride, w_in = k->w_in;
+    const int32_t ny = ky1 - ky0;
+    const uint32_t zp = k->zp;
+    const int32_t yz = k->y_zero;
+    const int8_t *xr = k->x + ((oy * stride - k->pad + ky0) * w_in - k->pad) * c + ch;
+    const uint32_t *wr = pack + ky0 * kernel;
+    int8_t *y = k->y;
+    uint8_t *mask = k->mask;
+    int32_t i = (oy * k->w_out + ox0) * c + ch;
+    int32_t ox;
+    for (ox = ox0; ox < ox1; ox++, i += c) {
+        int32_t kx0, kx1;
+        tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
+        tb_dwf_store4(y, mask, i, q, yz,
+                      tb_dwf_span4(xr + (ox * stride + kx0) * c, wr + kx0, ny, kx1 - kx0, row, c, kernel, zp));
+    }
+}
+
+/* The interior windows ox_lo .. ox_hi - 1 (every tap column inside) of output row oy of the
+ * group ch, tap rows [ky0, ky1). `kernel` and `full` (ky1 - ky0 == kernel) are constants at each
+ * call site. */
+static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q,
+                                           int32_t ch, int32_t oy, int32_t ky0, int32_t ky1, int32_t kernel,
+                                           int32_t full)
+{
+    const int32_t c = k->c, row = k->w_in * c, step = k->stride * c, ny = full ? kernel : ky1 - ky0;
+    const int32_t iy = oy * k->stride - k->pad + ky0;
+    const int8_t *xp = k->x + (iy * k->w_in + k->ox_lo * k->stride - k->pad) * c + ch;
+    const uint32_t *wp = pack + ky0 * kernel;
+    const uint32_t zp = k->zp;
+    const int32_t yz = k->y_zero;
+    int8_t *y = k->y;
+    uint8_t *mask = k->mask;
+    int32_t i = (oy * k->w_out + k->ox_lo) * c + ch;
+    const int32_t end = (oy * k->w_out + k->ox_hi) * c + ch;
+    for (; i < end; xp += step, i += c) {
+        tb_dwf_store4(y, mask, i, q, yz, tb_dwf_rows4(xp, wp, ny, row, c, kernel, zp));
+    }
+}
+
+/* The interior windows of output row oy, by kernel size and whether every tap row is inside. */
+static void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q,
+                                 int32_t ch, int32_t oy, int32_t ky0, int32_t ky1)
+{
+    const int32_t full = ky1 - ky0 == k->kernel;
+    switch (k->kernel) {
+    case 3:
+        full ? tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 3, 1) : tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 3, 0);
+        break;
+    case 5:
+        full ? tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 5, 1) : tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 5, 0);
+        break;
+    case 7:
+        full ? tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 7, 1) : tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 7, 0);
+        break;
+    default:
+        tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, k->kernel, 0);
+        break;
+    }
+}
+
+/* Every output of the group of channels ch .. ch + 3: per output row the edge windows on the
+ * left, the interior windows, the edge windows on the right. */
+static void tb_dwf_group4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q, int32_t ch)
+{
+    int32_t oy;
+    for (oy = 0; oy < k->h_out; oy++) {
+        int32_t ky0, ky1;
+        tb_fast_tap_range(oy, k->stride, k->kernel, k->h_in, &ky0, &ky1);
+        if (k->ox_lo > 0) {
+            tb_dwf_edges4(k, pack, q, ch, oy, 0, k->ox_lo, ky0, ky1);
+        }
+        tb_dwf_interior_row4(k, pack, q, ch, oy, ky0, ky1);
+        if (k->ox_hi < k->w_out) {
+            tb_dwf_edges4(k, pack, q, ch, oy, k->ox_hi, k->w_out, ky0, ky1);
+        }
+    }
+}
+
+/* Every output of channel ch (filter f), tap by tap. */
+static void tb_dwf_channel(const tb_dwf_t *k, const int8_t *f, const tb_fast_requant_t *q, int32_t ch)
+{
+    const int32_t row = k->w_in * k->c;
+    int32_t oy, ox;
+    for (oy = 0; oy < k->h_out; oy++) {
+        int32_t ky0, ky1;
+        tb_fast_tap_range(oy, k->stride, k->kernel, k->h_in, &ky0, &ky1);
+        for (ox = 0; ox < k->w_out; ox++) {
+            int32_t kx0, kx1, iy, ix, acc;
+            tb_fast_tap_range(ox, k->stride, k->kernel, k->w_in, &kx0, &kx1);
+            iy = oy * k->stride - k->pad + ky0;
+            ix = ox * k->stride - k->pad + kx0;
+            acc = tb_dwf_taps1(k->x + (iy * k->w_in + ix) * k->c + ch, f + ky0 * k->kernel + kx0,
+                               ky1 - ky0, kx1 - kx0, row, k->c, k->kernel, k->x_zero);
+            tb_fast_store_s8(k->y, k->mask, (oy * k->w_out + ox) * k->c + ch, tb_fast_requant(q, acc));
+        }
+    }
+}
+
+void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
+                         int32_t x_zero, const int8_t *w_train, const int8_t *w_frozen,
+                         int32_t k_train, const int32_t *bias, int32_t kernel, int32_t stride,
+                         const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
+                         uint8_t *mask)
+{
+    const int32_t kk = kernel * kernel;
+    const int32_t c4 = kernel <= TB_FAST_DW_MAX_K ? c & ~3 : 0; /* channels taken 4 at a time */
+    const int32_t right = w_in - kernel + kernel / 2;           /* the last inside window start + pad */
+    uint32_t pack[TB_FAST_DW_MAX_K * TB_FAST_DW_MAX_K];
+    tb_dwf_q_t q4[4];
+    tb_fast_requant_t q;
+    tb_dwf_t k;
+    int32_t ch, j;
+    k.x = x;
+    k.h_in = h_in;
+    k.w_in = w_in;
+    k.c = c;
+    k.kernel = kernel;
+    k.stride = stride;
+    k.pad = kernel / 2;
+    k.h_out = (h_in + stride - 1) / stride;
+    k.w_out = (w_in + stride - 1) / stride;
+    k.x_zero = x_zero;
+    k.y_zero = y_zero + 128;
+    k.zp = tb_dsp_pair(-x_zero);
+    k.ox_lo = (k.pad + stride - 1) / stride;
+    k.ox_hi = right >= 0 ? right / stride + 1 : 0;
+    k.ox_hi = k.ox_hi < k.w_out ? k.ox_hi : k.w_out;
+    k.ox_lo = k.ox_lo < k.ox_hi ? k.ox_lo : k.ox_hi;
+    k.y = y;
+    k.mask = mask;
+    tb_fast_mask_clear(mask, k.h_out * k.w_out * c);
+    for (ch = 0; ch < c; ch += 4) {
+        const int32_t group = ch < c4 && shift[ch] > 32 && shift[ch + 1] > 32 && shift[ch + 2] > 32 &&
+                              shift[ch + 3] > 32;
+        if (group) {
+            tb_fast_dw_pack4(w_train, w_frozen, k_train, ch, kk, pack);
+            for (j = 0; j < 4; j++) {
+                q4[j].bias = bias[ch + j];
+                q4[j].mult = mult[ch + j];
+                q4[j].t = shift[ch + j] - 32;
+                q4[j].round = (int32_t)1 << (q4[j].t - 1);
+            }
+            tb_dwf_group4(&k, pack, q4, ch);
+            continue;
+        }
+        for (j = ch; j < ch + 4 && j < c; j++) {
+            q = tb_fast_requant_init(bias[j], mult[j], shift[j], y_zero);
+            tb_dwf_channel(&k, tb_fast_dw_filter(w_train, w_frozen, k_train, j, kk), &q, j);
+        }
+    }
+}
