@@ -1,0 +1,329 @@
+/* tb_pointwise_bwd_weight_sgd_s8, fast: the same updated weights and biases as
+ * src/Update/tb_pointwise_bwd_weight_sgd_s8.c.
+ *
+ * A weight gradient is a dot product over positions of one output gradient channel and one
+ * saved input channel, both strided by their channel counts (HWC). The fast loop nest takes
+ * output channels two at a time: for each block of up to TB_PWSGD_BLOCK positions it packs
+ * the masked gradient of the pair once into halfword pairs of adjacent positions (one word
+ * per channel and position pair; the mask bits as a byte mask by a table, the bias sums by
+ * SMLAD with (1, 1) on the way), then for each pair of trained input channels gathers the
+ * saved input of two positions with two halfword loads into one word, widens it with the
+ * zero point subtracted (SXTAB16) and runs a 2 x 2 tile (channels x input channels) of SMLAD,
+ * two positions per instruction. The int32 sums are the reference's (the same products, added
+ * in another order, exact in int32); trained input channels go in chunks of TB_PWSGD_CHUNK
+ * whose accumulators live on the stack across the blocks (a chunk after the first packs the
+ * gradient again and adds no bias sums). Each weight then takes the reference's SGD step, in
+ * 32 bits where its effective shift allows (tb_pwsgd_step). */
+#include "tb_kernels.h"
+#include "Internal/tb_nn_fast.h"
+
+#define TB_PWSGD_BLOCK 32 /* positions of gradient packed at a time (even) */
+#define TB_PWSGD_CHUNK 32 /* trained input channels accumulated at a time */
+
+/* The byte mask of 4 mask bits: byte j is 0xFF where bit j is set. */
+static const uint32_t TB_PWSGD_BYTES[16] = {
+    0x00000000u, 0x000000FFu, 0x0000FF00u, 0x0000FFFFu, 0x00FF0000u, 0x00FF00FFu, 0x00FFFF00u,
+    0x00FFFFFFu, 0xFF000000u, 0xFF0000FFu, 0xFF00FF00u, 0xFF00FFFFu, 0xFFFF0000u, 0xFFFF00FFu,
+    0xFFFFFF00u, 0xFFFFFFFFu};
+
+/* Two consecutive bytes at p as the low halfword (any alignment). */
+static inline uint32_t tb_pwsgd_read2(const int8_t *p)
+{
+    uint16_t v;
+    __builtin_memcpy(&v, p, 2);
+    return v;
+}
+
+/* Mask bits i and i + 1 (bit 1 = bit i + 1); the second may open the next byte. */
+static inline uint32_t tb_pwsgd_bits2(const uint8_t *mask, int32_t i)
+{
+    const int32_t b = i >> 3, o = i & 7;
+    uint32_t v = (uint32_t)mask[b] >> o;
+    if (o == 7) {
+        v |= (uint32_t)mask[b + 1] << 1;
+    }
+    return v & 3u;
+}
+
+/* ------------------------------------------------------------------ packed gradient */
+
+/* The gradient of channels c (and c + 1 when pair) at positions p0 .. p0 + n - 1, masked,
+ * packed as g[2 * j + q] = (gm[p0 + 2j, c + q], gm[p0 + 2j + 1, c + q]) (0 for a missing
+ * position or channel); sum[q] += the sum of channel c + q's values. masked and pair are
+ * constants at each call site, so each gets its own loop. */
+static inline void tb_pwsgd_pack(const int8_t *grad, const uint8_t *mask, int32_t c_out, int32_t c,
+                                 int32_t p0, int32_t n, int32_t masked, int32_t pair, uint32_t *g,
+                                 int32_t *sum)
+{
+    const uint32_t ones = 0x00010001u;
+    int32_t gi = p0 * c_out + c;
+    int32_t s0 = sum[0], s1 = sum[1];
+    int32_t j;
+    for (j = 0; j + 2 <= n; j += 2, gi += 2 * c_out, g += 2) {
+        uint32_t t, w0;
+        if (pair) {
+            t = tb_pwsgd_read2(grad + gi) | (tb_pwsgd_read2(grad + gi + c_out) << 16);
+        } else {
+            t = (uint32_t)(uint8_t)grad[gi] | ((uint32_t)(uint8_t)grad[gi + c_out] << 16);
+        }
+        if (masked) {
+            const uint32_t bits = pair ? tb_pwsgd_bits2(mask, gi) | (tb_pwsgd_bits2(mask, gi + c_out) << 2)
+                                       : (uint32_t)tb_nn_mask_get(mask, gi) |
+                                             ((uint32_t)tb_nn_mask_get(mask, gi + c_out) << 2);
+            t &= TB_PWSGD_BYTES[bits];
+        }
+        w0 = tb_dsp_sxtb16(t);
+        g[0] = w0;
+        s0 = tb_dsp_smlad(w0, ones, s0);
+        if (pair) {
+            const uint32_t w1 = tb_dsp_sxtb16_ror8(t);
+            g[1] = w1;
+            s1 = tb_dsp_smlad(w1, ones, s1);
+        } else {
+            g[1] = 0;
+        }
+    }
+    if (j < n) { /* the last position of an odd block */
+        const int32_t m0 = masked ? tb_nn_mask_get(mask, gi) : 1;
+        const int32_t v0 = m0 ? grad[gi] : 0;
+        int32_t v1 = 0;
+        if (pair && (masked ? tb_nn_mask_get(mask, gi + 1) : 1)) {
+            v1 = grad[gi + 1];
+        }
+        g[0] = (uint32_t)v0 & 0xFFFFu;
+        g[1] = (uint32_t)v1 & 0xFFFFu;
+        s0 += v0;
+        s1 += v1;
+    }
+    sum[0] = s0;
+    sum[1] = s1;
+}
+
+/* ------------------------------------------------------------------------ dot tiles */
+
+/* acc[0], acc[1] (channel c, input channels ci, ci + 1) and acc[2], acc[3] (channel c + 1)
+ * += the packed gradient g of n positions times the saved input x (x points at the first
+ * position's ci, positions kt bytes apart) minus the zero point (zp = its halfword pair). */
+static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt, int32_t n,
+                                  int32_t x_zero, uint32_t zp, int32_t *acc)
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    const uint32_t *end = g + (n & ~1);
+    for (; g != end; g += 2, x += 2 * kt) {
+        const uint32_t xw = tb_pwsgd_read2(x) | (tb_pwsgd_read2(x + kt) << 16);
+        const uint32_t xe = tb_dsp_sxtab16(zp, xw), xo = tb_dsp_sxtab16_ror8(zp, xw);
+        const uint32_t g0 = g[0], g1 = g[1];
+        a00 = tb_dsp_smlad(g0, xe, a00);
+        a01 = tb_dsp_smlad(g0, xo, a01);
+        a10 = tb_dsp_smlad(g1, xe, a10);
+        a11 = tb_dsp_smlad(g1, xo, a11);
+    }
+    if (n & 1) {
+        const int32_t xa = x[0] - x_zero, xb = x[1] - x_zero;
+        const int32_t g0 = tb_dsp_lo(g[0]), g1 = tb_dsp_lo(g[1]);
+        a00 += g0 * xa;
+        a01 += g0 * xb;
+        a10 += g1 * xa;
+        a11 += g1 * xb;
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* tb_pwsgd_tile2 for one input channel: acc[0] (channel c), acc[1] (c + 1). */
+static inline void tb_pwsgd_tile1(const uint32_t *g, const int8_t *x, int32_t kt, int32_t n,
+                                  int32_t x_zero, uint32_t zp, int32_t *acc)
+{
+    int32_t a0 = acc[0], a1 = acc[1];
+    int32_t j;
+    for (j = 0; j + 2 <= n; j += 2, g += 2, x += 2 * kt) {
+        const uint32_t xw = (uint32_t)(uint8_t)x[0] | ((uint32_t)(uint8_t)x[kt] << 16);
+        const uint32_t xe = tb_dsp_sxtab16(zp, xw);
+        a0 = tb_dsp_smlad(g[0], xe, a0);
+        a1 = tb_dsp_smlad(g[1], xe, a1);
+    }
+    if (j < n) {
+        const int32_t xa = x[0] - x_zero;
+        a0 += tb_dsp_lo(g[0]) * xa;
+        a1 += tb_dsp_lo(g[1]) * xa;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* ------------------------------------------------------------------------ SGD steps */
+
+/* The SGD step of one channel's weights, prepared once per channel: tb_pwsgd_step(&q, w, grad)
+ * = tb_nn_sgd_step_s8(w, grad, m, shift, e_grad). With s = shift - e_grad: m = 0 or s > 62
+ * leave w (delta 0); for s in [32, 62] the step runs in 32 bits: with p = grad * m
+ * (|p| <= 2^62) and t = s - 32, floor((p + 2^(s-1)) / 2^s) = floor(hi / 2^t) for
+ * hi = floor((p + 2^(s-1)) / 2^32) (nested floor divisions), the high word of SMLAL, in
+ * [-2^30 - 2^29, 2^30 + 2^29], so delta needs no int32 saturation and w - delta does not
+ * overflow; other shifts take the reference's statement. */
+typedef struct {
+    int32_t mode; /* 0: no change, 1: 32-bit, 2: reference */
+    int32_t mult, shift, e_grad, t;
+    int64_t round; /* 2^(s-1) */
+} tb_pwsgd_sgd_t;
+
+static inline tb_pwsgd_sgd_t tb_pwsgd_sgd_init(int32_t mult, int32_t shift, int32_t e_grad)
+{
+    const int64_t s = (int64_t)shift - e_grad;
+    tb_pwsgd_sgd_t q;
+    q.mult = mult;
+    q.shift = shift;
+    q.e_grad = e_grad;
+    q.t = 0;
+    q.round = 0;
+    if (mult == 0 || s > 62) {
+        q.mode = 0;
+    } else if (s >= 32) {
+        q.mode = 1;
+        q.t = (int32_t)s - 32;
+        q.round = (int64_t)1 << (s - 1);
+    } else {
+        q.mode = 2;
+    }
+    return q;
+}
+
+static inline int8_t tb_pwsgd_step(const tb_pwsgd_sgd_t *q, int8_t w, int32_t grad)
+{
+    const int32_t hi = (int32_t)(((int64_t)grad * q->mult + q->round) >> 32);
+    return (int8_t)tb_dsp_ssat8(w - (hi >> q->t));
+}
+
+/* w[j] = the step of w[j] by acc[j] for j < n (row of one channel). */
+static inline void tb_pwsgd_update(int8_t *w, const int32_t *acc, int32_t n, const tb_pwsgd_sgd_t *q)
+{
+    int32_t j;
+    if (q->mode == 1) {
+        for (j = 0; j < n; j++) {
+            w[j] = tb_pwsgd_step(q, w[j], acc[j]);
+        }
+    } else if (q->mode == 2) {
+        for (j = 0; j < n; j++) {
+            w[j] = tb_nn_sgd_step_s8(w[j], acc[j], q->mult, q->shift, q->e_grad);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------- the kernel */
+
+typedef struct {
+    const int8_t *grad;
+    const uint8_t *mask;
+    const int8_t *x;
+    int32_t positions, kt, x_zero, c_out;
+    uint32_t zp;
+} tb_pwsgd_t;
+
+/* Pack a block of channel c (and c + 1 when pair) into g, adding the bias sums to sum. */
+static void tb_pwsgd_pack_block(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t p0, int32_t n,
+                                uint32_t *g, int32_t *sum)
+{
+    if (k->mask != NULL) {
+        if (pair) {
+            tb_pwsgd_pack(k->grad, k->mask, k->c_out, c, p0, n, 1, 1, g, sum);
+        } else {
+            tb_pwsgd_pack(k->grad, k->mask, k->c_out, c, p0, n, 1, 0, g, sum);
+        }
+    } else if (pair) {
+        tb_pwsgd_pack(k->grad, k->mask, k->c_out, c, p0, n, 0, 1, g, sum);
+    } else {
+        tb_pwsgd_pack(k->grad, k->mask, k->c_out, c, p0, n, 0, 0, g, sum);
+    }
+}
+
+/* acc[q * TB_PWSGD_CHUNK + j] += the block's sums of channel c + q and input channel k0 + j,
+ * j < kc. */
+static void tb_pwsgd_block_dots(const tb_pwsgd_t *k, const uint32_t *g, int32_t p0, int32_t n,
+                                int32_t k0, int32_t kc, int32_t *acc)
+{
+    const int8_t *x = k->x + p0 * k->kt + k0;
+    int32_t j;
+    for (j = 0; j + 2 <= kc; j += 2) {
+        int32_t a[4];
+        a[0] = acc[j];
+        a[1] = acc[j + 1];
+        a[2] = acc[TB_PWSGD_CHUNK + j];
+        a[3] = acc[TB_PWSGD_CHUNK + j + 1];
+        tb_pwsgd_tile2(g, x + j, k->kt, n, k->x_zero, k->zp, a);
+        acc[j] = a[0];
+        acc[j + 1] = a[1];
+        acc[TB_PWSGD_CHUNK + j] = a[2];
+        acc[TB_PWSGD_CHUNK + j + 1] = a[3];
+    }
+    if (j < kc) {
+        int32_t a[2];
+        a[0] = acc[j];
+        a[1] = acc[TB_PWSGD_CHUNK + j];
+        tb_pwsgd_tile1(g, x + j, k->kt, n, k->x_zero, k->zp, a);
+        acc[j] = a[0];
+        acc[TB_PWSGD_CHUNK + j] = a[1];
+    }
+}
+
+/* Channels c and c + 1 (pair = 0: c only): weight sums chunk by chunk, their SGD steps, then
+ * the bias steps. */
+static void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t e_grad,
+                              int8_t *w_train, const int32_t *w_mult, const int32_t *w_shift,
+                              int32_t *bias, const int32_t *b_mult, const int32_t *b_shift)
+{
+    uint32_t g[TB_PWSGD_BLOCK];
+    int32_t acc[2 * TB_PWSGD_CHUNK];
+    int32_t sum[2] = {0, 0};
+    const tb_pwsgd_sgd_t q0 = tb_pwsgd_sgd_init(w_mult[c], w_shift[c], e_grad);
+    const tb_pwsgd_sgd_t q1 = tb_pwsgd_sgd_init(pair ? w_mult[c + 1] : 0, pair ? w_shift[c + 1] : 0, e_grad);
+    int32_t k0 = 0, q, j, p0;
+    do {
+        const int32_t kc = k->kt - k0 < TB_PWSGD_CHUNK ? k->kt - k0 : TB_PWSGD_CHUNK;
+        for (j = 0; j < kc; j++) {
+            acc[j] = 0;
+            acc[TB_PWSGD_CHUNK + j] = 0;
+        }
+        for (p0 = 0; p0 < k->positions; p0 += TB_PWSGD_BLOCK) {
+            const int32_t n = k->positions - p0 < TB_PWSGD_BLOCK ? k->positions - p0 : TB_PWSGD_BLOCK;
+            int32_t unused[2] = {0, 0};
+            tb_pwsgd_pack_block(k, c, pair, p0, n, g, k0 == 0 ? sum : unused);
+            if (kc > 0) {
+                tb_pwsgd_block_dots(k, g, p0, n, k0, kc, acc);
+            }
+        }
+        tb_pwsgd_update(w_train + c * k->kt + k0, acc, kc, &q0);
+        if (pair) {
+            tb_pwsgd_update(w_train + (c + 1) * k->kt + k0, acc + TB_PWSGD_CHUNK, kc, &q1);
+        }
+        k0 += kc;
+    } while (k0 < k->kt);
+    for (q = 0; q <= pair; q++) {
+        bias[c + q] = tb_nn_sgd_step_s32(bias[c + q], sum[q], b_mult[c + q], b_shift[c + q], e_grad);
+    }
+}
+
+void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
+                                    const int8_t *x_saved, int32_t h, int32_t w,
+                                    int32_t k_train, int32_t x_zero, int32_t c_out,
+                                    int32_t e_grad, int8_t *w_train, const int32_t *w_mult,
+                                    const int32_t *w_shift, int32_t *bias,
+                                    const int32_t *b_mult, const int32_t *b_shift)
+{
+    tb_pwsgd_t k;
+    int32_t c;
+    k.grad = grad;
+    k.mask = mask;
+    k.x = x_saved;
+    k.positions = h * w;
+    k.kt = k_train;
+    k.x_zero = x_zero;
+    k.c_out = c_out;
+    k.zp = tb_dsp_pair(-x_zero);
+    for (c = 0; c + 2 <= c_out; c += 2) {
+        tb_pwsgd_channels(&k, c, 1, e_grad, w_train, w_mult, w_shift, bias, b_mult, b_shift);
+    }
+    if (c < c_out) {
+        tb_pwsgd_channels(&k, c, 0, e_grad, w_train, w_mult, w_shift, bias, b_mult, b_shift);
+    }
+}
