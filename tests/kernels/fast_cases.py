@@ -76,12 +76,16 @@ def pointwise_sgd_cases(rng) -> list[list]:
     packed block (63 = 32 + 31, odd) and trained input channels beyond one chunk (67 = 32 + 32
     + 3, odd), an odd channel count (mask bit pairs opening the next byte, a last single
     channel), extreme inputs and zero points, effective SGD shifts on both sides of 32 and of
-    [1, 62]; with a mask and without."""
+    [1, 62]; with a mask and without; bias sums only (k_train = 0) over more than 256 positions
+    of gradient -128 (the halfword lanes' limit), 6 channels (4 mask bits opening the next byte)."""
     cases = []
     for h, w, k_train, c_out, x_zero, mask in ((7, 9, 67, 5, -128, True), (9, 9, 6, 7, 127, False),
-                                               (1, 33, 33, 3, 0, True)):
+                                               (1, 33, 33, 3, 0, True), (17, 17, 0, 6, 0, True),
+                                               (16, 17, 0, 8, 0, False)):
         n = h * w * c_out
         grad = rng.choice(np.array([-128, 127, -1, 0, 3], np.int8), n)
+        if k_train == 0:
+            grad[:] = -128 if mask else 127
         x = rng.choice(np.array([-128, 127, 0, 5], np.int8), h * w * k_train)
         bits = np.packbits(rng.random(n) < 0.7, bitorder="little") if mask else EMPTY_U8
         e = -20

@@ -303,6 +303,55 @@ static void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int3
     }
 }
 
+/* Mask bits i .. i + 3 (bit j = bit i + j); the last ones may open the next byte. */
+static inline uint32_t tb_pwsgd_bits4(const uint8_t *mask, int32_t i)
+{
+    const int32_t b = i >> 3, o = i & 7;
+    uint32_t v = (uint32_t)mask[b] >> o;
+    if (o > 4) {
+        v |= (uint32_t)mask[b + 1] << (8 - o);
+    }
+    return v & 15u;
+}
+
+/* The bias sums of channels c .. c + 3 (k_train = 0: no weight sums): one gradient word per
+ * position, masked by the byte mask of its 4 mask bits, its bytes added into halfword lanes
+ * (SXTAB16: channels c, c + 2 and c + 1, c + 3), exact for 256 positions (sums in
+ * [-32768, 32512]), so the lanes go to int32 every 256 positions; then the 4 bias steps. */
+static void tb_pwsgd_bias4(const tb_pwsgd_t *k, int32_t c, int32_t e_grad, int32_t *bias,
+                           const int32_t *b_mult, const int32_t *b_shift)
+{
+    int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int32_t p0;
+    for (p0 = 0; p0 < k->positions; p0 += 256) {
+        const int32_t n = k->positions - p0 < 256 ? k->positions - p0 : 256;
+        uint32_t even = 0, odd = 0;
+        int32_t gi = p0 * k->c_out + c;
+        const int32_t end = gi + n * k->c_out;
+        if (k->mask != NULL) {
+            for (; gi != end; gi += k->c_out) {
+                const uint32_t t = tb_dsp_read4(k->grad + gi) & TB_PWSGD_BYTES[tb_pwsgd_bits4(k->mask, gi)];
+                even = tb_dsp_sxtab16(even, t);
+                odd = tb_dsp_sxtab16_ror8(odd, t);
+            }
+        } else {
+            for (; gi != end; gi += k->c_out) {
+                const uint32_t t = tb_dsp_read4(k->grad + gi);
+                even = tb_dsp_sxtab16(even, t);
+                odd = tb_dsp_sxtab16_ror8(odd, t);
+            }
+        }
+        s0 += tb_dsp_lo(even);
+        s1 += tb_dsp_lo(odd);
+        s2 += tb_dsp_hi(even);
+        s3 += tb_dsp_hi(odd);
+    }
+    bias[c] = tb_nn_sgd_step_s32(bias[c], s0, b_mult[c], b_shift[c], e_grad);
+    bias[c + 1] = tb_nn_sgd_step_s32(bias[c + 1], s1, b_mult[c + 1], b_shift[c + 1], e_grad);
+    bias[c + 2] = tb_nn_sgd_step_s32(bias[c + 2], s2, b_mult[c + 2], b_shift[c + 2], e_grad);
+    bias[c + 3] = tb_nn_sgd_step_s32(bias[c + 3], s3, b_mult[c + 3], b_shift[c + 3], e_grad);
+}
+
 void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
                                     const int8_t *x_saved, int32_t h, int32_t w,
                                     int32_t k_train, int32_t x_zero, int32_t c_out,
@@ -320,7 +369,13 @@ void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
     k.x_zero = x_zero;
     k.c_out = c_out;
     k.zp = tb_dsp_pair(-x_zero);
-    for (c = 0; c + 2 <= c_out; c += 2) {
+    c = 0;
+    if (k_train == 0) {
+        for (; c + 4 <= c_out; c += 4) {
+            tb_pwsgd_bias4(&k, c, e_grad, bias, b_mult, b_shift);
+        }
+    }
+    for (; c + 2 <= c_out; c += 2) {
         tb_pwsgd_channels(&k, c, 1, e_grad, w_train, w_mult, w_shift, bias, b_mult, b_shift);
     }
     if (c < c_out) {
