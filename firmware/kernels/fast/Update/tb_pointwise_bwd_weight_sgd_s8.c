@@ -275,9 +275,11 @@ static void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int3
     uint32_t g[TB_PWSGD_BLOCK];
     int32_t acc[2 * TB_PWSGD_CHUNK];
     int32_t sum[2] = {0, 0};
-    const tb_pwsgd_sgd_t q0 = tb_pwsgd_sgd_init(w_mult[c], w_shift[c], e_grad);
-    const tb_pwsgd_sgd_t q1 = tb_pwsgd_sgd_init(pair ? w_mult[c + 1] : 0, pair ? w_shift[c + 1] : 0, e_grad);
+    tb_pwsgd_sgd_t steps[2];
     int32_t k0 = 0, q, j, p0;
+    for (q = 0; q <= pair; q++) {
+        steps[q] = tb_pwsgd_sgd_init(w_mult[c + q], w_shift[c + q], e_grad);
+    }
     do {
         const int32_t kc = k->kt - k0 < TB_PWSGD_CHUNK ? k->kt - k0 : TB_PWSGD_CHUNK;
         for (j = 0; j < kc; j++) {
@@ -292,9 +294,8 @@ static void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int3
                 tb_pwsgd_block_dots(k, g, p0, n, k0, kc, acc);
             }
         }
-        tb_pwsgd_update(w_train + c * k->kt + k0, acc, kc, &q0);
-        if (pair) {
-            tb_pwsgd_update(w_train + (c + 1) * k->kt + k0, acc + TB_PWSGD_CHUNK, kc, &q1);
+        for (q = 0; q <= pair; q++) {
+            tb_pwsgd_update(w_train + (c + q) * k->kt + k0, acc + q * TB_PWSGD_CHUNK, kc, &steps[q]);
         }
         k0 += kc;
     } while (k0 < k->kt);
@@ -322,7 +323,8 @@ static void tb_pwsgd_bias4(const tb_pwsgd_t *k, int32_t c, int32_t e_grad, int32
                            const int32_t *b_mult, const int32_t *b_shift)
 {
     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int32_t p0;
+    int32_t sum[4];
+    int32_t p0, q;
     for (p0 = 0; p0 < k->positions; p0 += 256) {
         const int32_t n = k->positions - p0 < 256 ? k->positions - p0 : 256;
         uint32_t even = 0, odd = 0;
@@ -346,10 +348,13 @@ static void tb_pwsgd_bias4(const tb_pwsgd_t *k, int32_t c, int32_t e_grad, int32
         s2 += tb_dsp_hi(even);
         s3 += tb_dsp_hi(odd);
     }
-    bias[c] = tb_nn_sgd_step_s32(bias[c], s0, b_mult[c], b_shift[c], e_grad);
-    bias[c + 1] = tb_nn_sgd_step_s32(bias[c + 1], s1, b_mult[c + 1], b_shift[c + 1], e_grad);
-    bias[c + 2] = tb_nn_sgd_step_s32(bias[c + 2], s2, b_mult[c + 2], b_shift[c + 2], e_grad);
-    bias[c + 3] = tb_nn_sgd_step_s32(bias[c + 3], s3, b_mult[c + 3], b_shift[c + 3], e_grad);
+    sum[0] = s0;
+    sum[1] = s1;
+    sum[2] = s2;
+    sum[3] = s3;
+    for (q = 0; q < 4; q++) {
+        bias[c + q] = tb_nn_sgd_step_s32(bias[c + q], sum[q], b_mult[c + q], b_shift[c + q], e_grad);
+    }
 }
 
 void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
