@@ -1,14 +1,16 @@
 """Count twin of the fast fused pointwise update
 (``firmware/kernels/fast/Update/tb_pointwise_bwd_weight_sgd_s8.c``).
 
-The fast kernel's loops are not the reference's: with no trained input channel, bias sums of 4
-channels per gradient word (lanes flushed every 256 positions); otherwise channel pairs (and a
-last single channel), trained input channels in chunks of CHUNK, positions in blocks of BLOCK,
-each block's gradient packed into position pairs (mask bit pairs that open the next byte read
-it), then 2 x 2 tiles (1 x 2 for an odd last input channel) over the block's position pairs and
-its odd last position; each channel's weights take the 32-bit step (effective shift 32..62),
-none (zero multiplier or shift above 62) or the reference's step, whose paths the probe's
-gradient sums give (:func:`~tinybench.estimate.counts.update.sgd_paths`), as for the biases.
+The fast kernel's loops are not the reference's: channels in groups, 4 at a time while no weight
+is trained (bias sums of one gradient word per position, lanes flushed every 256 positions), else
+(and for the last c_out % 4 then) pairs and a single last one; a group's trained input channels
+in chunks of CHUNK (one empty chunk without any), positions in blocks of BLOCK, each block's
+gradient packed into position pairs (mask bit pairs that open the next byte read it), then
+2 x 2 tiles (1 x 2 for an odd last input channel) over the block's position pairs and its odd
+last position; each channel's weights take no step (zero multiplier or effective shift above
+62), the 32-bit step (shift 32..62) or the reference's step, whose paths the probe's gradient
+sums give (:func:`~tinybench.estimate.counts.update.sgd_paths`), as for every bias. A loop's
+set-up runs only when the loop does (the "loops" and "empty" counts).
 """
 
 from __future__ import annotations
@@ -26,13 +28,14 @@ LANES = 256
 POINTWISE_SGD_FAST_FEATURES = (
     "calls",
     # k_train = 0: 4 channels per word
-    "quads", "quad_flushes", "quad_positions", "quad_positions_masked", "quad_straddles",
+    "bias_only", "quads", "quad_flushes", "quad_positions", "quad_positions_masked", "quad_straddles",
     # channel pairs and single channels
-    "groups", "pairs", "chunks", "acc_zeroed", "blocks",
-    "pack_pairs", "pack_singles", "pack_masked", "pack_straddles", "pack_tails",
-    "dot_blocks", "tiles2", "tile2_steps", "tile2_tails", "tiles1", "tile1_steps", "tile1_tails",
-    "rows_fast", "rows_ref", "weights_fast", "weights_ref",
-    "channels_fast", "channels_ref",
+    "single", "groups", "pairs", "chunks", "acc_zeroed", "blocks", "empty_groups", "empty_blocks", "empty_rows",
+    "pack_loops", "pack_pairs", "pack_singles", "pack_pairs_masked", "pack_singles_masked", "pack_straddles",
+    "pack_tails", "pack_tails_masked",
+    "tiles2", "tile2_loops", "tile2_steps", "tile2_tails",
+    "tiles1", "tile1_loops", "tile1_steps", "tile1_tails",
+    "rows_skipped", "rows_fast", "rows_ref", "weights_fast", "weights_ref",
 ) + tuple(f"{part}_{p}" for part in ("weight", "bias") for p in SGD_PATHS)
 
 
@@ -57,17 +60,19 @@ def tb_pointwise_bwd_weight_sgd_s8(grad, mask, x_saved, h, w, k_train, x_zero, c
     grad_w, grad_b, w_old, b_old = probe
     positions = h * w
     has_mask = mask.size > 0
-    quads = c_out // 4 if k_train == 0 else 0
-    rest = c_out - 4 * quads
-    pairs, singles = rest // 2, rest % 2
+    bias_only = k_train == 0
+    quads = c_out // 4 if bias_only else 0
+    rest = c_out % 4 if bias_only else 0  # bias sums packed as channel pairs, a single last one
+    pairs, singles = (rest // 2, rest % 2) if bias_only else (c_out // 2, c_out % 2)
     groups = pairs + singles
     chunk_sizes = [min(CHUNK, k_train - k0) for k0 in range(0, k_train, CHUNK)] or [0]
     n_chunks = len(chunk_sizes)
     n_blocks = -(-positions // BLOCK)
     pos_pairs, tail = positions // 2, positions % 2
+    # blocks whose pair loops run (all but a last block of one position)
+    paired_blocks = n_blocks - int(positions - BLOCK * (n_blocks - 1) == 1)
     tiles2_per_block = sum(kc // 2 for kc in chunk_sizes)
     tiles1_per_block = sum(kc % 2 for kc in chunk_sizes)
-    dot_chunks = sum(kc > 0 for kc in chunk_sizes)
     first = 4 * quads
     pair_channels = first + 2 * np.arange(pairs)
     # the pair pack reads bits gi, gi + 1 at two positions per step (the odd tail reads bit by bit)
@@ -75,8 +80,7 @@ def tb_pointwise_bwd_weight_sgd_s8(grad, mask, x_saved, h, w, k_train, x_zero, c
     quad_channels = 4 * np.arange(quads)
     modes = _modes(w_mult, w_shift, e_grad)[first:]
     fast, ref = int(np.count_nonzero(modes == 1)), int(np.count_nonzero(modes == 2))
-    ref_rows = np.nonzero(_modes(w_mult, w_shift, e_grad) == 2)[0]
-    ref_rows = ref_rows[ref_rows >= first]
+    ref_rows = first + np.nonzero(modes == 2)[0]
     if k_train > 0 and ref_rows.size:
         gw = grad_w.reshape(c_out, k_train)[ref_rows].ravel()
         wo = w_old.reshape(c_out, k_train)[ref_rows].ravel()
@@ -86,15 +90,17 @@ def tb_pointwise_bwd_weight_sgd_s8(grad, mask, x_saved, h, w, k_train, x_zero, c
     bias_paths = sgd_paths(b_old, grad_b, c_out, 1, b_mult, b_shift, e_grad)
     return [
         1,
-        quads, quads * -(-positions // LANES), quads * positions, has_mask * quads * positions,
+        int(bias_only), quads, quads * -(-positions // LANES), quads * positions, has_mask * quads * positions,
         has_mask * _straddles(c_out, quad_channels, positions, 5),
-        groups, pairs, groups * n_chunks, groups * k_train, groups * n_chunks * n_blocks,
-        pairs * n_chunks * pos_pairs, singles * n_chunks * pos_pairs, has_mask * groups * n_chunks * pos_pairs,
-        pack_straddles, groups * n_chunks * tail,
-        groups * dot_chunks * n_blocks, groups * tiles2_per_block * n_blocks, groups * tiles2_per_block * pos_pairs,
-        groups * tiles2_per_block * tail, groups * tiles1_per_block * n_blocks, groups * tiles1_per_block * pos_pairs,
-        groups * tiles1_per_block * tail,
-        fast * n_chunks, ref * n_chunks, fast * k_train, ref * k_train,
-        fast, ref,
+        singles, groups, pairs, groups * n_chunks, groups * k_train, groups * n_chunks * n_blocks,
+        bias_only * groups, bias_only * groups * n_blocks, bias_only * rest,
+        groups * n_chunks * paired_blocks, pairs * n_chunks * pos_pairs, singles * n_chunks * pos_pairs,
+        has_mask * pairs * n_chunks * pos_pairs, has_mask * singles * n_chunks * pos_pairs, pack_straddles,
+        groups * n_chunks * tail, has_mask * groups * n_chunks * tail,
+        groups * tiles2_per_block * n_blocks, groups * tiles2_per_block * paired_blocks,
+        groups * tiles2_per_block * pos_pairs, groups * tiles2_per_block * tail,
+        groups * tiles1_per_block * n_blocks, groups * tiles1_per_block * paired_blocks,
+        groups * tiles1_per_block * pos_pairs, groups * tiles1_per_block * tail,
+        (modes.size - fast - ref) * n_chunks, fast * n_chunks, ref * n_chunks, fast * k_train, ref * k_train,
         *weight_paths, *bias_paths,
     ]

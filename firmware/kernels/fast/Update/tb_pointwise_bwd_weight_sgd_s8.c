@@ -83,13 +83,9 @@ static inline void tb_pwsgd_pack(const int8_t *grad, const uint8_t *mask, int32_
             g[1] = 0;
         }
     }
-    if (j < n) { /* the last position of an odd block */
-        const int32_t m0 = masked ? tb_nn_mask_get(mask, gi) : 1;
-        const int32_t v0 = m0 ? grad[gi] : 0;
-        int32_t v1 = 0;
-        if (pair && (masked ? tb_nn_mask_get(mask, gi + 1) : 1)) {
-            v1 = grad[gi + 1];
-        }
+    if (j < n) { /* the last position of an odd block (masked without a branch) */
+        const int32_t v0 = grad[gi] & (masked ? -tb_nn_mask_get(mask, gi) : -1);
+        const int32_t v1 = pair ? grad[gi + 1] & (masked ? -tb_nn_mask_get(mask, gi + 1) : -1) : 0;
         g[0] = (uint32_t)v0 & 0xFFFFu;
         g[1] = (uint32_t)v1 & 0xFFFFu;
         s0 += v0;
@@ -221,8 +217,8 @@ typedef struct {
 } tb_pwsgd_t;
 
 /* Pack a block of channel c (and c + 1 when pair) into g, adding the bias sums to sum. */
-static void tb_pwsgd_pack_block(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t p0, int32_t n,
-                                uint32_t *g, int32_t *sum)
+static inline void tb_pwsgd_pack_block(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t p0,
+                                       int32_t n, uint32_t *g, int32_t *sum)
 {
     if (k->mask != NULL) {
         if (pair) {
@@ -239,8 +235,8 @@ static void tb_pwsgd_pack_block(const tb_pwsgd_t *k, int32_t c, int32_t pair, in
 
 /* acc[q * TB_PWSGD_CHUNK + j] += the block's sums of channel c + q and input channel k0 + j,
  * j < kc. */
-static void tb_pwsgd_block_dots(const tb_pwsgd_t *k, const uint32_t *g, int32_t p0, int32_t n,
-                                int32_t k0, int32_t kc, int32_t *acc)
+static inline void tb_pwsgd_block_dots(const tb_pwsgd_t *k, const uint32_t *g, int32_t p0,
+                                       int32_t n, int32_t k0, int32_t kc, int32_t *acc)
 {
     const int8_t *x = k->x + p0 * k->kt + k0;
     int32_t j;
@@ -266,15 +262,14 @@ static void tb_pwsgd_block_dots(const tb_pwsgd_t *k, const uint32_t *g, int32_t 
     }
 }
 
-/* Channels c and c + 1 (pair = 0: c only): weight sums chunk by chunk, their SGD steps, then
- * the bias steps. */
-static void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t e_grad,
-                              int8_t *w_train, const int32_t *w_mult, const int32_t *w_shift,
-                              int32_t *bias, const int32_t *b_mult, const int32_t *b_shift)
+/* Channels c and c + 1 (pair = 0: c only): weight sums chunk by chunk and their SGD steps
+ * (none for k_train = 0: one chunk of no input channel), the bias sums added to sum. */
+static inline void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t e_grad,
+                                     int8_t *w_train, const int32_t *w_mult, const int32_t *w_shift,
+                                     int32_t *sum)
 {
     uint32_t g[TB_PWSGD_BLOCK];
     int32_t acc[2 * TB_PWSGD_CHUNK];
-    int32_t sum[2] = {0, 0};
     tb_pwsgd_sgd_t steps[2];
     int32_t k0 = 0, q, j, p0;
     for (q = 0; q <= pair; q++) {
@@ -299,9 +294,6 @@ static void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int3
         }
         k0 += kc;
     } while (k0 < k->kt);
-    for (q = 0; q <= pair; q++) {
-        bias[c + q] = tb_nn_sgd_step_s32(bias[c + q], sum[q], b_mult[c + q], b_shift[c + q], e_grad);
-    }
 }
 
 /* Mask bits i .. i + 3 (bit j = bit i + j); the last ones may open the next byte. */
@@ -315,16 +307,14 @@ static inline uint32_t tb_pwsgd_bits4(const uint8_t *mask, int32_t i)
     return v & 15u;
 }
 
-/* The bias sums of channels c .. c + 3 (k_train = 0: no weight sums): one gradient word per
- * position, masked by the byte mask of its 4 mask bits, its bytes added into halfword lanes
+/* The bias sums sum[0..3] of channels c .. c + 3 when no weight is trained: one gradient word
+ * per position, masked by the byte mask of its 4 mask bits, its bytes added into halfword lanes
  * (SXTAB16: channels c, c + 2 and c + 1, c + 3), exact for 256 positions (sums in
- * [-32768, 32512]), so the lanes go to int32 every 256 positions; then the 4 bias steps. */
-static void tb_pwsgd_bias4(const tb_pwsgd_t *k, int32_t c, int32_t e_grad, int32_t *bias,
-                           const int32_t *b_mult, const int32_t *b_shift)
+ * [-32768, 32512]), so the lanes go to int32 every 256 positions. */
+static inline void tb_pwsgd_quad_sums(const tb_pwsgd_t *k, int32_t c, int32_t *sum)
 {
     int32_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int32_t sum[4];
-    int32_t p0, q;
+    int32_t p0;
     for (p0 = 0; p0 < k->positions; p0 += 256) {
         const int32_t n = k->positions - p0 < 256 ? k->positions - p0 : 256;
         uint32_t even = 0, odd = 0;
@@ -352,11 +342,11 @@ static void tb_pwsgd_bias4(const tb_pwsgd_t *k, int32_t c, int32_t e_grad, int32
     sum[1] = s1;
     sum[2] = s2;
     sum[3] = s3;
-    for (q = 0; q < 4; q++) {
-        bias[c + q] = tb_nn_sgd_step_s32(bias[c + q], sum[q], b_mult[c + q], b_shift[c + q], e_grad);
-    }
 }
 
+/* Channels in groups: 4 at a time while no weight is trained (bias sums only), else (and for
+ * the last c_out % 4 then) pairs and a single last one; then the group's bias steps. Every
+ * helper has one call site, so the kernel stays one leaf function. */
 void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
                                     const int8_t *x_saved, int32_t h, int32_t w,
                                     int32_t k_train, int32_t x_zero, int32_t c_out,
@@ -365,7 +355,7 @@ void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
                                     const int32_t *b_mult, const int32_t *b_shift)
 {
     tb_pwsgd_t k;
-    int32_t c;
+    int32_t c, n, q;
     k.grad = grad;
     k.mask = mask;
     k.x = x_saved;
@@ -374,16 +364,19 @@ void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
     k.x_zero = x_zero;
     k.c_out = c_out;
     k.zp = tb_dsp_pair(-x_zero);
-    c = 0;
-    if (k_train == 0) {
-        for (; c + 4 <= c_out; c += 4) {
-            tb_pwsgd_bias4(&k, c, e_grad, bias, b_mult, b_shift);
+    for (c = 0; c < c_out; c += n) {
+        int32_t sum[4];
+        if (k_train == 0 && c + 4 <= c_out) {
+            n = 4;
+            tb_pwsgd_quad_sums(&k, c, sum);
+        } else {
+            n = c + 1 < c_out ? 2 : 1;
+            sum[0] = 0;
+            sum[1] = 0;
+            tb_pwsgd_channels(&k, c, n - 1, e_grad, w_train, w_mult, w_shift, sum);
         }
-    }
-    for (; c + 2 <= c_out; c += 2) {
-        tb_pwsgd_channels(&k, c, 1, e_grad, w_train, w_mult, w_shift, bias, b_mult, b_shift);
-    }
-    if (c < c_out) {
-        tb_pwsgd_channels(&k, c, 0, e_grad, w_train, w_mult, w_shift, bias, b_mult, b_shift);
+        for (q = 0; q < n; q++) {
+            bias[c + q] = tb_nn_sgd_step_s32(bias[c + q], sum[q], b_mult[c + q], b_shift[c + q], e_grad);
+        }
     }
 }
