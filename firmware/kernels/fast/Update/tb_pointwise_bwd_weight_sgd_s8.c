@@ -13,7 +13,7 @@
  * in another order, exact in int32); trained input channels go in chunks of TB_PWSGD_CHUNK
  * whose accumulators live on the stack across the blocks (a chunk after the first packs the
  * gradient again and adds no bias sums). Each weight then takes the reference's SGD step, in
- * 32 bits where its effective shift allows (tb_pwsgd_step). */
+ * 32 bits where its effective shift allows (tb_pwsgd_delta), and so does each bias. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
@@ -49,7 +49,9 @@ static inline uint32_t tb_pwsgd_bits2(const uint8_t *mask, int32_t i)
 
 /* The gradient of channels c (and c + 1 when pair) at positions p0 .. p0 + n - 1, masked,
  * packed as g[2 * j + q] = (gm[p0 + 2j, c + q], gm[p0 + 2j + 1, c + q]) (0 for a missing
- * position or channel); sum[q] += the sum of channel c + q's values. masked and pair are
+ * position or channel); sum[q] += the sum of channel c + q's values. masked: 0 no mask, 1 mask
+ * bits at any offset, 2 (pairs, c_out a multiple of 8, as in every model) the pair's two bits
+ * at the same offset of a byte c_out / 8 bytes apart at each position. masked and pair are
  * constants at each call site, so each gets its own loop. */
 static inline void tb_pwsgd_pack(const int8_t *grad, const uint8_t *mask, int32_t c_out, int32_t c,
                                  int32_t p0, int32_t n, int32_t masked, int32_t pair, uint32_t *g,
@@ -57,6 +59,8 @@ static inline void tb_pwsgd_pack(const int8_t *grad, const uint8_t *mask, int32_
 {
     const uint32_t ones = 0x00010001u;
     int32_t gi = p0 * c_out + c;
+    const uint8_t *mp = masked == 2 ? mask + (gi >> 3) : mask;
+    const int32_t o = gi & 7, ms = c_out >> 3;
     int32_t s0 = sum[0], s1 = sum[1];
     int32_t j;
     for (j = 0; j + 2 <= n; j += 2, gi += 2 * c_out, g += 2) {
@@ -66,7 +70,10 @@ static inline void tb_pwsgd_pack(const int8_t *grad, const uint8_t *mask, int32_
         } else {
             t = (uint32_t)(uint8_t)grad[gi] | ((uint32_t)(uint8_t)grad[gi + c_out] << 16);
         }
-        if (masked) {
+        if (masked == 2) {
+            t &= TB_PWSGD_BYTES[(((uint32_t)mp[0] >> o) & 3u) | ((((uint32_t)mp[ms] >> o) & 3u) << 2)];
+            mp += 2 * ms;
+        } else if (masked) {
             const uint32_t bits = pair ? tb_pwsgd_bits2(mask, gi) | (tb_pwsgd_bits2(mask, gi + c_out) << 2)
                                        : (uint32_t)tb_nn_mask_get(mask, gi) |
                                              ((uint32_t)tb_nn_mask_get(mask, gi + c_out) << 2);
@@ -99,15 +106,17 @@ static inline void tb_pwsgd_pack(const int8_t *grad, const uint8_t *mask, int32_
 
 /* acc[0], acc[1] (channel c, input channels ci, ci + 1) and acc[2], acc[3] (channel c + 1)
  * += the packed gradient g of n positions times the saved input x (x points at the first
- * position's ci, positions kt bytes apart) minus the zero point (zp = its halfword pair). */
+ * position's ci, positions kt bytes apart), without the zero point: the sums of g * x, from which
+ * the caller subtracts x_zero times the sum of g (exact in int32: each term fits and so does the
+ * difference, the reference's sum). */
 static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt, int32_t n,
-                                  int32_t x_zero, uint32_t zp, int32_t *acc)
+                                  int32_t *acc)
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     const uint32_t *end = g + (n & ~1);
     for (; g != end; g += 2, x += 2 * kt) {
         const uint32_t xw = tb_pwsgd_read2(x) | (tb_pwsgd_read2(x + kt) << 16);
-        const uint32_t xe = tb_dsp_sxtab16(zp, xw), xo = tb_dsp_sxtab16_ror8(zp, xw);
+        const uint32_t xe = tb_dsp_sxtb16(xw), xo = tb_dsp_sxtb16_ror8(xw);
         const uint32_t g0 = g[0], g1 = g[1];
         a00 = tb_dsp_smlad(g0, xe, a00);
         a01 = tb_dsp_smlad(g0, xo, a01);
@@ -115,7 +124,7 @@ static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt
         a11 = tb_dsp_smlad(g1, xo, a11);
     }
     if (n & 1) {
-        const int32_t xa = x[0] - x_zero, xb = x[1] - x_zero;
+        const int32_t xa = x[0], xb = x[1];
         const int32_t g0 = tb_dsp_lo(g[0]), g1 = tb_dsp_lo(g[1]);
         a00 += g0 * xa;
         a01 += g0 * xb;
@@ -130,18 +139,18 @@ static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt
 
 /* tb_pwsgd_tile2 for one input channel: acc[0] (channel c), acc[1] (c + 1). */
 static inline void tb_pwsgd_tile1(const uint32_t *g, const int8_t *x, int32_t kt, int32_t n,
-                                  int32_t x_zero, uint32_t zp, int32_t *acc)
+                                  int32_t *acc)
 {
     int32_t a0 = acc[0], a1 = acc[1];
     int32_t j;
     for (j = 0; j + 2 <= n; j += 2, g += 2, x += 2 * kt) {
         const uint32_t xw = (uint32_t)(uint8_t)x[0] | ((uint32_t)(uint8_t)x[kt] << 16);
-        const uint32_t xe = tb_dsp_sxtab16(zp, xw);
+        const uint32_t xe = tb_dsp_sxtb16(xw);
         a0 = tb_dsp_smlad(g[0], xe, a0);
         a1 = tb_dsp_smlad(g[1], xe, a1);
     }
     if (j < n) {
-        const int32_t xa = x[0] - x_zero;
+        const int32_t xa = x[0];
         a0 += tb_dsp_lo(g[0]) * xa;
         a1 += tb_dsp_lo(g[1]) * xa;
     }
@@ -151,17 +160,18 @@ static inline void tb_pwsgd_tile1(const uint32_t *g, const int8_t *x, int32_t kt
 
 /* ------------------------------------------------------------------------ SGD steps */
 
-/* The SGD step of one channel's weights, prepared once per channel: tb_pwsgd_step(&q, w, grad)
- * = tb_nn_sgd_step_s8(w, grad, m, shift, e_grad). With s = shift - e_grad: m = 0 or s > 62
- * leave w (delta 0); for s in [32, 62] the step runs in 32 bits: with p = grad * m
- * (|p| <= 2^62) and t = s - 32, floor((p + 2^(s-1)) / 2^s) = floor(hi / 2^t) for
- * hi = floor((p + 2^(s-1)) / 2^32) (nested floor divisions), the high word of SMLAL, in
- * [-2^30 - 2^29, 2^30 + 2^29], so delta needs no int32 saturation and w - delta does not
- * overflow; other shifts take the reference's statement. */
+/* The SGD step delta = tb_nn_sgd_delta(grad, m, shift, e_grad) of one channel, prepared once
+ * per channel, in 32 bits where the effective shift s = shift - e_grad allows (docs/kernels.md):
+ * m = 0 or s > 62 give 0 (mode 0). Otherwise v = grad * m + 2^(s-1) (|v| < 2^62 + 2^61, SMLAL)
+ * and delta = sat_s32(floor(v / 2^s)). For s in [32, 62] (mode 1) that is floor(hi / 2^(s-32))
+ * with hi = floor(v / 2^32), the high word (nested floor divisions), in [-2^30 - 2^29,
+ * 2^30 + 2^29]: no saturation, and w - delta does not overflow. For s in [1, 31] (mode 2) it
+ * is the 64-bit arithmetic shift of the two words, saturated when its high word is not the
+ * sign of its low word. s <= 0 (mode 3) takes the reference's statement. */
 typedef struct {
-    int32_t mode; /* 0: no change, 1: 32-bit, 2: reference */
-    int32_t mult, shift, e_grad, t;
-    int64_t round; /* 2^(s-1) */
+    int32_t mode;
+    int32_t mult, shift, e_grad, t; /* t = s - 32 (mode 1) or s (mode 2) */
+    int64_t round;                  /* 2^(s-1) */
 } tb_pwsgd_sgd_t;
 
 static inline tb_pwsgd_sgd_t tb_pwsgd_sgd_init(int32_t mult, int32_t shift, int32_t e_grad)
@@ -175,35 +185,65 @@ static inline tb_pwsgd_sgd_t tb_pwsgd_sgd_init(int32_t mult, int32_t shift, int3
     q.round = 0;
     if (mult == 0 || s > 62) {
         q.mode = 0;
-    } else if (s >= 32) {
-        q.mode = 1;
-        q.t = (int32_t)s - 32;
+    } else if (s >= 1) {
+        q.mode = s >= 32 ? 1 : 2;
+        q.t = s >= 32 ? (int32_t)s - 32 : (int32_t)s;
         q.round = (int64_t)1 << (s - 1);
     } else {
-        q.mode = 2;
+        q.mode = 3;
     }
     return q;
 }
 
-static inline int8_t tb_pwsgd_step(const tb_pwsgd_sgd_t *q, int8_t w, int32_t grad)
+/* delta of mode 1 or 2 (the caller knows which: a constant at each call site). */
+static inline int32_t tb_pwsgd_delta(const tb_pwsgd_sgd_t *q, int32_t grad, int32_t high)
 {
-    const int32_t hi = (int32_t)(((int64_t)grad * q->mult + q->round) >> 32);
-    return (int8_t)tb_dsp_ssat8(w - (hi >> q->t));
+    const int64_t v = (int64_t)grad * q->mult + q->round;
+    const int32_t hi = (int32_t)(v >> 32);
+    uint32_t lo;
+    if (high) {
+        return hi >> q->t;
+    }
+    lo = ((uint32_t)v >> q->t) | ((uint32_t)hi << (32 - q->t));
+    if ((hi >> q->t) != ((int32_t)lo >> 31)) {
+        return hi < 0 ? INT32_MIN : INT32_MAX;
+    }
+    return (int32_t)lo;
 }
 
-/* w[j] = the step of w[j] by acc[j] for j < n (row of one channel). */
-static inline void tb_pwsgd_update(int8_t *w, const int32_t *acc, int32_t n, const tb_pwsgd_sgd_t *q)
+/* w[j] = sat_s8(w[j] - delta) by the weight gradient acc[j] - corr, j < n (row of one
+ * channel); mode 2's delta may be saturated, so QSUB before the int8 clamp (same sign). */
+static inline void tb_pwsgd_update(int8_t *w, const int32_t *acc, int32_t corr, int32_t n,
+                                   const tb_pwsgd_sgd_t *q)
 {
     int32_t j;
     if (q->mode == 1) {
         for (j = 0; j < n; j++) {
-            w[j] = tb_pwsgd_step(q, w[j], acc[j]);
+            w[j] = (int8_t)tb_dsp_ssat8(w[j] - tb_pwsgd_delta(q, acc[j] - corr, 1));
         }
     } else if (q->mode == 2) {
         for (j = 0; j < n; j++) {
-            w[j] = tb_nn_sgd_step_s8(w[j], acc[j], q->mult, q->shift, q->e_grad);
+            w[j] = (int8_t)tb_dsp_ssat8(tb_dsp_qsub(w[j], tb_pwsgd_delta(q, acc[j] - corr, 0)));
+        }
+    } else if (q->mode == 3) {
+        for (j = 0; j < n; j++) {
+            w[j] = tb_nn_sgd_step_s8(w[j], acc[j] - corr, q->mult, q->shift, q->e_grad);
         }
     }
+}
+
+/* sat_s32(b - delta) of one bias by its gradient sum (tb_nn_sgd_step_s32). */
+static inline int32_t tb_pwsgd_bias_step(int32_t b, int32_t sum, int32_t mult, int32_t shift,
+                                         int32_t e_grad)
+{
+    const tb_pwsgd_sgd_t q = tb_pwsgd_sgd_init(mult, shift, e_grad);
+    if (q.mode == 1) {
+        return tb_dsp_qsub(b, tb_pwsgd_delta(&q, sum, 1));
+    }
+    if (q.mode == 2) {
+        return tb_dsp_qsub(b, tb_pwsgd_delta(&q, sum, 0));
+    }
+    return q.mode == 3 ? tb_nn_sgd_step_s32(b, sum, mult, shift, e_grad) : b;
 }
 
 /* ------------------------------------------------------------------------- the kernel */
@@ -213,7 +253,6 @@ typedef struct {
     const uint8_t *mask;
     const int8_t *x;
     int32_t positions, kt, x_zero, c_out;
-    uint32_t zp;
 } tb_pwsgd_t;
 
 /* Pack a block of channel c (and c + 1 when pair) into g, adding the bias sums to sum. */
@@ -221,7 +260,9 @@ static inline void tb_pwsgd_pack_block(const tb_pwsgd_t *k, int32_t c, int32_t p
                                        int32_t n, uint32_t *g, int32_t *sum)
 {
     if (k->mask != NULL) {
-        if (pair) {
+        if (pair && (k->c_out & 7) == 0) {
+            tb_pwsgd_pack(k->grad, k->mask, k->c_out, c, p0, n, 2, 1, g, sum);
+        } else if (pair) {
             tb_pwsgd_pack(k->grad, k->mask, k->c_out, c, p0, n, 1, 1, g, sum);
         } else {
             tb_pwsgd_pack(k->grad, k->mask, k->c_out, c, p0, n, 1, 0, g, sum);
@@ -246,7 +287,7 @@ static inline void tb_pwsgd_block_dots(const tb_pwsgd_t *k, const uint32_t *g, i
         a[1] = acc[j + 1];
         a[2] = acc[TB_PWSGD_CHUNK + j];
         a[3] = acc[TB_PWSGD_CHUNK + j + 1];
-        tb_pwsgd_tile2(g, x + j, k->kt, n, k->x_zero, k->zp, a);
+        tb_pwsgd_tile2(g, x + j, k->kt, n, a);
         acc[j] = a[0];
         acc[j + 1] = a[1];
         acc[TB_PWSGD_CHUNK + j] = a[2];
@@ -256,7 +297,7 @@ static inline void tb_pwsgd_block_dots(const tb_pwsgd_t *k, const uint32_t *g, i
         int32_t a[2];
         a[0] = acc[j];
         a[1] = acc[TB_PWSGD_CHUNK + j];
-        tb_pwsgd_tile1(g, x + j, k->kt, n, k->x_zero, k->zp, a);
+        tb_pwsgd_tile1(g, x + j, k->kt, n, a);
         acc[j] = a[0];
         acc[TB_PWSGD_CHUNK + j] = a[1];
     }
@@ -264,7 +305,7 @@ static inline void tb_pwsgd_block_dots(const tb_pwsgd_t *k, const uint32_t *g, i
 
 /* Channels c and c + 1 (pair = 0: c only): weight sums chunk by chunk and their SGD steps
  * (none for k_train = 0: one chunk of no input channel), the bias sums added to sum. */
-static inline void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t e_grad,
+static inline __attribute__((always_inline)) void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t e_grad,
                                      int8_t *w_train, const int32_t *w_mult, const int32_t *w_shift,
                                      int32_t *sum)
 {
@@ -290,7 +331,8 @@ static inline void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pai
             }
         }
         for (q = 0; q <= pair; q++) {
-            tb_pwsgd_update(w_train + (c + q) * k->kt + k0, acc + q * TB_PWSGD_CHUNK, kc, &steps[q]);
+            tb_pwsgd_update(w_train + (c + q) * k->kt + k0, acc + q * TB_PWSGD_CHUNK, k->x_zero * sum[q], kc,
+                            &steps[q]);
         }
         k0 += kc;
     } while (k0 < k->kt);
@@ -363,7 +405,6 @@ void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
     k.kt = k_train;
     k.x_zero = x_zero;
     k.c_out = c_out;
-    k.zp = tb_dsp_pair(-x_zero);
     for (c = 0; c < c_out; c += n) {
         int32_t sum[4];
         if (k_train == 0 && c + 4 <= c_out) {
@@ -376,7 +417,7 @@ void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
             tb_pwsgd_channels(&k, c, n - 1, e_grad, w_train, w_mult, w_shift, sum);
         }
         for (q = 0; q < n; q++) {
-            bias[c + q] = tb_nn_sgd_step_s32(bias[c + q], sum[q], b_mult[c + q], b_shift[c + q], e_grad);
+            bias[c + q] = tb_pwsgd_bias_step(bias[c + q], sum[q], b_mult[c + q], b_shift[c + q], e_grad);
         }
     }
 }
