@@ -114,6 +114,34 @@ static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt
 {
     int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
     const uint32_t *end = g + (n & ~1);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (g != end) {
+        const int32_t kt2 = 2 * kt;
+        uint32_t t0, t1, g0, g1;
+        /* The loop below, scheduled by hand: the two halfword loads first, the gradient pair
+         * (LDRD) and the pointer step between them and their ORR, the loop test before the
+         * multiplies (SXTB16 and SMLAD leave the flags). */
+        __asm volatile(
+            "1:\n\t"
+            "ldrh %[t0], [%[x], %[kt]]\n\t"
+            "ldrh %[t1], [%[x]]\n\t"
+            "ldrd %[g0], %[g1], [%[g]], #8\n\t"
+            "add %[x], %[x], %[kt2]\n\t"
+            "orr %[t1], %[t1], %[t0], lsl #16\n\t"
+            "cmp %[g], %[end]\n\t"
+            "sxtb16 %[t0], %[t1]\n\t"
+            "sxtb16 %[t1], %[t1], ror #8\n\t"
+            "smlad %[a00], %[g0], %[t0], %[a00]\n\t"
+            "smlad %[a01], %[g0], %[t1], %[a01]\n\t"
+            "smlad %[a10], %[g1], %[t0], %[a10]\n\t"
+            "smlad %[a11], %[g1], %[t1], %[a11]\n\t"
+            "bne 1b\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x),
+              [g] "+r"(g), [t0] "=&r"(t0), [t1] "=&r"(t1), [g0] "=&r"(g0), [g1] "=&r"(g1)
+            : [kt] "r"(kt), [kt2] "r"(kt2), [end] "r"(end)
+            : "cc", "memory");
+    }
+#else
     for (; g != end; g += 2, x += 2 * kt) {
         const uint32_t xw = tb_pwsgd_read2(x) | (tb_pwsgd_read2(x + kt) << 16);
         const uint32_t xe = tb_dsp_sxtb16(xw), xo = tb_dsp_sxtb16_ror8(xw);
@@ -123,6 +151,7 @@ static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt
         a10 = tb_dsp_smlad(g1, xe, a10);
         a11 = tb_dsp_smlad(g1, xo, a11);
     }
+#endif
     if (n & 1) {
         const int32_t xa = x[0], xb = x[1];
         const int32_t g0 = tb_dsp_lo(g[0]), g1 = tb_dsp_lo(g[1]);
