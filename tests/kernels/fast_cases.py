@@ -75,9 +75,11 @@ def pointwise_sgd_cases(rng) -> list[list]:
     """tb_pointwise_bwd_weight_sgd_s8 beyond the random cases' sizes: more positions than one
     packed block (63 = 32 + 31, odd) and trained input channels beyond one chunk (67 = 32 + 32
     + 3, odd), an odd channel count (mask bit pairs opening the next byte, a last single
-    channel), extreme inputs and zero points, effective SGD shifts on both sides of 32 and of
-    [1, 62] (bias steps of shift 1 and 2 saturating); with a mask and without (16 channels: the mask bits of a pair at one offset); bias sums only (k_train = 0) over more than 256 positions
-    of gradient -128 (the halfword lanes' limit), 6 channels (4 mask bits opening the next byte)."""
+    channel), 16 channels (a pair's mask bits at one offset), extreme inputs and zero points,
+    effective SGD shifts on both sides of 32 and of [1, 62] (bias steps of shift 1 and 2
+    saturating); with a mask and without; bias sums only (k_train = 0) over more than 256
+    positions of gradient -128 (the halfword lanes' limit), 6 channels (4 mask bits opening the
+    next byte)."""
     cases = []
     for h, w, k_train, c_out, x_zero, mask in ((7, 9, 67, 5, -128, True), (9, 9, 6, 7, 127, False),
                                                (1, 33, 33, 3, 0, True), (17, 17, 0, 6, 0, True),

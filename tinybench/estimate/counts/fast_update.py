@@ -62,8 +62,8 @@ def _low_saturated(grads: np.ndarray, mult: np.ndarray, shift: np.ndarray, e_gra
 
 def _steps(params, grads, mult, shift, e_grad) -> tuple[list[int], list[int]]:
     """Rows (channels) by mode [0, 1, 2, 3], then the steps by mode [1, 2, mode-2 saturated, 3,
-    mode 3 shifted left], the rows of a zero multiplier, and the reference's paths of the mode-3 rows, for params / grads of
-    shape [rows, n]."""
+    mode 3 shifted left], the rows of a zero multiplier, and the reference's paths of the
+    mode-3 rows, for params / grads of shape [rows, n]."""
     modes = _modes(mult, shift, e_grad)
     rows = [int(np.count_nonzero(modes == k)) for k in range(4)]
     low, ref = modes == 2, np.nonzero(modes == 3)[0]

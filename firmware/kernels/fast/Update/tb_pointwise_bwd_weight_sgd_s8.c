@@ -5,15 +5,18 @@
  * saved input channel, both strided by their channel counts (HWC). The fast loop nest takes
  * output channels two at a time: for each block of up to TB_PWSGD_BLOCK positions it packs
  * the masked gradient of the pair once into halfword pairs of adjacent positions (one word
- * per channel and position pair; the mask bits as a byte mask by a table, the bias sums by
- * SMLAD with (1, 1) on the way), then for each pair of trained input channels gathers the
- * saved input of two positions with two halfword loads into one word, widens it with the
- * zero point subtracted (SXTAB16) and runs a 2 x 2 tile (channels x input channels) of SMLAD,
- * two positions per instruction. The int32 sums are the reference's (the same products, added
- * in another order, exact in int32); trained input channels go in chunks of TB_PWSGD_CHUNK
- * whose accumulators live on the stack across the blocks (a chunk after the first packs the
- * gradient again and adds no bias sums). Each weight then takes the reference's SGD step, in
- * 32 bits where its effective shift allows (tb_pwsgd_delta), and so does each bias. */
+ * per channel and position pair; the mask bits as a byte mask by a table, read at one bit
+ * offset when c_out is a multiple of 8; the bias sums by SMLAD with (1, 1) on the way), then
+ * for each pair of trained input channels gathers the saved input of two positions with two
+ * halfword loads into one word (SXTB16) and runs a 2 x 2 tile (channels x input channels) of
+ * SMLAD, two positions per instruction (an assembly loop on DSP cores). The zero point comes
+ * out of the tiles: sum g * (x - x_zero) = sum g * x - x_zero * (the bias sum). The int32 sums
+ * are the reference's (the same products, added in another order, exact in int32); trained
+ * input channels go in chunks of TB_PWSGD_CHUNK whose accumulators live on the stack across
+ * the blocks (a chunk after the first packs the gradient again and adds no bias sums). With no
+ * trained input channel (bias sums only), 4 channels per gradient word in halfword lanes.
+ * Each weight and bias then takes the reference's SGD step, in 32 bits for effective shifts
+ * 1..62 (tb_pwsgd_delta). Every helper has one call site: the kernel is one leaf function. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
@@ -334,9 +337,11 @@ static inline void tb_pwsgd_block_dots(const tb_pwsgd_t *k, const uint32_t *g, i
 
 /* Channels c and c + 1 (pair = 0: c only): weight sums chunk by chunk and their SGD steps
  * (none for k_train = 0: one chunk of no input channel), the bias sums added to sum. */
-static inline __attribute__((always_inline)) void tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t e_grad,
-                                     int8_t *w_train, const int32_t *w_mult, const int32_t *w_shift,
-                                     int32_t *sum)
+/* (always_inline: gcc would otherwise keep this large function apart, and the kernel would
+ * not be the leaf whose frame the estimator measures.) */
+static inline __attribute__((always_inline)) void
+tb_pwsgd_channels(const tb_pwsgd_t *k, int32_t c, int32_t pair, int32_t e_grad, int8_t *w_train,
+                  const int32_t *w_mult, const int32_t *w_shift, int32_t *sum)
 {
     uint32_t g[TB_PWSGD_BLOCK];
     int32_t acc[2 * TB_PWSGD_CHUNK];
@@ -416,8 +421,7 @@ static inline void tb_pwsgd_quad_sums(const tb_pwsgd_t *k, int32_t c, int32_t *s
 }
 
 /* Channels in groups: 4 at a time while no weight is trained (bias sums only), else (and for
- * the last c_out % 4 then) pairs and a single last one; then the group's bias steps. Every
- * helper has one call site, so the kernel stays one leaf function. */
+ * the last c_out % 4 then) pairs and a single last one; then the group's bias steps. */
 void tb_pointwise_bwd_weight_sgd_s8(const int8_t *grad, const uint8_t *mask,
                                     const int8_t *x_saved, int32_t h, int32_t w,
                                     int32_t k_train, int32_t x_zero, int32_t c_out,
