@@ -68,7 +68,39 @@ def edge_cases() -> dict[str, list[list]]:
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
     return {"tb_pointwise_bwd_input_s8": [late], "tb_conv_fwd_s8": stem_cases(rng),
-            "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng)}
+            "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng),
+            "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng)}
+
+
+def pointwise_sgd_cases(rng) -> list[list]:
+    """tb_pointwise_bwd_weight_sgd_s8 beyond the random cases' sizes: more positions than one
+    packed block (63 = 32 + 31, odd) and trained input channels beyond one chunk (67 = 32 + 32
+    + 3, odd), an odd channel count (mask bit pairs opening the next byte, a last single
+    channel), 16 channels (a pair's mask bits at one offset), extreme inputs and zero points,
+    effective SGD shifts on both sides of 32 and of [1, 62] (bias steps of shift 1 and 2
+    saturating); with a mask and without; bias sums only (k_train = 0) over more than 256
+    positions of gradient -128 (the halfword lanes' limit), 6 channels (4 mask bits opening the
+    next byte)."""
+    cases = []
+    for h, w, k_train, c_out, x_zero, mask in ((7, 9, 67, 5, -128, True), (9, 9, 6, 7, 127, False),
+                                               (1, 33, 33, 3, 0, True), (17, 17, 0, 6, 0, True),
+                                               (16, 17, 0, 8, 0, False), (5, 7, 5, 16, -7, True)):
+        n = h * w * c_out
+        grad = rng.choice(np.array([-128, 127, -1, 0, 3], np.int8), n)
+        if k_train == 0:
+            grad[:] = -128 if mask else 127
+        x = rng.choice(np.array([-128, 127, 0, 5], np.int8), h * w * k_train)
+        bits = np.packbits(rng.random(n) < 0.7, bitorder="little") if mask else EMPTY_U8
+        e = -20
+        w_shift = (e + np.array([31, 32, 33, 62, 63, 0, -3, 45][:c_out] * 2, np.int32)[:c_out]).astype(np.int32)
+        w_mult = rng.integers(2**30, 2**31, c_out).astype(np.int32)
+        w_mult[-1] = 2**31 - 1
+        b_shift = (e + rng.choice(np.array([1, 2, 20, 31, 32, 40]), c_out)).astype(np.int32)
+        cases.append([grad, bits, x, h, w, k_train, x_zero, c_out, e,
+                      rng.integers(-128, 128, c_out * k_train).astype(np.int8), w_mult, w_shift,
+                      rng.integers(-2**31, 2**31, c_out).astype(np.int32),
+                      rng.integers(2**30, 2**31, c_out).astype(np.int32), b_shift])
+    return cases
 
 
 def stem_cases(rng) -> list[list]:

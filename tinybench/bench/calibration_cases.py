@@ -290,8 +290,30 @@ def depthwise_bwd_weight_sgd(rng: Rng) -> Args:
 
 
 def pointwise_bwd_weight_sgd(rng: Rng) -> Args:
+    """The fast kernel's calls are short, so a few instructions of data-dependent cost weigh
+    more than in the reference's: shapes nearer the models' than _weight_grad's, layers (2 to 12
+    rows and columns, 8 to 40 output channels, often a multiple of 8 as in every model) and the
+    classifier (one position, many trained input channels); no trained input channel (bias sums
+    only, half the models' calls) or more than one chunk of the fast kernel (32) more often, no
+    mask more often, and weight and bias steps on every side of the fast kernel's 32-bit ranges
+    (1..31, 32..62)."""
     d = _weight_grad(rng, 1, False)
+    if rng.random() < 0.8:  # a layer
+        d["h"], d["w"] = int(rng.integers(2, 13)), int(rng.integers(2, 13))
+        d["c_out"] = int(rng.choice([8 * int(rng.integers(1, 5)), int(rng.integers(8, 40))]))
+        d["kt"] = int(rng.choice([0, d["kt"], d["kt"], int(rng.integers(33, 48))]))
+    else:  # the classifier
+        d["h"] = d["w"] = 1
+        d["kt"], d["c_out"] = int(rng.integers(20, 70)), int(rng.integers(2, 16))
+    n = d["h"] * d["w"] * d["c_out"]
+    d["grad"], d["mask"], d["x"] = _grads(rng, n), _mask_in(rng, n), _s8(rng, d["h"] * d["w"] * d["kt"])
+    if rng.random() < 0.2:
+        d["mask"] = EMPTY_U8
     e, mw, sw, mb, sb = _fused_sgd(rng, d["c_out"])
+    if rng.random() < 0.4:
+        sw = (e + rng.choice([-3, 0, 1, 12, 31, 32, 40, 62, 63], d["c_out"])).astype(np.int32)
+    if rng.random() < 0.3:
+        sb = (e + rng.choice([-2, 0, 1, 20, 40, 63], d["c_out"])).astype(np.int32)
     return [d["grad"], d["mask"], d["x"], d["h"], d["w"], d["kt"], d["xz"], d["c_out"], e,
             _s8(rng, d["c_out"] * d["kt"]), mw, sw, _bias(rng, d["c_out"]), mb, sb]
 

@@ -23,6 +23,7 @@ from tinybench.estimate.counts import fast_convolution as fcv
 from tinybench.estimate.counts import fast_depthwise as fdw
 from tinybench.estimate.counts import fast_depthwise_backward as fdb
 from tinybench.estimate.counts import fast_pointwise as fpw
+from tinybench.estimate.counts import fast_update as fup
 from tinybench.estimate.counts import fused as fu
 from tinybench.estimate.counts import loss as lo
 from tinybench.estimate.counts import pooling as po
@@ -71,6 +72,7 @@ FAST_COUNTS: dict[str, CountModel] = {m.kernel: m for m in (
     CountModel("tb_pointwise_fwd_s8", fpw.POINTWISE_FWD_FAST_FEATURES, fpw.tb_pointwise_fwd_s8),
     CountModel("tb_depthwise_bwd_input_s8", fdb.DEPTHWISE_BWD_INPUT_FAST_FEATURES, fdb.tb_depthwise_bwd_input_s8),
     CountModel("tb_depthwise_fwd_s8", fdw.DEPTHWISE_FWD_FAST_FEATURES, fdw.tb_depthwise_fwd_s8),
+    CountModel("tb_pointwise_bwd_weight_sgd_s8", fup.POINTWISE_SGD_FAST_FEATURES, fup.tb_pointwise_bwd_weight_sgd_s8),
 )}
 
 

@@ -166,4 +166,20 @@ static inline int32_t tb_dsp_usat8(int32_t v)
 }
 #endif
 
+/* ------------------------------------------------ added for tb_pointwise_bwd_weight_sgd_s8 */
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* QSUB: saturating signed 32-bit subtraction a - b. */
+static inline int32_t tb_dsp_qsub(int32_t a, int32_t b)
+{
+    return __builtin_arm_qsub(a, b);
+}
+#else
+static inline int32_t tb_dsp_qsub(int32_t a, int32_t b)
+{
+    const int64_t d = (int64_t)a - b;
+    return d > INT32_MAX ? INT32_MAX : (d < INT32_MIN ? INT32_MIN : (int32_t)d);
+}
+#endif
+
 #endif /* TB_NN_DSP_H */
