@@ -5,10 +5,11 @@ The fast kernel makes one pass over the accumulators, in an order and along path
 the sums of products per position (to find the two heaviest), a first step over those two that
 only raises the shift, then pairs of positions from the last to the first, each pair (or
 position) by blocks of input channels through one of three loops: products of two positions
-kept in the room below them (2 input channels per block, 4 output channels per step of the
-assembly loop), of one position (4 input channels, 4 output channels per step), or formed in
-the loop over the set mask bits when there is no room (4 input channels, one step per set bit,
-one more per non-zero gradient). Each block is settled: straight when it fits the shift (pairs
+kept in the room below them (2 input channels per block, 8 output channels per step of the
+assembly loop, 4 first when c_out / 4 is odd), of one position (4 input channels, 4 output
+channels per step), or formed in the loop over the set mask bits when there is no room (4
+input channels, one step per set bit, one more per non-zero gradient; in a call with dense
+products, windows whose bits are all set channel by channel). Each block is settled: straight when it fits the shift (pairs
 of two channels being written), else element by element; when the shift grows, the outputs
 written so far are shifted on and the ties recomputed. Which blocks raise the shift and which
 outputs tie follows the accumulators in the kernel's order: the probe gives them all
@@ -35,7 +36,8 @@ _COUNTERS = (
     "single_blocks", "single_asm_blocks", "single_asm_steps", "single_tail_runs", "single_tail",
     "single_nonzero", "single_nonzero_2", "single_nonzero_3", "single_nonzero_4",
     "sparse_blocks", "sparse_windows", "sparse_windows_set", "sparse_mask_bytes",
-    "sparse_searches", "sparse_bits", "sparse_nonzero", "sparse_bits_c", "sparse_nonzero_c",
+    "dense_runs", "dense_run_steps", "sparse_searches", "sparse_bits", "sparse_nonzero", "sparse_bits_c",
+    "sparse_nonzero_c",
     "sparse_nonzero_c2", "sparse_nonzero_c3",
     "settle_straight", "settle_slow", "settle_elements", "settle_written", "straight_unshifted", "straight_high",
     "written_unshifted", "written_high", "shift_for_calls", "shift_for_steps", "shift_for_steps_neg",
@@ -81,15 +83,22 @@ class _Replay:
         self.windows = starts.size
         first = np.arange(positions)[:, None] * c_out + starts[None, :]
         self.win_bytes = (((first + (ends - starts)[None, :] - 1) >> 3) - (first >> 3) + 1).sum(axis=1) * (mask.size > 0)
-        # per position, for blocks of 4 input channels: windows searched, set bits, non-zero
-        self.sparse4 = np.zeros((positions, 3), np.int64)
+        # a dense call (7/8 of the products not 0) takes the windows whose first multiple of 4
+        # mask bits are all set without the search; per position, for blocks of 4 input
+        # channels: those runs and their steps of 4 channels, windows searched, set bits, non-zero
+        dense = 8 * int(self.gf_nonzero.sum()) >= 7 * positions * c_out
+        self.sparse4 = np.zeros((positions, 5), np.int64)
         self.win_set = np.zeros(positions, np.int64)
         nz = self.g_nonzero
         for c0, c1 in zip(starts.tolist(), ends.tolist()):
+            n4 = (c1 - c0) & ~3
             window = bits[:, c0:c1]
+            run = window[:, :n4].all(axis=1) & (n4 > 0) & dense
+            left = window.copy()
+            left[run, :n4] = False
             self.win_set += window.any(axis=1)
-            self.sparse4 += np.stack([window.any(axis=1), window.sum(axis=1),
-                                      (window & nz[:, c0:c1]).sum(axis=1)], axis=1)
+            self.sparse4 += np.stack([run, run * (n4 // 4), left.any(axis=1), left.sum(axis=1),
+                                      (left & nz[:, c0:c1]).sum(axis=1)], axis=1)
         self.acc = acc
         self.need = _need(acc)
         self.n = 0
@@ -155,7 +164,7 @@ class _Replay:
             c["sparse_mask_bytes"] += int(self.win_bytes[p])
             c["sparse_windows_set"] += int(self.win_set[p])
             if nb == 4:
-                for f, v in zip(("sparse_searches", "sparse_bits", "sparse_nonzero"),
+                for f, v in zip(("dense_runs", "dense_run_steps", "sparse_searches", "sparse_bits", "sparse_nonzero"),
                                 self.sparse4[p].tolist()):
                     c[f] += v
             else:

@@ -22,7 +22,8 @@
  * alone, 4 input channels per block, over the output channels whose mask bit is set (32 bits
  * at a time, the lowest set bit found with RBIT + CLZ) and gradient is not 0, its products
  * formed in the loop: the layers without room are those with many output channels, whose
- * masks (a clamped expansion) pass few gradients.
+ * masks (a clamped expansion) pass few gradients; in a call with dense products (7/8 or more
+ * not 0) a window whose mask bits are all set is taken channel by channel without the search.
  *
  * No 16-bit SIMD (SMLAD): a product gradient x factor needs 23 bits (|g| <= 127, factor <= 2^15),
  * and splitting it into two 16-bit halves doubles the multiplies that SMLAD halves; the sums
@@ -37,6 +38,7 @@ typedef struct {
     const int32_t *w_factor;
     int32_t k_train, c_in, c_out, positions;
     int8_t *grad_in;
+    int32_t dense;         /* 7/8 of the products or more are not 0 */
     tb_fast_shift_t shift; /* over the accumulators seen so far */
 } tb_pwbi_t;
 
@@ -154,6 +156,59 @@ static __attribute__((noinline)) void tb_pwbi_sparse_bits(const int8_t *g, const
 #endif
 }
 
+/* The output channels c < n (n a multiple of 4, every mask bit set) of one position:
+ * acc[q] += g[c] * f[c] * w[c * stride + q], q < 4. On DSP cores one step per channel: the
+ * gradient, the factor, the product, the 4 weights in one word, 4 SXTB + SMLAL. */
+static __attribute__((noinline)) void tb_pwbi_dense_run(const int8_t *g, const int32_t *f, const int8_t *w,
+                                                      int32_t stride, int32_t n, int64_t *acc)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    const int8_t *end = g + n;
+    uint32_t lo0 = (uint32_t)acc[0], hi0 = (uint32_t)((uint64_t)acc[0] >> 32);
+    uint32_t lo1 = (uint32_t)acc[1], hi1 = (uint32_t)((uint64_t)acc[1] >> 32);
+    uint32_t lo2 = (uint32_t)acc[2], hi2 = (uint32_t)((uint64_t)acc[2] >> 32);
+    uint32_t lo3 = (uint32_t)acc[3], hi3 = (uint32_t)((uint64_t)acc[3] >> 32);
+    int32_t gv, t;
+    uint32_t wv;
+#define TB_PWBI_DENSE1                                                                       \
+        "ldrsb %[gv], [%[gp]], #1\n\t"                                                        \
+        "ldr %[t], [%[fp]], #4\n\t"                                                           \
+        "ldr %[wv], [%[wp]]\n\t"                                                              \
+        "mul %[gv], %[gv], %[t]\n\t"                                                          \
+        "ldr %[t], %[s]\n\t"                                                                  \
+        "add %[wp], %[wp], %[t]\n\t"                                                          \
+        "sxtb %[t], %[wv]\n\t"                                                                \
+        "smlal %[lo0], %[hi0], %[gv], %[t]\n\t"                                               \
+        "sxtb %[t], %[wv], ror #8\n\t"                                                        \
+        "smlal %[lo1], %[hi1], %[gv], %[t]\n\t"                                               \
+        "sxtb %[t], %[wv], ror #16\n\t"                                                       \
+        "smlal %[lo2], %[hi2], %[gv], %[t]\n\t"                                               \
+        "asr %[t], %[wv], #24\n\t"                                                            \
+        "smlal %[lo3], %[hi3], %[gv], %[t]\n\t"
+    __asm volatile(
+        "1:\n\t"
+        TB_PWBI_DENSE1 TB_PWBI_DENSE1 TB_PWBI_DENSE1 TB_PWBI_DENSE1
+        "ldr %[t], %[end]\n\t"
+        "cmp %[gp], %[t]\n\t"
+        "bne 1b\n\t"
+        : [lo0] "+r"(lo0), [hi0] "+r"(hi0), [lo1] "+r"(lo1), [hi1] "+r"(hi1), [lo2] "+r"(lo2),
+          [hi2] "+r"(hi2), [lo3] "+r"(lo3), [hi3] "+r"(hi3), [gp] "+r"(g), [fp] "+r"(f), [wp] "+r"(w),
+          [gv] "=&r"(gv), [wv] "=&r"(wv), [t] "=&r"(t)
+        : [s] "m"(stride), [end] "m"(end)
+        : "cc", "memory");
+#undef TB_PWBI_DENSE1
+    acc[0] = (int64_t)(((uint64_t)hi0 << 32) | lo0);
+    acc[1] = (int64_t)(((uint64_t)hi1 << 32) | lo1);
+    acc[2] = (int64_t)(((uint64_t)hi2 << 32) | lo2);
+    acc[3] = (int64_t)(((uint64_t)hi3 << 32) | lo3);
+#else
+    int32_t c;
+    for (c = 0; c < n; c++) {
+        tb_pwbi_mac4(acc, g[c] * f[c], tb_pwbi_weights(w, c, stride, 4), 4);
+    }
+#endif
+}
+
 /* One position, its products formed here: acc[j] = sum over the output channels c whose mask
  * bit is set (32 bits at a time) and gradient is not 0 of gf(c) * w[c * stride + j], j < nb <= 4
  * (w: the weights of the block's first input channel). */
@@ -170,7 +225,15 @@ static void tb_pwbi_sparse(const tb_pwbi_t *k, int32_t pos, const int8_t *w, int
             continue;
         }
         if (nb == 4) {
-            tb_pwbi_sparse_bits(g + c0, k->w_factor + c0, w + c0 * stride, stride, bits, acc);
+            const int32_t n4 = n & ~3;
+            const uint32_t run = n4 == 32 ? 0xFFFFFFFFu : (1u << n4) - 1u;
+            if (k->dense && n4 > 0 && (bits & run) == run) { /* all set: no bit search */
+                tb_pwbi_dense_run(g + c0, k->w_factor + c0, w + c0 * stride, stride, n4, acc);
+                bits &= ~run;
+            }
+            if (bits != 0) {
+                tb_pwbi_sparse_bits(g + c0, k->w_factor + c0, w + c0 * stride, stride, bits, acc);
+            }
             continue;
         }
         while (bits != 0) {
@@ -384,10 +447,10 @@ static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, int32_t pos, int3
 }
 
 /* The two positions whose products have the largest sums of magnitudes (a != b unless there
- * is one position). */
-static void tb_pwbi_heaviest(const tb_pwbi_t *k, int32_t *a, int32_t *b)
+ * is one position), and whether the products are dense. */
+static void tb_pwbi_heaviest(tb_pwbi_t *k, int32_t *a, int32_t *b)
 {
-    int64_t best_a = -1, best_b = -1;
+    int64_t best_a = -1, best_b = -1, nonzero = 0;
     int32_t pos, c;
     *a = *b = 0;
     for (pos = 0; pos < k->positions; pos++) {
@@ -395,6 +458,7 @@ static void tb_pwbi_heaviest(const tb_pwbi_t *k, int32_t *a, int32_t *b)
         for (c = 0; c < k->c_out; c++) {
             const int32_t g = tb_pwbi_gf(k, pos * k->c_out + c, c);
             sum += g < 0 ? -(int64_t)g : g;
+            nonzero += g != 0;
         }
         if (sum > best_a) {
             best_b = best_a;
@@ -409,6 +473,7 @@ static void tb_pwbi_heaviest(const tb_pwbi_t *k, int32_t *a, int32_t *b)
     if (k->positions == 1) {
         *b = *a;
     }
+    k->dense = 8 * nonzero >= 7 * (int64_t)k->positions * k->c_out;
 }
 
 /* Room for the products of np positions (interleaved for two) in the not yet written bytes
