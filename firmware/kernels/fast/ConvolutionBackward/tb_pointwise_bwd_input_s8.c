@@ -26,7 +26,7 @@
  * not 0) a window whose mask bits are all set is taken channel by channel without the search.
  *
  * No 16-bit SIMD (SMLAD): a product gradient x factor needs 23 bits (|g| <= 127, factor <= 2^15),
- * and splitting it into two 16-bit halves doubles the multiplies that SMLAD halves; the sums
+ * and splitting it into two 16-bit halves takes twice the multiplies SMLAD saves; the sums
  * reach 2^29 * c_out, past 32 bits from c_out = 5 on, so they stay in int64 (SMLAL). */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
