@@ -67,7 +67,7 @@ def edge_cases() -> dict[str, list[list]]:
     f = np.full(c_out, 2**14, np.int32)
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
-    return {"tb_pointwise_bwd_input_s8": [late], "tb_conv_fwd_s8": stem_cases(rng),
+    return {"tb_pointwise_bwd_input_s8": [late] + pointwise_input_room_cases(rng), "tb_conv_fwd_s8": stem_cases(rng),
             "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng),
             "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng)}
 
@@ -100,6 +100,25 @@ def pointwise_sgd_cases(rng) -> list[list]:
                       rng.integers(-128, 128, c_out * k_train).astype(np.int8), w_mult, w_shift,
                       rng.integers(-2**31, 2**31, c_out).astype(np.int32),
                       rng.integers(2**30, 2**31, c_out).astype(np.int32), b_shift])
+    return cases
+
+
+def pointwise_input_room_cases(rng) -> list[list]:
+    """tb_pointwise_bwd_input_s8 where no position has room for its products (many output
+    channels, few input channels): dense products (the 32-channel windows with every mask bit
+    set, without and with a mask, 70 = 32 + 32 + 6 channels), then a sparse mask whose windows
+    straddle mask bytes; input channels 7 and a part of 3 (blocks of 4 and the C path)."""
+    h, w, c_in, c_out = 3, 1, 7, 70
+    n = h * w * c_out
+    grad = (rng.integers(1, 128, n) * rng.choice([-1, 1], n)).astype(np.int8)
+    wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)
+    f = rng.integers(1, 2**15 + 1, c_out).astype(np.int32)
+    cases = []
+    for mask, k_train in ((EMPTY_U8, 4), (np.packbits(np.ones(n, bool), bitorder="little"), 7),
+                          (np.packbits(rng.random(n) < 0.3, bitorder="little"), 3)):
+        cases.append([grad.copy(), -12, mask, h, w, c_in, np.ascontiguousarray(wts[:, :k_train]).ravel(),
+                      np.ascontiguousarray(wts[:, k_train:]).ravel(), k_train, c_out, f.copy(), -20,
+                      np.zeros(h * w * c_in, np.int8)])
     return cases
 
 

@@ -191,13 +191,34 @@ def depthwise_bwd_input(rng: Rng) -> Args:
 
 
 def pointwise_bwd_input(rng: Rng) -> Args:
-    h, w = int(rng.integers(1, 10)), int(rng.integers(1, 10))
-    c_in, c_out = int(rng.choice([1, 3, 8, 13, 24, 40])), int(rng.integers(1, 24))
+    """Also output channels past one mask window of the fast kernel (32), input channels of
+    every remainder mod 4, single positions (the classifier), and (late) a position 0 whose few products give the largest
+    accumulators but not the largest sum of magnitudes: the fast kernel writes it last, so its
+    shift grows after outputs are written."""
+    h, w = (1, 1) if rng.random() < 0.15 else (int(rng.integers(1, 10)), int(rng.integers(1, 10)))
+    late = h * w > 1 and rng.random() < 0.4
+    c_in = int(rng.choice([1, 2, 3, 5, 8, 13, 24, 40, 66]))
+    c_out = int(rng.integers(40, 80)) if late else int(rng.integers(1, 24)) if rng.random() < 0.6 else \
+        int(rng.integers(24, 80))
     kt = _k_train(rng, c_in)
-    wt, wf = _split(_s8(rng, c_out * c_in).reshape(c_out, 1, 1, c_in), kt)
-    f, w_exp = _w_factor(rng, c_out)
+    wts = _s8(rng, c_out * c_in).reshape(c_out, 1, 1, c_in)
     n = h * w * c_out
-    return [_grads(rng, n), int(rng.integers(-30, 5)), _mask_in(rng, n), h, w, c_in, wt, wf, kt, c_out, f, w_exp,
+    grad, mask = _grads(rng, n), _mask_in(rng, n)
+    f, w_exp = _w_factor(rng, c_out)
+    if not late and c_out >= 24 and rng.random() < 0.5:  # dense products, none 0 (every bit set)
+        grad = (rng.integers(1, 128, n) * rng.choice([-1, 1], n)).astype(np.int8)
+        mask = EMPTY_U8 if rng.random() < 0.5 else np.packbits(np.ones(n, bool), bitorder="little")
+    if late:
+        grad = rng.integers(-20, 21, n).astype(np.int8)
+        grad[:c_out] = 0
+        grad[0] = 127
+        wts[0] = 127
+        f[0] = f.max()
+        if mask.size:
+            mask = np.packbits(rng.random(n) < 0.9, bitorder="little")
+            mask[0] |= 1
+    wt, wf = _split(wts, kt)
+    return [grad, int(rng.integers(-30, 5)), mask, h, w, c_in, wt, wf, kt, c_out, f, w_exp,
             np.zeros(h * w * c_in, np.int8)]
 
 

@@ -21,7 +21,7 @@ from tinybench.kernels import KERNELS
 from tinybench.kernels.host import mask_bytes
 from tinybench.kernels.host_c import parse_header
 from tinybench.kernels.pooling import AVGPOOL_RECIP_BITS
-from tinybench.kernels.support import tb_nn_round_shift
+from tinybench.kernels.support import tb_nn_input_grad_sum, tb_nn_round_shift
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,26 @@ def _pwdw_before(named: dict, call: list):
 def _shift_after(named: dict, state, result: int) -> tuple[int]:
     """n_shift from the exponent an input-gradient kernel returns (e_grad + w_exp + n_shift)."""
     return (result - named["e_grad"] - named["w_exp"],)
+
+
+@njit(cache=True)
+def _pointwise_input_acc(grad, mask, positions, c_out, w_factor, w_train, w_frozen, k_train, c_in):
+    """Every accumulator of a pointwise input gradient, [positions, c_in] (int64)."""
+    acc = np.empty((positions, c_in), np.int64)
+    for pos in range(positions):
+        for ci in range(c_in):
+            acc[pos, ci] = tb_nn_input_grad_sum(grad, mask, pos * c_out, c_out, w_factor, w_train, w_frozen,
+                                                k_train, c_in, 1, 0, ci)
+    return acc
+
+
+def _pointwise_input_after(named: dict, state, result: int) -> tuple:
+    """(n_shift, the accumulators): the fast kernel's path follows the accumulators in its order
+    of writing (where the shift grows, which outputs are recomputed)."""
+    acc = _pointwise_input_acc(named["grad"], named["mask"], named["h"] * named["w"], named["c_out"],
+                               named["w_factor"], named["w_train"], named["w_frozen"], named["k_train"],
+                               named["c_in"])
+    return _shift_after(named, state, result) + (acc,)
 
 
 @njit(cache=True)
@@ -107,7 +127,8 @@ PROBES: dict[str, Probe] = {
     **{k: _store(k) for k in ("tb_conv_fwd_s8", "tb_depthwise_fwd_s8", "tb_pointwise_fwd_s8", "tb_add_fwd_s8")},
     "tb_pwdw_fwd_s8": Probe(_pwdw_before, lambda named, state, result: (state[0], state[1], named["y"], state[2])),
     **{k: Probe(lambda named, call: None, _shift_after)
-       for k in ("tb_conv_bwd_input_s8", "tb_depthwise_bwd_input_s8", "tb_pointwise_bwd_input_s8")},
+       for k in ("tb_conv_bwd_input_s8", "tb_depthwise_bwd_input_s8")},
+    "tb_pointwise_bwd_input_s8": Probe(lambda named, call: None, _pointwise_input_after),
     "tb_grad_sum_bwd_s8": Probe(_grad_sum_before,
                                 lambda named, acc, result: (acc, result - max(named["e_a"], named["e_b"]))),
     "tb_avgpool_bwd_s8": Probe(_avgpool_bwd_before,

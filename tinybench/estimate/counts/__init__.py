@@ -20,6 +20,7 @@ from tinybench.estimate.counts import convolution as cv
 from tinybench.estimate.counts import convolution_backward as cb
 from tinybench.estimate.counts import elementwise as el
 from tinybench.estimate.counts import fast_convolution as fcv
+from tinybench.estimate.counts import fast_convolution_backward as fcb
 from tinybench.estimate.counts import fast_depthwise as fdw
 from tinybench.estimate.counts import fast_depthwise_backward as fdb
 from tinybench.estimate.counts import fast_pointwise as fpw
@@ -73,6 +74,7 @@ FAST_COUNTS: dict[str, CountModel] = {m.kernel: m for m in (
     CountModel("tb_depthwise_bwd_input_s8", fdb.DEPTHWISE_BWD_INPUT_FAST_FEATURES, fdb.tb_depthwise_bwd_input_s8),
     CountModel("tb_depthwise_fwd_s8", fdw.DEPTHWISE_FWD_FAST_FEATURES, fdw.tb_depthwise_fwd_s8),
     CountModel("tb_pointwise_bwd_weight_sgd_s8", fup.POINTWISE_SGD_FAST_FEATURES, fup.tb_pointwise_bwd_weight_sgd_s8),
+    CountModel("tb_pointwise_bwd_input_s8", fcb.POINTWISE_BWD_INPUT_FAST_FEATURES, fcb.tb_pointwise_bwd_input_s8),
 )}
 
 

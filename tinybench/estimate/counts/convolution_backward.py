@@ -101,7 +101,7 @@ def tb_pointwise_bwd_input_s8(grad, e_grad, mask, h, w, c_in, w_train, w_frozen,
     counts = [positions, positions * k_train, positions * k_frozen, positions * k_train * c_out,
               positions * k_frozen * c_out, positions * c_in * c_out * (mask.size > 0), passed * k_train,
               passed * k_frozen]
-    return [1] + [PASSES * v for v in counts] + shift_rule_features(positions * c_in, None, *probe)
+    return [1] + [PASSES * v for v in counts] + shift_rule_features(positions * c_in, None, probe[0])
 
 
 #: The bias and weight gradient sums of a layer, as tb_nn_bias_grad_sum and

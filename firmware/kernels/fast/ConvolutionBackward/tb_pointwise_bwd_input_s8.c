@@ -17,8 +17,17 @@
  * bytes of the positions below it are not yet written; when they are enough, they hold the
  * pair's masked gradients times factors (int32, interleaved), and the main loop (assembly on
  * DSP cores) reads two words per output channel, sign-extends each of two weights once and
- * makes four SMLAL. Otherwise a position is computed alone, 4 input channels per block, its
- * products formed in the loop and output channels with a zero product skipped. */
+ * makes four SMLAL, 8 output channels per loop step (one position alone, if the room holds only its products: one word and four
+ * SMLAL per output channel, 4 input channels per block). Without room a position is computed
+ * alone, 4 input channels per block, over the output channels whose mask bit is set (32 bits
+ * at a time, the lowest set bit found with RBIT + CLZ) and gradient is not 0, its products
+ * formed in the loop: the layers without room are those with many output channels, whose
+ * masks (a clamped expansion) pass few gradients; in a call with dense products (7/8 or more
+ * not 0) a window whose mask bits are all set is taken channel by channel without the search.
+ *
+ * No 16-bit SIMD (SMLAD): a product gradient x factor needs 23 bits (|g| <= 127, factor <= 2^15),
+ * and splitting it into two 16-bit halves takes twice the multiplies SMLAD saves; the sums
+ * reach 2^29 * c_out, past 32 bits from c_out = 5 on, so they stay in int64 (SMLAL). */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
@@ -29,6 +38,7 @@ typedef struct {
     const int32_t *w_factor;
     int32_t k_train, c_in, c_out, positions;
     int8_t *grad_in;
+    int32_t dense;         /* 7/8 of the products or more are not 0 */
     tb_fast_shift_t shift; /* over the accumulators seen so far */
 } tb_pwbi_t;
 
@@ -71,92 +81,221 @@ static inline uint32_t tb_pwbi_weights(const int8_t *w, int32_t c, int32_t strid
            (nb > 2 ? (uint32_t)(uint8_t)p[2] << 16 : 0u);
 }
 
-/* One position: acc[j] = sum over c of gf(c) * w[c * stride + j], j < nb <= 4 (w: the weights
- * of the block's first input channel), the products read from gf, or, if gf is NULL, formed
- * here for the output channels whose mask bit is set (8 bits at a time) and gradient not 0. */
-static void tb_pwbi_single(const tb_pwbi_t *k, const int32_t *gf, int32_t pos, const int8_t *w,
-                           int32_t stride, int32_t nb, int64_t *acc)
+/* The mask bits of output elements i .. i + n - 1 (n <= 32), LSB first (all set without a mask). */
+static inline uint32_t tb_pwbi_bits(const uint8_t *mask, int32_t i, int32_t n)
 {
-    const int32_t gb = pos * k->c_out;
-    int32_t c;
-    acc[0] = acc[1] = acc[2] = acc[3] = 0;
-    if (gf != NULL) {
-        c = 0;
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-        if (nb == 4 && k->c_out >= 4) {
-            const int32_t *end = gf + (k->c_out & ~3);
-            uint32_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0, lo3 = 0, hi3 = 0;
-            int32_t g, t;
-            uint32_t wv;
-            /* One output channel: its product, its 4 weights in one word, 4 SXTB + SMLAL. */
-#define TB_PWBI_STEP1                                                                        \
-            "ldr %[g], [%[gp]], #4\n\t"                                                       \
-            "ldr %[wv], [%[wp]]\n\t"                                                          \
-            "add %[wp], %[wp], %[s]\n\t"                                                      \
-            "sxtb %[t], %[wv]\n\t"                                                            \
-            "smlal %[lo0], %[hi0], %[g], %[t]\n\t"                                            \
-            "sxtb %[t], %[wv], ror #8\n\t"                                                    \
-            "smlal %[lo1], %[hi1], %[g], %[t]\n\t"                                            \
-            "sxtb %[t], %[wv], ror #16\n\t"                                                   \
-            "smlal %[lo2], %[hi2], %[g], %[t]\n\t"                                            \
-            "asr %[t], %[wv], #24\n\t"                                                        \
-            "smlal %[lo3], %[hi3], %[g], %[t]\n\t"
-            __asm volatile(
-                "1:\n\t"
-                TB_PWBI_STEP1 TB_PWBI_STEP1 TB_PWBI_STEP1 TB_PWBI_STEP1
-                "ldr %[t], %[end]\n\t"
-                "cmp %[gp], %[t]\n\t"
-                "bne 1b\n\t"
-                : [lo0] "+r"(lo0), [hi0] "+r"(hi0), [lo1] "+r"(lo1), [hi1] "+r"(hi1), [lo2] "+r"(lo2),
-                  [hi2] "+r"(hi2), [lo3] "+r"(lo3), [hi3] "+r"(hi3), [gp] "+r"(gf), [wp] "+r"(w),
-                  [g] "=&r"(g), [wv] "=&r"(wv), [t] "=&r"(t)
-                : [s] "r"(stride), [end] "m"(end)
-                : "cc", "memory");
-#undef TB_PWBI_STEP1
-            acc[0] = (int64_t)(((uint64_t)hi0 << 32) | lo0);
-            acc[1] = (int64_t)(((uint64_t)hi1 << 32) | lo1);
-            acc[2] = (int64_t)(((uint64_t)hi2 << 32) | lo2);
-            acc[3] = (int64_t)(((uint64_t)hi3 << 32) | lo3);
-            c = k->c_out & ~3;
-            gf -= c; /* the loop below indexes from the start */
-            w -= c * stride;
-        }
-#endif
-        for (; c < k->c_out; c++) {
-            if (gf[c] != 0) {
-                tb_pwbi_mac4(acc, gf[c], tb_pwbi_weights(w, c, stride, nb), nb);
-            }
-        }
-        return;
+    const uint32_t all = n == 32 ? 0xFFFFFFFFu : (1u << n) - 1u;
+    const int32_t first = i >> 3, last = (i + n - 1) >> 3;
+    uint64_t v = 0;
+    int32_t b;
+    if (mask == NULL) {
+        return all;
     }
-    for (c = 0; c < k->c_out; c += 8) {
-        /* the mask bits of channels c .. c + 7, LSB first */
-        const int32_t i = gb + c;
-        uint32_t bits = k->mask == NULL ? 0xFFu : (uint32_t)k->mask[i >> 3] >> (i & 7);
-        if ((i & 7) != 0 && k->mask != NULL && (i >> 3) + 1 < ((gb + k->c_out) + 7) >> 3) {
-            bits |= (uint32_t)k->mask[(i >> 3) + 1] << (8 - (i & 7));
+    for (b = last; b >= first; b--) {
+        v = (v << 8) | mask[b];
+    }
+    return (uint32_t)(v >> (i & 7)) & all;
+}
+
+/* The output channels c0 + j of one position for the set bits j of `bits`, their gradients not
+ * 0: acc[q] += gf(c) * w[c * stride + q], q < 4 (w: the weights of the block's first input
+ * channel, at c0). On DSP cores one step per set bit: the lowest set bit (RBIT, CLZ), the
+ * gradient, the factor, the product, the 4 weights in one word, 4 SXTB + SMLAL. */
+static __attribute__((noinline)) void tb_pwbi_sparse_bits(const int8_t *g, const int32_t *f, const int8_t *w,
+                                                        int32_t stride, uint32_t bits, int64_t *acc)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t lo0 = (uint32_t)acc[0], hi0 = (uint32_t)((uint64_t)acc[0] >> 32);
+    uint32_t lo1 = (uint32_t)acc[1], hi1 = (uint32_t)((uint64_t)acc[1] >> 32);
+    uint32_t lo2 = (uint32_t)acc[2], hi2 = (uint32_t)((uint64_t)acc[2] >> 32);
+    uint32_t lo3 = (uint32_t)acc[3], hi3 = (uint32_t)((uint64_t)acc[3] >> 32);
+    int32_t t1, t2, t3;
+    __asm volatile(
+        "1:\n\t"
+        "rbit %[t1], %[bits]\n\t"
+        "clz %[t1], %[t1]\n\t"
+        "sub %[t3], %[bits], #1\n\t"
+        "and %[bits], %[bits], %[t3]\n\t"
+        "ldrsb %[t2], [%[gp], %[t1]]\n\t"
+        "ldr %[t3], %[fp]\n\t"
+        "cmp %[t2], #0\n\t"
+        "beq 2f\n\t"
+        "ldr %[t3], [%[t3], %[t1], lsl #2]\n\t"
+        "mul %[t2], %[t2], %[t3]\n\t"
+        "ldr %[t3], %[s]\n\t"
+        "mla %[t1], %[t1], %[t3], %[wp]\n\t"
+        "ldr %[t1], [%[t1]]\n\t"
+        "sxtb %[t3], %[t1]\n\t"
+        "smlal %[lo0], %[hi0], %[t2], %[t3]\n\t"
+        "sxtb %[t3], %[t1], ror #8\n\t"
+        "smlal %[lo1], %[hi1], %[t2], %[t3]\n\t"
+        "sxtb %[t3], %[t1], ror #16\n\t"
+        "smlal %[lo2], %[hi2], %[t2], %[t3]\n\t"
+        "asr %[t3], %[t1], #24\n\t"
+        "smlal %[lo3], %[hi3], %[t2], %[t3]\n\t"
+        "2:\n\t"
+        "cmp %[bits], #0\n\t"
+        "bne 1b\n\t"
+        : [lo0] "+r"(lo0), [hi0] "+r"(hi0), [lo1] "+r"(lo1), [hi1] "+r"(hi1), [lo2] "+r"(lo2),
+          [hi2] "+r"(hi2), [lo3] "+r"(lo3), [hi3] "+r"(hi3), [bits] "+r"(bits), [t1] "=&r"(t1),
+          [t2] "=&r"(t2), [t3] "=&r"(t3)
+        : [gp] "r"(g), [wp] "r"(w), [fp] "m"(f), [s] "m"(stride)
+        : "cc", "memory");
+    acc[0] = (int64_t)(((uint64_t)hi0 << 32) | lo0);
+    acc[1] = (int64_t)(((uint64_t)hi1 << 32) | lo1);
+    acc[2] = (int64_t)(((uint64_t)hi2 << 32) | lo2);
+    acc[3] = (int64_t)(((uint64_t)hi3 << 32) | lo3);
+#else
+    while (bits != 0) {
+        const int32_t j = (int32_t)__builtin_ctz(bits);
+        bits &= bits - 1u;
+        if (g[j] != 0) {
+            tb_pwbi_mac4(acc, g[j] * f[j], tb_pwbi_weights(w, j, stride, 4), 4);
         }
-        if (k->c_out - c < 8) {
-            bits &= (1u << (k->c_out - c)) - 1u;
+    }
+#endif
+}
+
+/* The output channels c < n (n a multiple of 4, every mask bit set) of one position:
+ * acc[q] += g[c] * f[c] * w[c * stride + q], q < 4. On DSP cores one step per channel: the
+ * gradient, the factor, the product, the 4 weights in one word, 4 SXTB + SMLAL. */
+static __attribute__((noinline)) void tb_pwbi_dense_run(const int8_t *g, const int32_t *f, const int8_t *w,
+                                                      int32_t stride, int32_t n, int64_t *acc)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    const int8_t *end = g + n;
+    uint32_t lo0 = (uint32_t)acc[0], hi0 = (uint32_t)((uint64_t)acc[0] >> 32);
+    uint32_t lo1 = (uint32_t)acc[1], hi1 = (uint32_t)((uint64_t)acc[1] >> 32);
+    uint32_t lo2 = (uint32_t)acc[2], hi2 = (uint32_t)((uint64_t)acc[2] >> 32);
+    uint32_t lo3 = (uint32_t)acc[3], hi3 = (uint32_t)((uint64_t)acc[3] >> 32);
+    int32_t gv, t;
+    uint32_t wv;
+#define TB_PWBI_DENSE1                                                                       \
+        "ldrsb %[gv], [%[gp]], #1\n\t"                                                        \
+        "ldr %[t], [%[fp]], #4\n\t"                                                           \
+        "ldr %[wv], [%[wp]]\n\t"                                                              \
+        "mul %[gv], %[gv], %[t]\n\t"                                                          \
+        "ldr %[t], %[s]\n\t"                                                                  \
+        "add %[wp], %[wp], %[t]\n\t"                                                          \
+        "sxtb %[t], %[wv]\n\t"                                                                \
+        "smlal %[lo0], %[hi0], %[gv], %[t]\n\t"                                               \
+        "sxtb %[t], %[wv], ror #8\n\t"                                                        \
+        "smlal %[lo1], %[hi1], %[gv], %[t]\n\t"                                               \
+        "sxtb %[t], %[wv], ror #16\n\t"                                                       \
+        "smlal %[lo2], %[hi2], %[gv], %[t]\n\t"                                               \
+        "asr %[t], %[wv], #24\n\t"                                                            \
+        "smlal %[lo3], %[hi3], %[gv], %[t]\n\t"
+    __asm volatile(
+        "1:\n\t"
+        TB_PWBI_DENSE1 TB_PWBI_DENSE1 TB_PWBI_DENSE1 TB_PWBI_DENSE1
+        "ldr %[t], %[end]\n\t"
+        "cmp %[gp], %[t]\n\t"
+        "bne 1b\n\t"
+        : [lo0] "+r"(lo0), [hi0] "+r"(hi0), [lo1] "+r"(lo1), [hi1] "+r"(hi1), [lo2] "+r"(lo2),
+          [hi2] "+r"(hi2), [lo3] "+r"(lo3), [hi3] "+r"(hi3), [gp] "+r"(g), [fp] "+r"(f), [wp] "+r"(w),
+          [gv] "=&r"(gv), [wv] "=&r"(wv), [t] "=&r"(t)
+        : [s] "m"(stride), [end] "m"(end)
+        : "cc", "memory");
+#undef TB_PWBI_DENSE1
+    acc[0] = (int64_t)(((uint64_t)hi0 << 32) | lo0);
+    acc[1] = (int64_t)(((uint64_t)hi1 << 32) | lo1);
+    acc[2] = (int64_t)(((uint64_t)hi2 << 32) | lo2);
+    acc[3] = (int64_t)(((uint64_t)hi3 << 32) | lo3);
+#else
+    int32_t c;
+    for (c = 0; c < n; c++) {
+        tb_pwbi_mac4(acc, g[c] * f[c], tb_pwbi_weights(w, c, stride, 4), 4);
+    }
+#endif
+}
+
+/* One position, its products formed here: acc[j] = sum over the output channels c whose mask
+ * bit is set (32 bits at a time) and gradient is not 0 of gf(c) * w[c * stride + j], j < nb <= 4
+ * (w: the weights of the block's first input channel). */
+static void tb_pwbi_sparse(const tb_pwbi_t *k, int32_t pos, const int8_t *w, int32_t stride,
+                           int32_t nb, int64_t *acc)
+{
+    const int8_t *g = k->grad + pos * k->c_out;
+    int32_t c0;
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    for (c0 = 0; c0 < k->c_out; c0 += 32) {
+        const int32_t n = k->c_out - c0 < 32 ? k->c_out - c0 : 32;
+        uint32_t bits = tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
+        if (bits == 0) {
+            continue;
         }
-        bits &= 0xFFu;
-        if (bits == 0xFFu) { /* all 8 pass: no bit search */
-            int32_t j;
-            for (j = 0; j < 8; j++) {
-                const int32_t g = k->grad[i + j] * k->w_factor[c + j];
-                if (g != 0) {
-                    tb_pwbi_mac4(acc, g, tb_pwbi_weights(w, c + j, stride, nb), nb);
-                }
+        if (nb == 4) {
+            const int32_t n4 = n & ~3;
+            const uint32_t run = n4 == 32 ? 0xFFFFFFFFu : (1u << n4) - 1u;
+            if (k->dense && n4 > 0 && (bits & run) == run) { /* all set: no bit search */
+                tb_pwbi_dense_run(g + c0, k->w_factor + c0, w + c0 * stride, stride, n4, acc);
+                bits &= ~run;
+            }
+            if (bits != 0) {
+                tb_pwbi_sparse_bits(g + c0, k->w_factor + c0, w + c0 * stride, stride, bits, acc);
             }
             continue;
         }
         while (bits != 0) {
-            const int32_t j = __builtin_ctz(bits);
-            const int32_t g = k->grad[i + j];
+            const int32_t c = c0 + (int32_t)__builtin_ctz(bits);
             bits &= bits - 1u;
-            if (g != 0) {
-                tb_pwbi_mac4(acc, g * k->w_factor[c + j], tb_pwbi_weights(w, c + j, stride, nb), nb);
+            if (g[c] != 0) {
+                tb_pwbi_mac4(acc, g[c] * k->w_factor[c], tb_pwbi_weights(w, c, stride, nb), nb);
             }
+        }
+    }
+}
+
+/* One position, its products read from gf: acc[j] = sum over c of gf[c] * w[c * stride + j],
+ * j < nb <= 4 (w: the weights of the block's first input channel). */
+static void tb_pwbi_single(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w, int32_t stride,
+                           int32_t nb, int64_t *acc)
+{
+    int32_t c = 0;
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (nb == 4 && k->c_out >= 4) {
+        const int32_t *end = gf + (k->c_out & ~3);
+        uint32_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0, lo3 = 0, hi3 = 0;
+        int32_t g, t;
+        uint32_t wv;
+        /* One output channel: its product, its 4 weights in one word, 4 SXTB + SMLAL. */
+#define TB_PWBI_STEP1                                                                        \
+        "ldr %[g], [%[gp]], #4\n\t"                                                           \
+        "ldr %[wv], [%[wp]]\n\t"                                                              \
+        "add %[wp], %[wp], %[s]\n\t"                                                          \
+        "sxtb %[t], %[wv]\n\t"                                                                \
+        "smlal %[lo0], %[hi0], %[g], %[t]\n\t"                                                \
+        "sxtb %[t], %[wv], ror #8\n\t"                                                        \
+        "smlal %[lo1], %[hi1], %[g], %[t]\n\t"                                                \
+        "sxtb %[t], %[wv], ror #16\n\t"                                                       \
+        "smlal %[lo2], %[hi2], %[g], %[t]\n\t"                                                \
+        "asr %[t], %[wv], #24\n\t"                                                            \
+        "smlal %[lo3], %[hi3], %[g], %[t]\n\t"
+        __asm volatile(
+            "1:\n\t"
+            TB_PWBI_STEP1 TB_PWBI_STEP1 TB_PWBI_STEP1 TB_PWBI_STEP1
+            "ldr %[t], %[end]\n\t"
+            "cmp %[gp], %[t]\n\t"
+            "bne 1b\n\t"
+            : [lo0] "+r"(lo0), [hi0] "+r"(hi0), [lo1] "+r"(lo1), [hi1] "+r"(hi1), [lo2] "+r"(lo2),
+              [hi2] "+r"(hi2), [lo3] "+r"(lo3), [hi3] "+r"(hi3), [gp] "+r"(gf), [wp] "+r"(w),
+              [g] "=&r"(g), [wv] "=&r"(wv), [t] "=&r"(t)
+            : [s] "r"(stride), [end] "m"(end)
+            : "cc", "memory");
+#undef TB_PWBI_STEP1
+        acc[0] = (int64_t)(((uint64_t)hi0 << 32) | lo0);
+        acc[1] = (int64_t)(((uint64_t)hi1 << 32) | lo1);
+        acc[2] = (int64_t)(((uint64_t)hi2 << 32) | lo2);
+        acc[3] = (int64_t)(((uint64_t)hi3 << 32) | lo3);
+        c = k->c_out & ~3;
+        gf -= c; /* the loop below indexes from the start */
+        w -= c * stride;
+    }
+#endif
+    for (; c < k->c_out; c++) {
+        if (gf[c] != 0) {
+            tb_pwbi_mac4(acc, gf[c], tb_pwbi_weights(w, c, stride, nb), nb);
         }
     }
 }
@@ -171,6 +310,7 @@ static void tb_pwbi_pair(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w,
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     if (nb == 2 && k->c_out >= 4) {
         const int32_t *end = gf + 2 * (k->c_out & ~3);
+        const int32_t n4 = k->c_out >> 2;
         uint32_t lo00 = 0, hi00 = 0, lo01 = 0, hi01 = 0, lo10 = 0, hi10 = 0, lo11 = 0, hi11 = 0;
         int32_t g0, g1, t;
         /* One output channel: its two products, two weights sign-extended once, four SMLAL. */
@@ -184,16 +324,26 @@ static void tb_pwbi_pair(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w,
         "add %[wp], %[wp], %[s]\n\t"                                                         \
         "smlal %[lo01], %[hi01], %[g0], %[t]\n\t"                                            \
         "smlal %[lo11], %[hi11], %[g1], %[t]\n\t"
+        /* 4 output channels if c_out / 4 is odd, then 8 per loop step */
         __asm volatile(
-            "1:\n\t"
+            "ldr %[t], %[n4]\n\t"
+            "tst %[t], #1\n\t"
+            "beq 2f\n\t"
             TB_PWBI_STEP TB_PWBI_STEP TB_PWBI_STEP TB_PWBI_STEP
             "ldr %[t], %[end]\n\t"
             "cmp %[gp], %[t]\n\t"
-            "bne 1b\n\t"
+            "beq 3f\n\t"
+            "2:\n\t"
+            TB_PWBI_STEP TB_PWBI_STEP TB_PWBI_STEP TB_PWBI_STEP
+            TB_PWBI_STEP TB_PWBI_STEP TB_PWBI_STEP TB_PWBI_STEP
+            "ldr %[t], %[end]\n\t"
+            "cmp %[gp], %[t]\n\t"
+            "bne 2b\n\t"
+            "3:\n\t"
             : [lo00] "+r"(lo00), [hi00] "+r"(hi00), [lo01] "+r"(lo01), [hi01] "+r"(hi01),
               [lo10] "+r"(lo10), [hi10] "+r"(hi10), [lo11] "+r"(lo11), [hi11] "+r"(hi11),
               [gp] "+r"(gf), [wp] "+r"(w), [g0] "=&r"(g0), [g1] "=&r"(g1), [t] "=&r"(t)
-            : [s] "r"(stride), [end] "m"(end)
+            : [s] "r"(stride), [end] "m"(end), [n4] "m"(n4)
             : "cc", "memory");
 #undef TB_PWBI_STEP
         a00 = (int64_t)(((uint64_t)hi00 << 32) | lo00);
@@ -286,8 +436,10 @@ static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, int32_t pos, int3
             int64_t acc[8];
             if (np == 2) {
                 tb_pwbi_pair(k, gf, w + ci, len, nb, acc);
+            } else if (gf != NULL) {
+                tb_pwbi_single(k, gf, w + ci, len, nb, acc);
             } else {
-                tb_pwbi_single(k, gf, pos, w + ci, len, nb, acc);
+                tb_pwbi_sparse(k, pos, w + ci, len, nb, acc);
             }
             tb_pwbi_settle(k, pos, np, ci0 + ci, nb, acc, write);
         }
@@ -295,10 +447,10 @@ static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, int32_t pos, int3
 }
 
 /* The two positions whose products have the largest sums of magnitudes (a != b unless there
- * is one position). */
-static void tb_pwbi_heaviest(const tb_pwbi_t *k, int32_t *a, int32_t *b)
+ * is one position), and whether the products are dense. */
+static void tb_pwbi_heaviest(tb_pwbi_t *k, int32_t *a, int32_t *b)
 {
-    int64_t best_a = -1, best_b = -1;
+    int64_t best_a = -1, best_b = -1, nonzero = 0;
     int32_t pos, c;
     *a = *b = 0;
     for (pos = 0; pos < k->positions; pos++) {
@@ -306,6 +458,7 @@ static void tb_pwbi_heaviest(const tb_pwbi_t *k, int32_t *a, int32_t *b)
         for (c = 0; c < k->c_out; c++) {
             const int32_t g = tb_pwbi_gf(k, pos * k->c_out + c, c);
             sum += g < 0 ? -(int64_t)g : g;
+            nonzero += g != 0;
         }
         if (sum > best_a) {
             best_b = best_a;
@@ -320,17 +473,18 @@ static void tb_pwbi_heaviest(const tb_pwbi_t *k, int32_t *a, int32_t *b)
     if (k->positions == 1) {
         *b = *a;
     }
+    k->dense = 8 * nonzero >= 7 * (int64_t)k->positions * k->c_out;
 }
 
 /* Room for the products of np positions (interleaved for two) in the not yet written bytes
- * below limit: their word-aligned start, or NULL if they do not hold np * c_out words. */
+ * below limit: their word-aligned start, or NULL if the bytes do not hold np * c_out words
+ * whatever the alignment of grad_in (3 bytes spare: the choice does not depend on the address). */
 static int32_t *tb_pwbi_room(const tb_pwbi_t *k, int32_t np, int32_t limit)
 {
-    const uintptr_t start = ((uintptr_t)k->grad_in + 3u) & ~(uintptr_t)3u;
-    if (start + 4u * (uintptr_t)(np * k->c_out) > (uintptr_t)(k->grad_in + limit)) {
+    if (4 * np * k->c_out + 3 > limit) {
         return NULL;
     }
-    return (int32_t *)start;
+    return (int32_t *)(((uintptr_t)k->grad_in + 3u) & ~(uintptr_t)3u);
 }
 
 /* Fill the room with the products of positions pa and (np = 2) pb, interleaved. */
