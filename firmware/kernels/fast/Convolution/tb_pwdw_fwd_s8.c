@@ -188,38 +188,75 @@ static __attribute__((noinline)) void tb_pwdw_plane(const int8_t *x, int32_t pos
 
 /* ------------------------------------------------------------------------- depthwise */
 
-/* The filter of one output column: row ky's words q, widened (e: lanes 0 and 2, o: 1 and 3). */
+/* The filter of one output column: row ky's words q, widened (e: lanes 0 and 2, o: 1 and 3);
+ * `sum` is the sum of its taps. */
 typedef struct {
     uint32_t e[TB_PWDW_MAX_K][TB_PWDW_WORDS], o[TB_PWDW_MAX_K][TB_PWDW_WORDS];
+    int32_t sum;
 } tb_pwdw_filter_t;
 
-/* Lane L of row ky holds tap kx = L - lead when kx is in [kx0, kx1), else 0. */
-static void tb_pwdw_filter(const int8_t *wd, int32_t kernel, int32_t words, int32_t lead, int32_t kx0,
-                           int32_t kx1, tb_pwdw_filter_t *f)
+/* The channel's filter rows as bytes, TB_PWDW_LEAD zeros before and after each row, so that
+ * a column's words are plain reads: lane L of word q holds tap 4q + L - lead. */
+#define TB_PWDW_LEAD 8 /* >= the largest lead, 4 * TB_PWDW_WORDS - 1 */
+#define TB_PWDW_ROW 24 /* >= TB_PWDW_LEAD + TB_PWDW_MAX_K / 2 + 4 * TB_PWDW_WORDS, a multiple of 4 */
+typedef struct {
+    uint32_t align;
+    int8_t b[TB_PWDW_MAX_K][TB_PWDW_ROW];
+} tb_pwdw_rows_t;
+
+static void tb_pwdw_pad_rows(const int8_t *wd, int32_t kernel, tb_pwdw_rows_t *rows)
 {
-    int32_t ky, q, l;
+    uint32_t *words = (uint32_t *)(void *)rows->b;
+    int32_t ky, kx, j;
+    for (j = 0; j < (int32_t)(sizeof rows->b / 4); j++) {
+        words[j] = 0;
+        __asm("" : : "r"(words) : "memory"); /* no memset: the kernels use no libc */
+    }
     for (ky = 0; ky < kernel; ky++) {
-        for (q = 0; q < words; q++) {
-            uint32_t v = 0;
-            for (l = 0; l < 4; l++) {
-                const int32_t kx = 4 * q + l - lead;
-                if (kx >= kx0 && kx < kx1) {
-                    v |= (uint32_t)(uint8_t)wd[ky * kernel + kx] << (8 * l);
-                }
-            }
-            f->e[ky][q] = tb_dsp_sxtb16(v);
-            f->o[ky][q] = tb_dsp_sxtb16_ror8(v);
+        for (kx = 0; kx < kernel; kx++) {
+            rows->b[ky][TB_PWDW_LEAD + kx] = wd[ky * kernel + kx];
         }
     }
 }
 
-/* acc + the window rows [ky0, ky1) read from p (row ky0 of the window at p + ky0 * w_in). */
-static int32_t tb_pwdw_rows(const int8_t *p, int32_t w_in, const tb_pwdw_filter_t *f, int32_t ky0, int32_t ky1,
-                            int32_t words, uint32_t mz, int32_t acc)
+/* The filter of a column read from rs with lead = ix0 - rs in [-pad, span - kernel]: the
+ * taps that land in lanes are exactly those inside the row when the row holds the span
+ * (rs clamped into [0, w_in - span]); taps [kx0, kx1) kept explicitly for narrower rows. */
+static void tb_pwdw_filter(const tb_pwdw_rows_t *rows, int32_t kernel, int32_t words, int32_t lead, int32_t kx0,
+                           int32_t kx1, int32_t narrow, tb_pwdw_filter_t *f)
+{
+    int32_t ky, q, sum = 0;
+    for (ky = 0; ky < kernel; ky++) {
+        const int8_t *rb = rows->b[ky] + TB_PWDW_LEAD - lead;
+        for (q = 0; q < words; q++) {
+            uint32_t v = tb_dsp_read4(rb + 4 * q);
+            if (narrow) {
+                int32_t l;
+                for (l = 0; l < 4; l++) {
+                    const int32_t kx = 4 * q + l - lead;
+                    if (kx < kx0 || kx >= kx1) {
+                        v &= ~((uint32_t)0xFFu << (8 * l));
+                    }
+                }
+            }
+            f->e[ky][q] = tb_dsp_sxtb16(v);
+            f->o[ky][q] = tb_dsp_sxtb16_ror8(v);
+            sum += tb_dsp_lo(f->e[ky][q]) + tb_dsp_hi(f->e[ky][q]) + tb_dsp_lo(f->o[ky][q]) + tb_dsp_hi(f->o[ky][q]);
+        }
+    }
+    f->sum = sum;
+}
+
+/* acc + the window rows [ky0, ky1) read from p (row ky0 of the window at p + ky0 * w_in),
+ * `words` words per row (a constant). */
+static inline __attribute__((always_inline)) int32_t tb_pwdw_rows(const int8_t *p, int32_t w_in,
+                                                                  const tb_pwdw_filter_t *f, int32_t ky0, int32_t ky1,
+                                                                  int32_t words, uint32_t mz, int32_t acc)
 {
     int32_t ky, q;
     for (ky = ky0; ky < ky1; ky++) {
         const int8_t *r = p + ky * w_in;
+#pragma GCC unroll 2
         for (q = 0; q < words; q++) {
             const uint32_t v = tb_dsp_read4(r + 4 * q);
             acc = tb_dsp_smlad(tb_dsp_sxtab16_ror8(mz, v), f->o[ky][q],
@@ -253,17 +290,18 @@ typedef struct {
     int32_t oy_lo, oy_hi; /* output rows [oy_lo, oy_hi) have every tap row inside */
 } tb_pwdw_geo_t;
 
-/* n inner windows of a k x k kernel along an output row (k a constant: the rows unrolled, the
- * filter in locals), the first at p, each next `stride` bytes on; outputs y[i], y[i + c_mid],
- * ...; fast requantization only. Every tap is inside, so the zero point goes into the start:
- * init = bias - mid_zero * (sum of the filter), and the bytes are widened as they are. */
-static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, int32_t n, int32_t stride, int32_t w_in,
-                                                              const tb_pwdw_filter_t *f, int32_t k, int32_t init,
+/* n windows of k full rows (k a constant: the rows unrolled, the filter in locals), the
+ * first at p, each next pstep bytes on; outputs y[i], y[i + ystep], ...; fast requantization
+ * only. Every tap row is inside and the lanes of the taps outside the row hold zero weights,
+ * so the zero point goes into the start: init = bias - mid_zero * f->sum, and the bytes are
+ * widened as they are. */
+static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
+                                                              const tb_pwdw_filter_t *f, int32_t k, int32_t mid_zero,
                                                               const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask,
-                                                              int32_t i, int32_t c_mid)
+                                                              int32_t i, int32_t ystep)
 {
     const int32_t words = (k + 3) / 4;
-    const int32_t mult = r->mult, add = r->add, t = r->t;
+    const int32_t init = r->init - mid_zero * f->sum, mult = r->mult, add = r->add, t = r->t;
     uint32_t e[TB_PWDW_MAX_K][TB_PWDW_WORDS], o[TB_PWDW_MAX_K][TB_PWDW_WORDS];
     int32_t ky, q;
 #pragma GCC unroll 7
@@ -274,7 +312,7 @@ static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, i
             o[ky][q] = f->o[ky][q];
         }
     }
-    for (; n > 0; n--, p += stride, i += c_mid) {
+    for (; n > 0; n--, p += pstep, i += ystep) {
         int32_t acc = init;
 #pragma GCC unroll 7
         for (ky = 0; ky < k; ky++) {
@@ -289,61 +327,80 @@ static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, i
 }
 
 /* tb_pwdw_run for the kernels 3, 5, 7 (a mask or none: the test out of the loop). */
-static __attribute__((noinline)) void tb_pwdw_runs(const int8_t *p, int32_t n, int32_t stride, int32_t w_in,
-                                                   const tb_pwdw_filter_t *f, int32_t k, int32_t init,
+static __attribute__((noinline)) void tb_pwdw_runs(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
+                                                   const tb_pwdw_filter_t *f, int32_t k, int32_t mid_zero,
                                                    const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask, int32_t i,
-                                                   int32_t c_mid)
+                                                   int32_t ystep)
 {
     if (mask == NULL) {
         if (k == 3) {
-            tb_pwdw_run(p, n, stride, w_in, f, 3, init, r, y, NULL, i, c_mid);
+            tb_pwdw_run(p, n, pstep, w_in, f, 3, mid_zero, r, y, NULL, i, ystep);
         } else if (k == 5) {
-            tb_pwdw_run(p, n, stride, w_in, f, 5, init, r, y, NULL, i, c_mid);
+            tb_pwdw_run(p, n, pstep, w_in, f, 5, mid_zero, r, y, NULL, i, ystep);
         } else {
-            tb_pwdw_run(p, n, stride, w_in, f, 7, init, r, y, NULL, i, c_mid);
+            tb_pwdw_run(p, n, pstep, w_in, f, 7, mid_zero, r, y, NULL, i, ystep);
         }
     } else if (k == 3) {
-        tb_pwdw_run(p, n, stride, w_in, f, 3, init, r, y, mask, i, c_mid);
+        tb_pwdw_run(p, n, pstep, w_in, f, 3, mid_zero, r, y, mask, i, ystep);
     } else if (k == 5) {
-        tb_pwdw_run(p, n, stride, w_in, f, 5, init, r, y, mask, i, c_mid);
+        tb_pwdw_run(p, n, pstep, w_in, f, 5, mid_zero, r, y, mask, i, ystep);
     } else {
-        tb_pwdw_run(p, n, stride, w_in, f, 7, init, r, y, mask, i, c_mid);
+        tb_pwdw_run(p, n, pstep, w_in, f, 7, mid_zero, r, y, mask, i, ystep);
     }
 }
 
-/* Output row oy of column ox (read start rs) as one window: word reads if they stay inside
- * the plane, else tap by tap. */
-static inline __attribute__((always_inline)) void tb_pwdw_single(const tb_pwdw_geo_t *g, const int8_t *plane,
-                                                                 const int8_t *wd, const tb_pwdw_filter_t *f,
-                                                                 int32_t rs, int32_t oy, int32_t ox,
-                                                                 const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask,
-                                                                 int32_t i)
+/* Output rows [oy0, oy1) of column ox (read start rs, filter f) one window each: word reads
+ * (`words` a constant) where they stay inside the plane, else tap by tap. */
+static inline __attribute__((always_inline)) void tb_pwdw_singles(const tb_pwdw_geo_t *g, const int8_t *plane,
+                                                                  const int8_t *wd, const tb_pwdw_filter_t *f,
+                                                                  int32_t rs, int32_t oy0, int32_t oy1, int32_t ox,
+                                                                  int32_t words, const tb_pwdw_rq_t *r, int8_t *y,
+                                                                  uint8_t *mask, int32_t i, int32_t ystep)
 {
-    const int32_t iy0 = oy * g->stride - g->pad;
-    int32_t ky0, ky1, acc;
-    tb_fast_tap_range(oy, g->stride, g->kernel, g->h_in, &ky0, &ky1);
-    if (ky1 > ky0 && (iy0 + ky1 - 1) * g->w_in + rs + 4 * g->words <= g->h_in * g->w_in) {
-        acc = tb_pwdw_rows(plane + iy0 * g->w_in + rs, g->w_in, f, ky0, ky1, g->words, tb_dsp_pair(-g->mid_zero),
-                           r->init);
-    } else {
-        acc = tb_pwdw_taps(plane, g->h_in, g->w_in, wd, g->kernel, g->stride, oy, ox, g->mid_zero, r->init);
+    const uint32_t mz = tb_dsp_pair(-g->mid_zero);
+    const int32_t positions = g->h_in * g->w_in;
+    int32_t oy;
+    for (oy = oy0; oy < oy1; oy++, i += ystep) {
+        const int32_t iy0 = oy * g->stride - g->pad;
+        int32_t ky0, ky1, acc;
+        tb_fast_tap_range(oy, g->stride, g->kernel, g->h_in, &ky0, &ky1);
+        if (ky1 > ky0 && (iy0 + ky1 - 1) * g->w_in + rs + 4 * words <= positions) {
+            acc = tb_pwdw_rows(plane + iy0 * g->w_in + rs, g->w_in, f, ky0, ky1, words, mz, r->init);
+        } else {
+            acc = tb_pwdw_taps(plane, g->h_in, g->w_in, wd, g->kernel, g->stride, oy, ox, g->mid_zero, r->init);
+        }
+        tb_fast_store_s8(y, mask, i, tb_pwdw_out(r, acc));
     }
-    tb_fast_store_s8(y, mask, i, tb_pwdw_out(r, acc));
+}
+
+static __attribute__((noinline)) void tb_pwdw_singles_w(const tb_pwdw_geo_t *g, const int8_t *plane,
+                                                        const int8_t *wd, const tb_pwdw_filter_t *f, int32_t rs,
+                                                        int32_t oy0, int32_t oy1, int32_t ox, const tb_pwdw_rq_t *r,
+                                                        int8_t *y, uint8_t *mask, int32_t i, int32_t ystep)
+{
+    if (g->words == 1) {
+        tb_pwdw_singles(g, plane, wd, f, rs, oy0, oy1, ox, 1, r, y, mask, i, ystep);
+    } else {
+        tb_pwdw_singles(g, plane, wd, f, rs, oy0, oy1, ox, 2, r, y, mask, i, ystep);
+    }
 }
 
 /* The depthwise part of channel ch over the plane: the inner windows (every tap inside, the
  * words inside their rows) output row by output row, then the frame around them column by
- * column, each column with its filter. */
+ * column, each column with its filter: its full-height windows as one run down the column,
+ * the others one by one. */
 static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, const int8_t *plane, const int8_t *wd,
                                                         const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask, int32_t ch)
 {
-    const int32_t span = 4 * g->words, ystep = g->w_out * g->c_mid, kk = g->kernel * g->kernel;
+    const int32_t span = 4 * g->words, ystep = g->w_out * g->c_mid;
     const int32_t right = g->w_in - span + g->pad; /* ox * stride <= right: the words inside the row */
+    const int32_t narrow = g->w_in < span;
+    const int32_t runs = r->fast && g->oy_lo < g->oy_hi && !narrow;
     int32_t ox_lo = (g->pad + g->stride - 1) / g->stride;
     int32_t ox_hi = right >= 0 ? right / g->stride + 1 : 0;
-    int32_t oy_lo = g->oy_lo, oy_hi = g->oy_hi;
+    tb_pwdw_rows_t rows;
     tb_pwdw_filter_t f;
-    int32_t key = -1, ox, oy, t, sum = 0;
+    int32_t key = -1, ox, oy;
     if (g->kernel > TB_PWDW_MAX_K) {
         for (oy = 0; oy < g->h_out; oy++) {
             for (ox = 0; ox < g->w_out; ox++) {
@@ -354,43 +411,42 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
         }
         return;
     }
+    tb_pwdw_pad_rows(wd, g->kernel, &rows);
     ox_hi = ox_hi < g->w_out ? ox_hi : g->w_out;
-    if (!r->fast || ox_lo >= ox_hi || oy_lo >= oy_hi) {
-        ox_lo = ox_hi = oy_lo = oy_hi = 0;
+    if (!runs || ox_lo >= ox_hi) {
+        ox_lo = ox_hi = 0;
     }
-    if (oy_lo < oy_hi) {
-        for (t = 0; t < kk; t++) {
-            sum += wd[t];
-        }
+    if (ox_lo < ox_hi) {
         key = g->kernel;
-        tb_pwdw_filter(wd, g->kernel, g->words, 0, 0, g->kernel, &f);
-        for (oy = oy_lo; oy < oy_hi; oy++) {
+        tb_pwdw_filter(&rows, g->kernel, g->words, 0, 0, g->kernel, 0, &f);
+        for (oy = g->oy_lo; oy < g->oy_hi; oy++) {
             tb_pwdw_runs(plane + (oy * g->stride - g->pad) * g->w_in + ox_lo * g->stride - g->pad, ox_hi - ox_lo,
-                         g->stride, g->w_in, &f, g->kernel, r->init - g->mid_zero * sum, r, y, mask,
+                         g->stride, g->w_in, &f, g->kernel, g->mid_zero, r, y, mask,
                          (oy * g->w_out + ox_lo) * g->c_mid + ch, g->c_mid);
         }
     }
     for (ox = 0; ox < g->w_out; ox++) {
         const int32_t ix0 = ox * g->stride - g->pad;
         const int32_t i = ox * g->c_mid + ch;
-        const int32_t inner = ox >= ox_lo && ox < ox_hi;
         int32_t kx0, kx1, rs;
         tb_fast_tap_range(ox, g->stride, g->kernel, g->w_in, &kx0, &kx1);
         rs = ix0 < g->w_in - span ? ix0 : g->w_in - span;
         rs = rs > 0 ? rs : 0;
         if ((ix0 - rs) * 64 + kx0 * 8 + kx1 != key) {
             key = (ix0 - rs) * 64 + kx0 * 8 + kx1;
-            tb_pwdw_filter(wd, g->kernel, g->words, ix0 - rs, kx0, kx1, &f);
+            tb_pwdw_filter(&rows, g->kernel, g->words, ix0 - rs, kx0, kx1, narrow, &f);
         }
-        for (oy = 0; oy < g->h_out; oy++) {
-            if (inner && oy == oy_lo) {
-                oy = oy_hi;
-                if (oy >= g->h_out) {
-                    break;
-                }
-            }
-            tb_pwdw_single(g, plane, wd, &f, rs, oy, ox, r, y, mask, i + oy * ystep);
+        if (!runs) {
+            tb_pwdw_singles_w(g, plane, wd, &f, rs, 0, g->h_out, ox, r, y, mask, i, ystep);
+            continue;
         }
+        tb_pwdw_singles_w(g, plane, wd, &f, rs, 0, g->oy_lo, ox, r, y, mask, i, ystep);
+        if (ox < ox_lo || ox >= ox_hi) {
+            tb_pwdw_runs(plane + (g->oy_lo * g->stride - g->pad) * g->w_in + rs, g->oy_hi - g->oy_lo,
+                         g->stride * g->w_in, g->w_in, &f, g->kernel, g->mid_zero, r, y, mask,
+                         i + g->oy_lo * ystep, ystep);
+        }
+        tb_pwdw_singles_w(g, plane, wd, &f, rs, g->oy_hi, g->h_out, ox, r, y, mask, i + g->oy_hi * ystep, ystep);
     }
 }
 
