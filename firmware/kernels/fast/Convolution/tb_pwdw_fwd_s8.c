@@ -232,11 +232,9 @@ static void tb_pwdw_filter(const tb_pwdw_rows_t *rows, int32_t kernel, int32_t w
             uint32_t v = tb_dsp_read4(rb + 4 * q);
             if (narrow) {
                 int32_t l;
-                for (l = 0; l < 4; l++) {
-                    const int32_t kx = 4 * q + l - lead;
-                    if (kx < kx0 || kx >= kx1) {
-                        v &= ~((uint32_t)0xFFu << (8 * l));
-                    }
+                for (l = 0; l < 4; l++) { /* branch-free: lanes of taps outside [kx0, kx1) cleared */
+                    const uint32_t out = (uint32_t)(4 * q + l - lead - kx0) >= (uint32_t)(kx1 - kx0);
+                    v &= ~((out * 0xFFu) << (8 * l));
                 }
             }
             f->e[ky][q] = tb_dsp_sxtb16(v);
@@ -395,7 +393,8 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
     const int32_t span = 4 * g->words, ystep = g->w_out * g->c_mid;
     const int32_t right = g->w_in - span + g->pad; /* ox * stride <= right: the words inside the row */
     const int32_t narrow = g->w_in < span;
-    const int32_t runs = r->fast && g->oy_lo < g->oy_hi && !narrow;
+    const int32_t runs = r->fast && (g->kernel == 3 || g->kernel == 5 || g->kernel == 7) && g->oy_lo < g->oy_hi &&
+                         !narrow;
     int32_t ox_lo = (g->pad + g->stride - 1) / g->stride;
     int32_t ox_hi = right >= 0 ? right / g->stride + 1 : 0;
     tb_pwdw_rows_t rows;
