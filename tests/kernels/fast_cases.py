@@ -102,7 +102,8 @@ def pwdw_cases(rng) -> list[list]:
         bias = np.array([100, 2**31 - 1, -3000, 20000, -(2**31)], np.int32)
         shift = np.array([38, 40, 32, 60, 44], np.int32)
         cases.append([rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, zeros[0],
-                      rng.integers(-128, 128, c_mid * c_in).astype(np.int8), bias, np.full(c_mid, 2**30 + 12345, np.int32),
+                      rng.integers(-128, 128, c_mid * c_in).astype(np.int8), bias,
+                      np.full(c_mid, 2**30 + 12345, np.int32),
                       shift, zeros[1], c_mid, rng.integers(-128, 128, h * w).astype(np.int8),
                       rng.integers(-128, 128, c_mid * k * k).astype(np.int8), bias[::-1].copy(), k, s,
                       np.full(c_mid, 2**31 - 1, np.int32), shift[::-1].copy(), zeros[2],

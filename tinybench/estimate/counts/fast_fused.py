@@ -4,10 +4,11 @@
 Per channel the fast kernel computes the plane four positions at a time (an assembly loop nest
 of 8-channel steps for channels whose requantization is fast and whose c_in is a multiple of
 8, else C quads of 4-channel groups; the last positions one by one), then the depthwise part:
-the filter rows padded once, the inner windows as runs along their output rows, the frame
-column by column (each column's filter rebuilt when its pattern changes, its full-height
-windows as one run down the column, the rest one window at a time, by words or, where the
-words would leave the plane, tap by tap). The twin returns those loops' trip counts and entries,
+the filter rows padded once, the inner columns' windows as runs along each output row (windows
+cut by the plane's top or bottom read the kernel's rows from a start row moved inside, against
+zero filter rows), the edge columns one by one (each column's filter rebuilt when its pattern
+changes, its full-height windows as one run down the column, the rest one window at a time, by
+words or, where the words would leave the plane, tap by tap). The twin returns those loops' trip counts and entries,
 split where the compiled code differs (kernel size, words per row, mask or none); a channel's
 paths follow from its bias and shift (arguments), the outputs that fit int8 from the probe.
 """
@@ -30,7 +31,7 @@ PWDW_FWD_FAST_FEATURES = (
     "pw_tail_bytes", "pw_general_outputs",
     # depthwise: per channel and column
     "dw_channels", "dw_pad_rows", "dw_pad_taps", "dw_run_channels", "dw_inner_channels", "dw_right_channels",
-    "dw_columns", "dw_columns_left", "dw_columns_norun", "dw_edge_runs",
+    "dw_columns", "dw_columns_norun", "dw_inner_runs", "dw_edge_runs",
     "filter_builds", "filter_rows", "filter_words", "filter_narrow_words",
     # runs of full windows, by kernel size, without and with a mask
     "run_calls_k3", "run_calls_k5", "run_calls_k7", "run_windows_k3", "run_windows_k5", "run_windows_k7",
@@ -46,7 +47,8 @@ PWDW_FWD_FAST_FEATURES = (
 )
 
 #: The depthwise loop counts of one channel (:func:`_depthwise`).
-DW_LOOPS = ("runs", "inner", "left", "norun", "edge_runs", "builds", "narrow_builds", "run_calls", "run_windows",
+DW_LOOPS = ("runs", "inner", "columns", "norun", "inner_runs", "edge_runs", "builds", "narrow_builds", "run_calls",
+            "run_windows",
             "single_calls", "single_windows", "single_rows", "tap_windows", "tap_rows", "taps")
 
 
@@ -72,7 +74,7 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool) -> tu
     oy_lo = (pad + stride - 1) // stride
     oy_hi = (h_in - kernel + pad) // stride + 1 if h_in - kernel + pad >= 0 else 0
     narrow = w_in < span
-    runs = fast and kernel in (3, 5, 7) and oy_lo < oy_hi and not narrow
+    runs = fast and kernel in (3, 5, 7) and h_in >= kernel and not narrow
     right = w_in - span + pad
     ox_lo = (pad + stride - 1) // stride
     ox_hi = min(right // stride + 1 if right >= 0 else 0, w_out)
@@ -86,9 +88,10 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool) -> tu
         key = kernel
         c["inner"] = 1
         c["builds"] += 1
-        c["run_calls"] += oy_hi - oy_lo
-        c["run_windows"] += (oy_hi - oy_lo) * (ox_hi - ox_lo)
-        run_map[oy_lo:oy_hi, ox_lo:ox_hi] = True
+        c["inner_runs"] += h_out
+        c["run_calls"] += h_out
+        c["run_windows"] += h_out * (ox_hi - ox_lo)
+        run_map[:, ox_lo:ox_hi] = True
 
     def singles(oy0: int, oy1: int, ox: int, rs: int) -> None:
         c["single_calls"] += 1
@@ -103,7 +106,12 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool) -> tu
                 c["tap_rows"] += ky1 - ky0
                 c["taps"] += (ky1 - ky0) * (kx1 - kx0)
 
-    for ox in range(w_out):
+    ox = 0
+    while ox < w_out:
+        c["columns"] += 1
+        if ox == ox_lo and ox_lo < ox_hi:
+            ox = ox_hi
+            continue
         ix0 = ox * stride - pad
         kx0, kx1 = _tap_range(ox, stride, kernel, w_in)
         rs = max(min(ix0, w_in - span), 0)
@@ -115,15 +123,15 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool) -> tu
         if not runs:
             c["norun"] += 1
             singles(0, h_out, ox, rs)
-            continue
-        singles(0, oy_lo, ox, rs)
-        c["left"] += ox < ox_lo
-        if ox < ox_lo or ox >= ox_hi:
-            c["run_calls"] += 1
-            c["edge_runs"] += 1
-            c["run_windows"] += oy_hi - oy_lo
-            run_map[oy_lo:oy_hi, ox] = True
-        singles(oy_hi, h_out, ox, rs)
+        else:
+            singles(0, oy_lo, ox, rs)
+            if oy_lo < oy_hi:
+                c["run_calls"] += 1
+                c["edge_runs"] += 1
+                c["run_windows"] += oy_hi - oy_lo
+                run_map[oy_lo:oy_hi, ox] = True
+            singles(max(oy_hi, oy_lo), h_out, ox, rs)
+        ox += 1
     return c, run_map
 
 
@@ -178,8 +186,8 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
     one, two = int(words == 1), int(words == 2)
     f.update(dw_channels=c_mid, dw_pad_rows=c_mid * kernel, dw_pad_taps=c_mid * kernel * kernel,
              dw_run_channels=dw["runs"], dw_inner_channels=dw["inner"],
-             dw_right_channels=c_mid * (w_in - 4 * words + kernel // 2 >= 0), dw_columns=c_mid * w_out,
-             dw_columns_left=dw["left"], dw_columns_norun=dw["norun"], dw_edge_runs=dw["edge_runs"],
+             dw_right_channels=c_mid * (w_in - 4 * words + kernel // 2 >= 0), dw_columns=dw["columns"],
+             dw_columns_norun=dw["norun"], dw_inner_runs=dw["inner_runs"], dw_edge_runs=dw["edge_runs"],
              filter_builds=dw["builds"], filter_rows=dw["builds"] * kernel, filter_words=dw["builds"] * kernel * words,
              filter_narrow_words=dw["narrow_builds"] * kernel * words,
              single_calls_2words=dw["single_calls"] * two, single_windows_1word=dw["single_windows"] * one,

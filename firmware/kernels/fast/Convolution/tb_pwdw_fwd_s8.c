@@ -1,14 +1,20 @@
 /* tb_pwdw_fwd_s8, fast: same results as src/Convolution/tb_pwdw_fwd_s8.c.
  *
  * Per channel plane (the contract's plane holds one), two parts:
- * - pointwise: four positions per pass over the weight row (the row's words widened once for
- *   the four inputs, SXTAB16 with the zero point, SMLAD), 8 channels per step;
- * - depthwise, column by column: every window of output column ox reads the same bytes of its
- *   rows (from rs = ix0 clamped so that the words stay inside the row) against the filter of
- *   that column, widened once (SXTB16) with the lanes of taps outside the plane zeroed, so
- *   edge windows read words like inner ones; the filter is rebuilt only when the column's
- *   pattern changes (every inner column shares one). Full-height windows go in pairs of
- *   output rows (each filter word loaded once for both).
+ * - pointwise: four positions per pass over the weight row, 8 channels per step (one weight
+ *   word widened by SXTB16 for the four positions, each position's word by SXTAB16 with the
+ *   zero point, SMLAD), the loop nest in assembly on DSP cores (gcc spills the row pointers);
+ * - depthwise, by words: a window reads 1 or 2 words per tap row (4 * words >= kernel bytes)
+ *   against its column's filter, widened once (SXTB16) with zero lanes for the taps outside
+ *   the plane (the read start rs clamped so that the words stay inside the row) and zero rows
+ *   around it. The inner columns share one filter and go output row by output row, each row
+ *   one run along it (a window cut by the plane's top or bottom reads the kernel's rows from a
+ *   start row moved inside the plane, against the filter's rows moved alike); each edge column
+ *   builds its filter when the pattern changes and runs down its full-height windows. Runs
+ *   unroll the kernel's rows (3, 5, 7), keep the filter in locals and fold the zero point into
+ *   the start (every tap read is inside or has a zero weight). The windows left (edge columns'
+ *   first and last rows, planes narrower than the words, other requantizations) go one by one,
+ *   rows cut at the plane's edges, taps one by one where the words would leave the plane.
  * Requantization: for a channel whose shift is in [33, 54] and whose bias cannot saturate the
  * int32 sum, the accumulator starts at the bias and one SMMLA gives
  * floor(p / 2^32) + 2^(t-1) + (y_zero << t) (t = shift - 32, see tb_fast_requant), so the
@@ -49,7 +55,7 @@ static inline tb_pwdw_rq_t tb_pwdw_rq(int32_t bias, int32_t mult, int32_t shift,
     const int64_t room = (int64_t)INT32_MAX - (int64_t)terms * 32768;
     const int64_t mag = bias < 0 ? -(int64_t)bias : (int64_t)bias;
     r.q = tb_fast_requant_init(bias, mult, shift, y_zero);
-    r.fast = shift >= 33 && shift <= 54 && mag < room;
+    r.fast = (shift >= 33) & (shift <= 54) & (mag < room); /* & rather than &&: no branches */
     r.t = r.fast ? shift - 32 : 0;
     r.init = r.fast ? bias : 0;
     r.mult = mult;
@@ -167,7 +173,7 @@ static __attribute__((noinline)) void tb_pwdw_plane(const int8_t *x, int32_t pos
 {
     const uint32_t zp = tb_dsp_pair(-x_zero);
     int32_t pos = 0;
-    if (r->fast && c_in % 8 == 0 && positions >= 4) {
+    if (r->fast & ((c_in & 7) == 0) & (positions >= 4)) {
         pos = positions & ~3;
         tb_pwdw_plane_quads(x, pos / 4, c_in, x_zero, wr, r, plane);
     }
@@ -188,12 +194,26 @@ static __attribute__((noinline)) void tb_pwdw_plane(const int8_t *x, int32_t pos
 
 /* ------------------------------------------------------------------------- depthwise */
 
-/* The filter of one output column: row ky's words q, widened (e: lanes 0 and 2, o: 1 and 3);
- * `sum` is the sum of its taps. */
+/* The filter of one output column: tap row ky at index TB_PWDW_RPAD + ky, its words q widened
+ * (e: lanes 0 and 2, o: 1 and 3), `rsum` the sum of its taps; the TB_PWDW_RPAD rows before and
+ * after stay zero, so that a window cut by the plane's top or bottom reads the kernel's rows
+ * from a start row moved inside the plane against a view of the filter moved alike. */
+#define TB_PWDW_RPAD 3 /* TB_PWDW_MAX_K / 2 */
+#define TB_PWDW_FROWS (TB_PWDW_RPAD + TB_PWDW_MAX_K + TB_PWDW_RPAD)
 typedef struct {
-    uint32_t e[TB_PWDW_MAX_K][TB_PWDW_WORDS], o[TB_PWDW_MAX_K][TB_PWDW_WORDS];
-    int32_t sum;
+    uint32_t e[TB_PWDW_FROWS][TB_PWDW_WORDS], o[TB_PWDW_FROWS][TB_PWDW_WORDS];
+    int32_t rsum[TB_PWDW_FROWS];
 } tb_pwdw_filter_t;
+
+static void tb_pwdw_filter_clear(tb_pwdw_filter_t *f)
+{
+    uint32_t *words = (uint32_t *)(void *)f;
+    int32_t j;
+    for (j = 0; j < (int32_t)(sizeof *f / 4); j++) {
+        words[j] = 0;
+        __asm("" : : "r"(words) : "memory"); /* no memset: the kernels use no libc */
+    }
+}
 
 /* The channel's filter rows as bytes, TB_PWDW_LEAD zeros before and after each row, so that
  * a column's words are plain reads: lane L of word q holds tap 4q + L - lead. */
@@ -225,9 +245,11 @@ static void tb_pwdw_pad_rows(const int8_t *wd, int32_t kernel, tb_pwdw_rows_t *r
 static void tb_pwdw_filter(const tb_pwdw_rows_t *rows, int32_t kernel, int32_t words, int32_t lead, int32_t kx0,
                            int32_t kx1, int32_t narrow, tb_pwdw_filter_t *f)
 {
-    int32_t ky, q, sum = 0;
+    int32_t ky, q;
     for (ky = 0; ky < kernel; ky++) {
         const int8_t *rb = rows->b[ky] + TB_PWDW_LEAD - lead;
+        uint32_t *e = f->e[TB_PWDW_RPAD + ky], *o = f->o[TB_PWDW_RPAD + ky];
+        int32_t sum = 0;
         for (q = 0; q < words; q++) {
             uint32_t v = tb_dsp_read4(rb + 4 * q);
             if (narrow) {
@@ -237,12 +259,12 @@ static void tb_pwdw_filter(const tb_pwdw_rows_t *rows, int32_t kernel, int32_t w
                     v &= ~((out * 0xFFu) << (8 * l));
                 }
             }
-            f->e[ky][q] = tb_dsp_sxtb16(v);
-            f->o[ky][q] = tb_dsp_sxtb16_ror8(v);
-            sum += tb_dsp_lo(f->e[ky][q]) + tb_dsp_hi(f->e[ky][q]) + tb_dsp_lo(f->o[ky][q]) + tb_dsp_hi(f->o[ky][q]);
+            e[q] = tb_dsp_sxtb16(v);
+            o[q] = tb_dsp_sxtb16_ror8(v);
+            sum += tb_dsp_lo(e[q]) + tb_dsp_hi(e[q]) + tb_dsp_lo(o[q]) + tb_dsp_hi(o[q]);
         }
+        f->rsum[TB_PWDW_RPAD + ky] = sum;
     }
-    f->sum = sum;
 }
 
 /* acc + the window rows [ky0, ky1) read from p (row ky0 of the window at p + ky0 * w_in),
@@ -257,8 +279,8 @@ static inline __attribute__((always_inline)) int32_t tb_pwdw_rows(const int8_t *
 #pragma GCC unroll 2
         for (q = 0; q < words; q++) {
             const uint32_t v = tb_dsp_read4(r + 4 * q);
-            acc = tb_dsp_smlad(tb_dsp_sxtab16_ror8(mz, v), f->o[ky][q],
-                               tb_dsp_smlad(tb_dsp_sxtab16(mz, v), f->e[ky][q], acc));
+            acc = tb_dsp_smlad(tb_dsp_sxtab16_ror8(mz, v), f->o[TB_PWDW_RPAD + ky][q],
+                               tb_dsp_smlad(tb_dsp_sxtab16(mz, v), f->e[TB_PWDW_RPAD + ky][q], acc));
         }
     }
     return acc;
@@ -288,28 +310,31 @@ typedef struct {
     int32_t oy_lo, oy_hi; /* output rows [oy_lo, oy_hi) have every tap row inside */
 } tb_pwdw_geo_t;
 
-/* n windows of k full rows (k a constant: the rows unrolled, the filter in locals), the
- * first at p, each next pstep bytes on; outputs y[i], y[i + ystep], ...; fast requantization
- * only. Every tap row is inside and the lanes of the taps outside the row hold zero weights,
- * so the zero point goes into the start: init = bias - mid_zero * f->sum, and the bytes are
- * widened as they are. */
+/* n windows of k rows (k a constant: the rows unrolled, the filter in locals) read from p on,
+ * each next pstep bytes on, against the filter rows base .. base + k - 1 (zero rows for the
+ * window's taps outside the plane); outputs y[i], y[i + ystep], ...; fast requantization only.
+ * The lanes and rows of the taps outside hold zero weights, so the zero point goes into the
+ * start: init = bias - mid_zero * (the sum of the rows read), and the bytes are widened as they
+ * are. */
 static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
-                                                              const tb_pwdw_filter_t *f, int32_t k, int32_t mid_zero,
-                                                              const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask,
-                                                              int32_t i, int32_t ystep)
+                                                              const tb_pwdw_filter_t *f, int32_t base, int32_t k,
+                                                              int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y,
+                                                              uint8_t *mask, int32_t i, int32_t ystep)
 {
     const int32_t words = (k + 3) / 4;
-    const int32_t init = r->init - mid_zero * f->sum, mult = r->mult, add = r->add, t = r->t;
+    const int32_t mult = r->mult, add = r->add, t = r->t;
     uint32_t e[TB_PWDW_MAX_K][TB_PWDW_WORDS], o[TB_PWDW_MAX_K][TB_PWDW_WORDS];
-    int32_t ky, q;
+    int32_t ky, q, init, sum = 0;
 #pragma GCC unroll 7
     for (ky = 0; ky < k; ky++) {
+        sum += f->rsum[base + ky];
 #pragma GCC unroll 2
         for (q = 0; q < words; q++) {
-            e[ky][q] = f->e[ky][q];
-            o[ky][q] = f->o[ky][q];
+            e[ky][q] = f->e[base + ky][q];
+            o[ky][q] = f->o[base + ky][q];
         }
     }
+    init = r->init - mid_zero * sum;
     for (; n > 0; n--, p += pstep, i += ystep) {
         int32_t acc = init;
 #pragma GCC unroll 7
@@ -326,24 +351,24 @@ static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, i
 
 /* tb_pwdw_run for the kernels 3, 5, 7 (a mask or none: the test out of the loop). */
 static __attribute__((noinline)) void tb_pwdw_runs(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
-                                                   const tb_pwdw_filter_t *f, int32_t k, int32_t mid_zero,
-                                                   const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask, int32_t i,
-                                                   int32_t ystep)
+                                                   const tb_pwdw_filter_t *f, int32_t base, int32_t k,
+                                                   int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask,
+                                                   int32_t i, int32_t ystep)
 {
     if (mask == NULL) {
         if (k == 3) {
-            tb_pwdw_run(p, n, pstep, w_in, f, 3, mid_zero, r, y, NULL, i, ystep);
+            tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, NULL, i, ystep);
         } else if (k == 5) {
-            tb_pwdw_run(p, n, pstep, w_in, f, 5, mid_zero, r, y, NULL, i, ystep);
+            tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, NULL, i, ystep);
         } else {
-            tb_pwdw_run(p, n, pstep, w_in, f, 7, mid_zero, r, y, NULL, i, ystep);
+            tb_pwdw_run(p, n, pstep, w_in, f, base, 7, mid_zero, r, y, NULL, i, ystep);
         }
     } else if (k == 3) {
-        tb_pwdw_run(p, n, pstep, w_in, f, 3, mid_zero, r, y, mask, i, ystep);
+        tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, mask, i, ystep);
     } else if (k == 5) {
-        tb_pwdw_run(p, n, pstep, w_in, f, 5, mid_zero, r, y, mask, i, ystep);
+        tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, mask, i, ystep);
     } else {
-        tb_pwdw_run(p, n, pstep, w_in, f, 7, mid_zero, r, y, mask, i, ystep);
+        tb_pwdw_run(p, n, pstep, w_in, f, base, 7, mid_zero, r, y, mask, i, ystep);
     }
 }
 
@@ -383,23 +408,37 @@ static __attribute__((noinline)) void tb_pwdw_singles_w(const tb_pwdw_geo_t *g, 
     }
 }
 
-/* The depthwise part of channel ch over the plane: the inner windows (every tap inside, the
- * words inside their rows) output row by output row, then the frame around them column by
- * column, each column with its filter: its full-height windows as one run down the column,
- * the others one by one. */
+/* Output row oy's windows read k rows from row rr = iy0 clamped into [0, h_in - k] against the
+ * filter rows from *base on (TB_PWDW_RPAD for a window inside). */
+static inline int32_t tb_pwdw_row_start(const tb_pwdw_geo_t *g, int32_t oy, int32_t *base)
+{
+    const int32_t iy0 = oy * g->stride - g->pad;
+    int32_t rr = iy0 < g->h_in - g->kernel ? iy0 : g->h_in - g->kernel;
+    rr = rr > 0 ? rr : 0;
+    *base = TB_PWDW_RPAD - (iy0 - rr);
+    return rr;
+}
+
+/* The depthwise part of channel ch over the plane. Channels of fast requantization, kernels
+ * 3, 5, 7, planes of at least kernel rows and span columns: the inner columns (every tap
+ * inside along x) output row by output row, each row one run along it (its windows read the
+ * kernel's rows from tb_pwdw_row_start); each edge column with its filter, its full-height
+ * windows in one run down the column, the others one by one. Other channels: column by column,
+ * one window at a time (rows cut at the plane's edges, taps one by one where the words would
+ * leave the plane). */
 static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, const int8_t *plane, const int8_t *wd,
                                                         const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask, int32_t ch)
 {
     const int32_t span = 4 * g->words, ystep = g->w_out * g->c_mid;
     const int32_t right = g->w_in - span + g->pad; /* ox * stride <= right: the words inside the row */
     const int32_t narrow = g->w_in < span;
-    const int32_t runs = r->fast && (g->kernel == 3 || g->kernel == 5 || g->kernel == 7) && g->oy_lo < g->oy_hi &&
+    const int32_t runs = r->fast & ((g->kernel == 3) | (g->kernel == 5) | (g->kernel == 7)) & (g->h_in >= g->kernel) &
                          !narrow;
     int32_t ox_lo = (g->pad + g->stride - 1) / g->stride;
     int32_t ox_hi = right >= 0 ? right / g->stride + 1 : 0;
     tb_pwdw_rows_t rows;
     tb_pwdw_filter_t f;
-    int32_t key = -1, ox, oy;
+    int32_t key = -1, ox, oy, base;
     if (g->kernel > TB_PWDW_MAX_K) {
         for (oy = 0; oy < g->h_out; oy++) {
             for (ox = 0; ox < g->w_out; ox++) {
@@ -411,6 +450,7 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
         return;
     }
     tb_pwdw_pad_rows(wd, g->kernel, &rows);
+    tb_pwdw_filter_clear(&f);
     ox_hi = ox_hi < g->w_out ? ox_hi : g->w_out;
     if (!runs || ox_lo >= ox_hi) {
         ox_lo = ox_hi = 0;
@@ -418,16 +458,20 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
     if (ox_lo < ox_hi) {
         key = g->kernel;
         tb_pwdw_filter(&rows, g->kernel, g->words, 0, 0, g->kernel, 0, &f);
-        for (oy = g->oy_lo; oy < g->oy_hi; oy++) {
-            tb_pwdw_runs(plane + (oy * g->stride - g->pad) * g->w_in + ox_lo * g->stride - g->pad, ox_hi - ox_lo,
-                         g->stride, g->w_in, &f, g->kernel, g->mid_zero, r, y, mask,
-                         (oy * g->w_out + ox_lo) * g->c_mid + ch, g->c_mid);
+        for (oy = 0; oy < g->h_out; oy++) {
+            const int32_t rr = tb_pwdw_row_start(g, oy, &base);
+            tb_pwdw_runs(plane + rr * g->w_in + ox_lo * g->stride - g->pad, ox_hi - ox_lo, g->stride, g->w_in, &f,
+                         base, g->kernel, g->mid_zero, r, y, mask, (oy * g->w_out + ox_lo) * g->c_mid + ch, g->c_mid);
         }
     }
     for (ox = 0; ox < g->w_out; ox++) {
         const int32_t ix0 = ox * g->stride - g->pad;
         const int32_t i = ox * g->c_mid + ch;
         int32_t kx0, kx1, rs;
+        if (ox == ox_lo && ox_lo < ox_hi) {
+            ox = ox_hi - 1; /* the inner columns are done */
+            continue;
+        }
         tb_fast_tap_range(ox, g->stride, g->kernel, g->w_in, &kx0, &kx1);
         rs = ix0 < g->w_in - span ? ix0 : g->w_in - span;
         rs = rs > 0 ? rs : 0;
@@ -440,12 +484,13 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
             continue;
         }
         tb_pwdw_singles_w(g, plane, wd, &f, rs, 0, g->oy_lo, ox, r, y, mask, i, ystep);
-        if (ox < ox_lo || ox >= ox_hi) {
+        if (g->oy_lo < g->oy_hi) {
             tb_pwdw_runs(plane + (g->oy_lo * g->stride - g->pad) * g->w_in + rs, g->oy_hi - g->oy_lo,
-                         g->stride * g->w_in, g->w_in, &f, g->kernel, g->mid_zero, r, y, mask,
+                         g->stride * g->w_in, g->w_in, &f, TB_PWDW_RPAD, g->kernel, g->mid_zero, r, y, mask,
                          i + g->oy_lo * ystep, ystep);
         }
-        tb_pwdw_singles_w(g, plane, wd, &f, rs, g->oy_hi, g->h_out, ox, r, y, mask, i + g->oy_hi * ystep, ystep);
+        oy = g->oy_hi > g->oy_lo ? g->oy_hi : g->oy_lo;
+        tb_pwdw_singles_w(g, plane, wd, &f, rs, oy, g->h_out, ox, r, y, mask, i + oy * ystep, ystep);
     }
 }
 
