@@ -220,7 +220,7 @@ static void tb_pwdw_filter_clear(tb_pwdw_filter_t *f)
 #define TB_PWDW_LEAD 8 /* >= the largest lead, 4 * TB_PWDW_WORDS - 1 */
 #define TB_PWDW_ROW 24 /* >= TB_PWDW_LEAD + TB_PWDW_MAX_K / 2 + 4 * TB_PWDW_WORDS, a multiple of 4 */
 typedef struct {
-    uint32_t align;
+    uint32_t align; /* b word-aligned: cleared by words */
     int8_t b[TB_PWDW_MAX_K][TB_PWDW_ROW];
 } tb_pwdw_rows_t;
 
