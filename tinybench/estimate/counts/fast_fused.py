@@ -8,9 +8,10 @@ the filter rows padded once, the inner columns' windows as runs along each outpu
 cut by the plane's top or bottom read the kernel's rows from a start row moved inside, against
 zero filter rows), the edge columns one by one (each column's filter rebuilt when its pattern
 changes, its full-height windows as one run down the column, the rest one window at a time, by
-words or, where the words would leave the plane, tap by tap). The twin returns those loops' trip counts and entries,
-split where the compiled code differs (kernel size, words per row, mask or none); a channel's
-paths follow from its bias and shift (arguments), the outputs that fit int8 from the probe.
+words or, where the words would leave the plane, tap by tap). The twin returns those loops' trip
+counts and entries, split where the compiled code differs (kernel size, words per row, mask or
+none, the 3 x 3 run in assembly or in C); a channel's paths follow from its bias and shift
+(arguments), the outputs that fit int8 from the probe.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ PWDW_FWD_FAST_FEATURES = (
     # runs of full windows, by kernel size, without and with a mask
     "run_calls_k3", "run_calls_k5", "run_calls_k7", "run_windows_k3", "run_windows_k5", "run_windows_k7",
     "run_calls_masked_k3", "run_calls_masked_k5", "run_calls_masked_k7",
-    "run_windows_masked_k3", "run_windows_masked_k5", "run_windows_masked_k7",
+    "run_windows_masked_k3", "run_windows_masked_k5", "run_windows_masked_k7", "run_calls_k3_lane3",
+    "run_windows_k3_lane3",
     # single windows, by words per row; tap by tap
     "single_calls_2words", "single_windows_1word", "single_windows_2words", "single_rows_1word",
     "single_rows_2words", "tap_windows", "tap_rows", "taps",
@@ -48,7 +50,7 @@ PWDW_FWD_FAST_FEATURES = (
 
 #: The depthwise loop counts of one channel (:func:`_depthwise`).
 DW_LOOPS = ("runs", "inner", "columns", "norun", "inner_runs", "edge_runs", "builds", "narrow_builds", "run_calls",
-            "run_windows",
+            "run_windows", "lead_runs", "lead_windows",
             "single_calls", "single_windows", "single_rows", "tap_windows", "tap_rows", "taps")
 
 
@@ -129,6 +131,8 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool) -> tu
                 c["run_calls"] += 1
                 c["edge_runs"] += 1
                 c["run_windows"] += oy_hi - oy_lo
+                c["lead_runs"] += ix0 > rs  # a filter with a tap in lane 3
+                c["lead_windows"] += (ix0 > rs) * (oy_hi - oy_lo)
                 run_map[oy_lo:oy_hi, ox] = True
             singles(max(oy_hi, oy_lo), h_out, ox, rs)
         ox += 1
@@ -204,4 +208,6 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
     f[f"run_calls_masked_{k}"] = dw["run_calls"] * has_mask
     f[f"run_windows_masked_{k}"] = dw["run_windows"] * has_mask
     f[f"mask_sets_runs_{k}"] = in_runs * has_mask
+    if kernel == 3 and not has_mask:  # the assembly run takes filters with lane 3 empty, the C run the others
+        f.update(run_calls_k3_lane3=dw["lead_runs"], run_windows_k3_lane3=dw["lead_windows"])
     return list(f.values())

@@ -349,14 +349,73 @@ static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, i
     }
 }
 
-/* tb_pwdw_run for the kernels 3, 5, 7 (a mask or none: the test out of the loop). */
+/* tb_pwdw_run of a 3 x 3 kernel without a mask. On DSP cores the loop is assembly (gcc spills
+ * the filter): the filter in 5 registers (the row pairs (k0, k2) and the middle taps k1 of the
+ * rows packed as halfwords, SMLABB/SMLABT against byte 1 of each row word: lane 3 holds no
+ * tap), three word loads per window, SMMLA, ASR, SSAT, STRB. */
+static void tb_pwdw_run3(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in, const tb_pwdw_filter_t *f,
+                         int32_t base, int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, int32_t i, int32_t ystep)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    const uint32_t e0 = f->e[base][0], e1 = f->e[base + 1][0], e2 = f->e[base + 2][0];
+    const uint32_t o01 = (f->o[base][0] & 0xFFFFu) | (f->o[base + 1][0] << 16), o2 = f->o[base + 2][0];
+    const int32_t init = r->init - mid_zero * (f->rsum[base] + f->rsum[base + 1] + f->rsum[base + 2]);
+    const int32_t mult = r->mult, add = r->add, t = r->t;
+    int8_t *yp = y + i;
+    const int8_t *yend = yp + n * ystep;
+    int32_t acc;
+    uint32_t t0, t1, t2;
+    __asm volatile(
+        "1:\n\t"
+        "ldr %[t0], [%[p]]\n\t"
+        "ldr %[t1], [%[p], %[w]]\n\t"
+        "ldr %[acc], %[init]\n\t"
+        "sxtb16 %[t2], %[t0]\n\t"
+        "smlad %[acc], %[t2], %[e0], %[acc]\n\t"
+        "sxtb16 %[t0], %[t0], ror #8\n\t"
+        "smlabb %[acc], %[t0], %[o01], %[acc]\n\t"
+        "sxtb16 %[t2], %[t1]\n\t"
+        "smlad %[acc], %[t2], %[e1], %[acc]\n\t"
+        "sxtb16 %[t1], %[t1], ror #8\n\t"
+        "smlabt %[acc], %[t1], %[o01], %[acc]\n\t"
+        "ldr %[t0], [%[p], %[w], lsl #1]\n\t"
+        "sxtb16 %[t2], %[t0]\n\t"
+        "smlad %[acc], %[t2], %[e2], %[acc]\n\t"
+        "sxtb16 %[t0], %[t0], ror #8\n\t"
+        "smlabb %[acc], %[t0], %[o2], %[acc]\n\t"
+        "ldr %[t0], %[mult]\n\t"
+        "ldr %[t1], %[add]\n\t"
+        "ldr %[t2], %[t]\n\t"
+        "smmla %[acc], %[acc], %[t0], %[t1]\n\t"
+        "asr %[acc], %[acc], %[t2]\n\t"
+        "ssat %[acc], #8, %[acc]\n\t"
+        "strb %[acc], [%[yp]]\n\t"
+        "add %[yp], %[yp], %[ys]\n\t"
+        "add %[p], %[p], %[ps]\n\t"
+        "ldr %[t0], %[yend]\n\t"
+        "cmp %[yp], %[t0]\n\t"
+        "bne 1b\n\t"
+        : [p] "+r"(p), [yp] "+r"(yp), [acc] "=&r"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
+        : [w] "r"(w_in), [ps] "r"(pstep), [ys] "r"(ystep), [e0] "r"(e0), [e1] "r"(e1), [e2] "r"(e2),
+          [o01] "r"(o01), [o2] "r"(o2), [init] "m"(init), [mult] "m"(mult), [add] "m"(add), [t] "m"(t),
+          [yend] "m"(yend)
+        : "cc", "memory");
+#else
+    tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, NULL, i, ystep);
+#endif
+}
+
+/* tb_pwdw_run for the kernels 3, 5, 7 (a mask or none: the test out of the loop); the column's
+ * lead (ix0 - rs) <= 0 leaves lane 3 of a 3 x 3 filter's words zero (tb_pwdw_run3). */
 static __attribute__((noinline)) void tb_pwdw_runs(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
-                                                   const tb_pwdw_filter_t *f, int32_t base, int32_t k,
+                                                   const tb_pwdw_filter_t *f, int32_t base, int32_t k, int32_t lead,
                                                    int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask,
                                                    int32_t i, int32_t ystep)
 {
     if (mask == NULL) {
-        if (k == 3) {
+        if (k == 3 && lead <= 0) {
+            tb_pwdw_run3(p, n, pstep, w_in, f, base, mid_zero, r, y, i, ystep);
+        } else if (k == 3) {
             tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, NULL, i, ystep);
         } else if (k == 5) {
             tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, NULL, i, ystep);
@@ -461,7 +520,8 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
         for (oy = 0; oy < g->h_out; oy++) {
             const int32_t rr = tb_pwdw_row_start(g, oy, &base);
             tb_pwdw_runs(plane + rr * g->w_in + ox_lo * g->stride - g->pad, ox_hi - ox_lo, g->stride, g->w_in, &f,
-                         base, g->kernel, g->mid_zero, r, y, mask, (oy * g->w_out + ox_lo) * g->c_mid + ch, g->c_mid);
+                         base, g->kernel, 0, g->mid_zero, r, y, mask, (oy * g->w_out + ox_lo) * g->c_mid + ch,
+                         g->c_mid);
         }
     }
     for (ox = 0; ox < g->w_out; ox++) {
@@ -486,8 +546,8 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
         tb_pwdw_singles_w(g, plane, wd, &f, rs, 0, g->oy_lo, ox, r, y, mask, i, ystep);
         if (g->oy_lo < g->oy_hi) {
             tb_pwdw_runs(plane + (g->oy_lo * g->stride - g->pad) * g->w_in + rs, g->oy_hi - g->oy_lo,
-                         g->stride * g->w_in, g->w_in, &f, TB_PWDW_RPAD, g->kernel, g->mid_zero, r, y, mask,
-                         i + g->oy_lo * ystep, ystep);
+                         g->stride * g->w_in, g->w_in, &f, TB_PWDW_RPAD, g->kernel, ix0 - rs, g->mid_zero, r, y,
+                         mask, i + g->oy_lo * ystep, ystep);
         }
         oy = g->oy_hi > g->oy_lo ? g->oy_hi : g->oy_lo;
         tb_pwdw_singles_w(g, plane, wd, &f, rs, oy, g->h_out, ox, r, y, mask, i + oy * ystep, ystep);
