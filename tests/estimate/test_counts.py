@@ -124,6 +124,31 @@ def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():
         (6, 216, 6 * 16 * 16, 36)
 
 
+def test_fast_fused_twin_counts_runs_frame_and_quads():
+    """tb_pwdw_fwd_s8 (fast) on a 10 x 9 plane, 16 input channels, 3x3 stride 1, 2 channels (one
+    whose bias could saturate: its requantization is the general one)."""
+    rng = np.random.default_rng(0)
+    h, w, c_in, c_mid = 10, 9, 16, 2
+    n = h * w * c_mid
+    args = [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 3,
+            rng.integers(-128, 128, c_mid * c_in).astype(np.int8), np.array([100, 2**31 - 10], np.int32),
+            np.full(c_mid, 2**30, np.int32), np.full(c_mid, 38, np.int32), -128, c_mid, np.zeros(h * w, np.int8),
+            rng.integers(-128, 128, c_mid * 9).astype(np.int8), np.array([-50, 2**31 - 10], np.int32), 3, 1,
+            np.full(c_mid, 2**30, np.int32), np.full(c_mid, 40, np.int32), 0, np.zeros(n, np.int8),
+            np.zeros(0, np.uint8)]
+    got = dict(zip(FAST_COUNTS["tb_pwdw_fwd_s8"].features,
+                   run_and_count("tb_pwdw_fwd_s8", args, kernel_set="fast").counts))
+    # pointwise: 22 quads of 2 steps (assembly) for the fast channel, C quads for the other, 2 last positions
+    assert (got["pw_asm_quads"], got["pw_asm_steps"], got["pw_c_quads"], got["pw_c_groups"]) == (22, 44, 22, 88)
+    assert (got["pw_tail_positions"], got["pw_general_outputs"]) == (4, 90)
+    # depthwise, fast channel: the 6 inner columns (the words of ox = 1 .. 6 stay inside the 9-byte
+    # rows) in a run per output row (the top and bottom ones against zero filter rows), the 3 edge
+    # columns in runs of their 8 full-height windows, their top and bottom windows one by one
+    assert (got["run_calls_k3"], got["run_windows_k3"]) == (10 + 3, 10 * 6 + 3 * 8)
+    assert got["single_windows_1word"] + got["tap_windows"] == 3 * 2 + h * w
+    assert got["dw_general_outputs"] == h * w
+
+
 def test_counts_follow_the_data():
     """A mask bit that skips work changes the count; the kernel's results do not change."""
     rng = np.random.default_rng(0)

@@ -16,6 +16,8 @@ from tinybench.kernels.executor import numba_kernels
 
 import numpy as np
 
+from tinybench.kernels.host import out_size
+
 from kernel_cases import CASES, EMPTY_U8
 
 
@@ -69,7 +71,7 @@ def edge_cases() -> dict[str, list[list]]:
             f, -20, np.zeros(h * w * c_in, np.int8)]
     return {"tb_pointwise_bwd_input_s8": [late] + pointwise_input_room_cases(rng), "tb_conv_fwd_s8": stem_cases(rng),
             "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng),
-            "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng)}
+            "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng), "tb_pwdw_fwd_s8": pwdw_cases(rng)}
 
 
 def pointwise_sgd_cases(rng) -> list[list]:
@@ -156,4 +158,26 @@ def depthwise_fwd_cases(rng) -> list[list]:
                       rng.integers(2**30, 2**31, c).astype(np.int32), rng.integers(36, 44, c).astype(np.int32),
                       int(rng.integers(-128, 128)), rng.integers(-128, 128, n_out).astype(np.int8),
                       np.zeros((n_out + 7) // 8, np.uint8) if kernel != 5 else EMPTY_U8])
+    return cases
+
+
+def pwdw_cases(rng) -> list[list]:
+    """tb_pwdw_fwd_s8 on planes large enough for runs of inner windows of the 7x7 and 5x5 kernels
+    (random cases draw planes up to 9 x 9), with a mask, c_in a multiple of 8 (the assembly
+    pointwise loop) and not, channels of every requantization path side by side: fast, a bias
+    that could saturate, a shift of 32 and of 60 (general), zero points at the ends."""
+    cases = []
+    for h, w, c_in, k, s, zeros in ((12, 11, 16, 7, 1, (-128, 127, -128)), (9, 13, 12, 5, 2, (127, -128, 127)),
+                                    (14, 10, 8, 3, 1, (0, -128, 5))):
+        c_mid = 5
+        n = out_size(h, s) * out_size(w, s) * c_mid
+        bias = np.array([100, 2**31 - 1, -3000, 20000, -(2**31)], np.int32)
+        shift = np.array([38, 40, 32, 60, 44], np.int32)
+        cases.append([rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, zeros[0],
+                      rng.integers(-128, 128, c_mid * c_in).astype(np.int8), bias,
+                      np.full(c_mid, 2**30 + 12345, np.int32),
+                      shift, zeros[1], c_mid, rng.integers(-128, 128, h * w).astype(np.int8),
+                      rng.integers(-128, 128, c_mid * k * k).astype(np.int8), bias[::-1].copy(), k, s,
+                      np.full(c_mid, 2**31 - 1, np.int32), shift[::-1].copy(), zeros[2],
+                      rng.integers(-128, 128, n).astype(np.int8), np.zeros((n + 7) // 8, np.uint8)])
     return cases

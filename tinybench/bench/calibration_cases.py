@@ -137,9 +137,13 @@ def pointwise_fwd(rng: Rng) -> Args:
 
 
 def pwdw_fwd(rng: Rng) -> Args:
-    h, w, s = _spatial(rng, 14)
+    """Planes from 2 x 2 (every window at an edge) to 20 x 20 (runs of inner windows of every kernel, for
+    the fast kernel), c_in a multiple of 8 or not."""
+    small = rng.random() < 0.25
+    h, w = (int(v) for v in (rng.integers(2, 9, 2) if small else rng.integers(7, 21, 2)))
+    s = int(rng.choice([1, 2]))
     k = int(rng.choice([3, 5, 7]))
-    c_in, c_mid = int(rng.choice([1, 3, 8, 12])), int(rng.integers(1, 16))
+    c_in, c_mid = int(rng.choice([1, 3, 8, 12, 16, 24, 40])), int(rng.integers(1, 16))
     n = out_size(h, s) * out_size(w, s) * c_mid
     return [_s8(rng, h * w * c_in), h, w, c_in, _zero(rng), _s8(rng, c_mid * c_in), _bias(rng, c_mid),
             *_requant(rng, c_mid), _zero(rng), c_mid, np.zeros(h * w, np.int8), _s8(rng, c_mid * k * k),

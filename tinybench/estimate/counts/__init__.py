@@ -23,6 +23,7 @@ from tinybench.estimate.counts import fast_convolution as fcv
 from tinybench.estimate.counts import fast_convolution_backward as fcb
 from tinybench.estimate.counts import fast_depthwise as fdw
 from tinybench.estimate.counts import fast_depthwise_backward as fdb
+from tinybench.estimate.counts import fast_fused as ffu
 from tinybench.estimate.counts import fast_pointwise as fpw
 from tinybench.estimate.counts import fast_update as fup
 from tinybench.estimate.counts import fused as fu
@@ -75,6 +76,7 @@ FAST_COUNTS: dict[str, CountModel] = {m.kernel: m for m in (
     CountModel("tb_depthwise_fwd_s8", fdw.DEPTHWISE_FWD_FAST_FEATURES, fdw.tb_depthwise_fwd_s8),
     CountModel("tb_pointwise_bwd_weight_sgd_s8", fup.POINTWISE_SGD_FAST_FEATURES, fup.tb_pointwise_bwd_weight_sgd_s8),
     CountModel("tb_pointwise_bwd_input_s8", fcb.POINTWISE_BWD_INPUT_FAST_FEATURES, fcb.tb_pointwise_bwd_input_s8),
+    CountModel("tb_pwdw_fwd_s8", ffu.PWDW_FWD_FAST_FEATURES, ffu.tb_pwdw_fwd_s8),
 )}
 
 

@@ -1,35 +1,556 @@
 /* tb_pwdw_fwd_s8, fast: same results as src/Convolution/tb_pwdw_fwd_s8.c.
  *
- * Per channel plane: the pointwise part four positions at a time (the weight row widened once
- * for four inputs, SMLAD), requantized in 32 bits; then the depthwise part over the plane with
- * the tap range of each output row and column computed once. A window whose taps are all
- * inside along x reads each row of the plane as words (SXTAB16 with the zero point, SMLAD
- * against the filter row widened once per channel and padded with zero weights to a multiple
- * of 4; the bytes read past the row meet those zeros), provided the words stay inside the
- * plane; other windows take the taps one by one. */
+ * Per channel plane (the contract's plane holds one), two parts:
+ * - pointwise: four positions per pass over the weight row, 8 channels per step (one weight
+ *   word widened by SXTB16 for the four positions, each position's word by SXTAB16 with the
+ *   zero point, SMLAD), the loop nest in assembly on DSP cores (gcc spills the row pointers);
+ * - depthwise, by words: a window reads 1 or 2 words per tap row (4 * words >= kernel bytes)
+ *   against its column's filter, widened once (SXTB16) with zero lanes for the taps outside
+ *   the plane (the read start rs clamped so that the words stay inside the row) and zero rows
+ *   around it. The inner columns share one filter and go output row by output row, each row
+ *   one run along it (a window cut by the plane's top or bottom reads the kernel's rows from a
+ *   start row moved inside the plane, against the filter's rows moved alike); each edge column
+ *   builds its filter when the pattern changes and runs down its full-height windows. Runs
+ *   unroll the kernel's rows (3, 5, 7), keep the filter in locals and fold the zero point into
+ *   the start (every tap read is inside or has a zero weight). The windows left (edge columns'
+ *   first and last rows, planes narrower than the words, other requantizations) go one by one,
+ *   rows cut at the plane's edges, taps one by one where the words would leave the plane.
+ * Requantization: for a channel whose shift is in [33, 54] and whose bias cannot saturate the
+ * int32 sum, the accumulator starts at the bias and one SMMLA gives
+ * floor(p / 2^32) + 2^(t-1) + (y_zero << t) (t = shift - 32, see tb_fast_requant), so the
+ * output is that >> t, exactly; other channels take tb_fast_requant. Kernels above 7 take the
+ * taps one by one. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
 #define TB_PWDW_MAX_K 7
 #define TB_PWDW_WORDS 2 /* ceil(TB_PWDW_MAX_K / 4) */
 
-/* The pointwise part of channel ch into plane[0 .. positions). */
-static void tb_pwdw_plane(const int8_t *x, int32_t positions, int32_t c_in, int32_t x_zero,
-                          const int8_t *wr, const tb_fast_requant_t *q, int8_t *plane)
+/* SMMLA: a + floor(x * y / 2^32), mod 2^32. */
+static inline int32_t tb_pwdw_smmla(int32_t x, int32_t y, int32_t a)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    int32_t r;
+    __asm("smmla %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(a));
+    return r;
+#else
+    return (int32_t)(uint32_t)((((uint64_t)(uint32_t)a << 32) + (uint64_t)((int64_t)x * y)) >> 32);
+#endif
+}
+
+/* The requantization of one channel's outputs: fast (acc started at init = bias, one SMMLA
+ * and a shift) when `fast`, else init = 0 and tb_fast_requant. */
+typedef struct {
+    tb_fast_requant_t q;
+    int32_t fast, init, mult, add, t;
+} tb_pwdw_rq_t;
+
+/* `terms` products of |x - zero| <= 255 by |w| <= 128 added to the bias (or of |x| <= 128 by
+ * |w| to the bias less zero * the sum of the weights) never leave int32 when
+ * |bias| + terms * 32768 < 2^31; the shifts 33..54 keep |add| < 2^30 with high in
+ * [-2^30, 2^30]. */
+static inline tb_pwdw_rq_t tb_pwdw_rq(int32_t bias, int32_t mult, int32_t shift, int32_t y_zero, int32_t terms)
+{
+    tb_pwdw_rq_t r;
+    const int64_t room = (int64_t)INT32_MAX - (int64_t)terms * 32768;
+    const int64_t mag = bias < 0 ? -(int64_t)bias : (int64_t)bias;
+    r.q = tb_fast_requant_init(bias, mult, shift, y_zero);
+    r.fast = (shift >= 33) & (shift <= 54) & (mag < room); /* & rather than &&: no branches */
+    r.t = r.fast ? shift - 32 : 0;
+    r.init = r.fast ? bias : 0;
+    r.mult = mult;
+    r.add = r.fast ? (int32_t)(((int64_t)1 << (r.t - 1)) + (int64_t)y_zero * ((int64_t)1 << r.t)) : 0;
+    return r;
+}
+
+static inline int32_t tb_pwdw_out(const tb_pwdw_rq_t *r, int32_t acc)
+{
+    if (r->fast) {
+        return tb_pwdw_smmla(acc, r->mult, r->add) >> r->t;
+    }
+    return tb_fast_requant(&r->q, acc);
+}
+
+/* ------------------------------------------------------------------------- pointwise */
+
+/* Channels whose requantization is fast, c_in a positive multiple of 8: plane[0 .. 4 * quads),
+ * four positions per pass. On DSP cores the whole loop nest is assembly (the inner loop needs
+ * all 14 registers; gcc would spill the row pointers): per 4 channels one weight word widened
+ * (SXTB16) for the four positions, each position's word widened with the zero point
+ * (SXTAB16), 2 SMLAD per position, loads in runs (pipelined); per pass the four accumulators
+ * start at the bias and end as SMMLA, ASR, SSAT, STRB (tb_pwdw_out). */
+static void tb_pwdw_plane_quads(const int8_t *x, int32_t quads, int32_t c_in, int32_t x_zero, const int8_t *wr,
+                                const tb_pwdw_rq_t *r, int8_t *plane)
+{
+    const uint32_t zp = tb_dsp_pair(-x_zero);
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    const int8_t *w0 = wr, *wend = wr + c_in, *x2;
+    int8_t *p = plane, *pend = plane + 4 * quads;
+    const int32_t init = r->init, mult = r->mult, add = r->add, t = r->t;
+    const int8_t *w;
+    int32_t a0, a1, a2, a3;
+    uint32_t t0, t1, t2, t3, t4;
+#define TB_PWDW_STEP4(tail)                                                                  \
+        "ldr %[t0], [%[w]], #4\n\t"                                                       \
+        "ldr %[t1], [%[x], %[s]]\n\t"                                                     \
+        "ldr %[t2], [%[x2], %[s]]\n\t"                                                    \
+        "sxtb16 %[t3], %[t0]\n\t"                                                         \
+        "sxtb16 %[t0], %[t0], ror #8\n\t"                                                 \
+        "sxtab16 %[t4], %[zp], %[t1]\n\t"                                                 \
+        "smlad %[a1], %[t4], %[t3], %[a1]\n\t"                                            \
+        "sxtab16 %[t1], %[zp], %[t1], ror #8\n\t"                                         \
+        "smlad %[a1], %[t1], %[t0], %[a1]\n\t"                                            \
+        "sxtab16 %[t4], %[zp], %[t2]\n\t"                                                 \
+        "smlad %[a3], %[t4], %[t3], %[a3]\n\t"                                            \
+        "sxtab16 %[t2], %[zp], %[t2], ror #8\n\t"                                         \
+        "smlad %[a3], %[t2], %[t0], %[a3]\n\t"                                            \
+        "ldr %[t1], [%[x]], #4\n\t"                                                       \
+        "ldr %[t2], [%[x2]], #4\n\t"                                                      \
+        tail                                                                              \
+        "sxtab16 %[t4], %[zp], %[t1]\n\t"                                                 \
+        "smlad %[a0], %[t4], %[t3], %[a0]\n\t"                                            \
+        "sxtab16 %[t1], %[zp], %[t1], ror #8\n\t"                                         \
+        "smlad %[a0], %[t1], %[t0], %[a0]\n\t"                                            \
+        "sxtab16 %[t4], %[zp], %[t2]\n\t"                                                 \
+        "smlad %[a2], %[t4], %[t3], %[a2]\n\t"                                            \
+        "sxtab16 %[t2], %[zp], %[t2], ror #8\n\t"                                         \
+        "smlad %[a2], %[t2], %[t0], %[a2]\n\t"
+#define TB_PWDW_OUT(a) "smmla %[" a "], %[" a "], %[t0], %[t1]\n\t" "asr %[" a "], %[" a "], %[t2]\n\t" \
+        "ssat %[" a "], #8, %[" a "]\n\t"
+    __asm volatile(
+        "2:\n\t"
+        "ldr %[a0], %[init]\n\t"
+        "ldr %[w], %[w0]\n\t"
+        "mov %[a1], %[a0]\n\t"
+        "mov %[a2], %[a0]\n\t"
+        "mov %[a3], %[a0]\n\t"
+        "add %[x2], %[x], %[s], lsl #1\n\t"
+        "1:\n\t"
+        TB_PWDW_STEP4("")
+        TB_PWDW_STEP4("ldr %[t4], %[wend]\n\tcmp %[w], %[t4]\n\t")
+        "bne 1b\n\t"
+        "ldr %[t0], %[mult]\n\t"
+        "ldr %[t1], %[add]\n\t"
+        "ldr %[t2], %[t]\n\t"
+        "ldr %[t3], %[p]\n\t"
+        TB_PWDW_OUT("a0") TB_PWDW_OUT("a1") TB_PWDW_OUT("a2") TB_PWDW_OUT("a3")
+        "strb %[a0], [%[t3]]\n\t"
+        "strb %[a1], [%[t3], #1]\n\t"
+        "strb %[a2], [%[t3], #2]\n\t"
+        "strb %[a3], [%[t3], #3]\n\t"
+        "adds %[t3], #4\n\t"
+        "str %[t3], %[p]\n\t"
+        "ldr %[t4], %[pend]\n\t"
+        "add %[x], %[x], %[s], lsl #1\n\t"
+        "add %[x], %[x], %[s]\n\t"
+        "cmp %[t3], %[t4]\n\t"
+        "bne 2b\n\t"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "+r"(x), [x2] "=&r"(x2),
+          [w] "=&r"(w), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
+          [p] "+m"(p)
+        : [s] "r"(c_in), [zp] "r"(zp), [w0] "m"(w0), [wend] "m"(wend), [pend] "m"(pend), [init] "m"(init),
+          [mult] "m"(mult), [add] "m"(add), [t] "m"(t)
+        : "cc", "memory");
+#undef TB_PWDW_STEP4
+#undef TB_PWDW_OUT
+#else
+    int32_t pos;
+    for (pos = 0; pos < 4 * quads; pos += 4) {
+        int32_t acc[4];
+        acc[0] = acc[1] = acc[2] = acc[3] = r->init; /* not an initializer: -Os makes it a memset */
+        tb_fast_dot_4x1(x + pos * c_in, c_in, wr, c_in, x_zero, zp, acc);
+        plane[pos] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[0]));
+        plane[pos + 1] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[1]));
+        plane[pos + 2] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[2]));
+        plane[pos + 3] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[3]));
+    }
+#endif
+}
+
+/* The pointwise part of one channel into plane[0 .. positions); the weight row wr. */
+static __attribute__((noinline)) void tb_pwdw_plane(const int8_t *x, int32_t positions, int32_t c_in, int32_t x_zero,
+                                                    const int8_t *wr, const tb_pwdw_rq_t *r, int8_t *plane)
 {
     const uint32_t zp = tb_dsp_pair(-x_zero);
     int32_t pos = 0;
+    if (r->fast & ((c_in & 7) == 0) & (positions >= 4)) {
+        pos = positions & ~3;
+        tb_pwdw_plane_quads(x, pos / 4, c_in, x_zero, wr, r, plane);
+    }
     for (; pos + 4 <= positions; pos += 4) {
         int32_t acc[4];
-        acc[0] = acc[1] = acc[2] = acc[3] = 0; /* not an initializer: -Os makes it a memset */
+        acc[0] = acc[1] = acc[2] = acc[3] = r->init; /* not an initializer: -Os makes it a memset */
         tb_fast_dot_4x1(x + pos * c_in, c_in, wr, c_in, x_zero, zp, acc);
-        plane[pos] = (int8_t)tb_dsp_ssat8(tb_fast_requant(q, acc[0]));
-        plane[pos + 1] = (int8_t)tb_dsp_ssat8(tb_fast_requant(q, acc[1]));
-        plane[pos + 2] = (int8_t)tb_dsp_ssat8(tb_fast_requant(q, acc[2]));
-        plane[pos + 3] = (int8_t)tb_dsp_ssat8(tb_fast_requant(q, acc[3]));
+        plane[pos] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[0]));
+        plane[pos + 1] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[1]));
+        plane[pos + 2] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[2]));
+        plane[pos + 3] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[3]));
     }
     for (; pos < positions; pos++) {
-        plane[pos] = (int8_t)tb_dsp_ssat8(tb_fast_requant(q, tb_fast_dot_1x1(x + pos * c_in, wr, c_in, x_zero, zp)));
+        const int32_t acc = r->init + tb_fast_dot_1x1(x + pos * c_in, wr, c_in, x_zero, zp);
+        plane[pos] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc));
+    }
+}
+
+/* ------------------------------------------------------------------------- depthwise */
+
+/* The filter of one output column: tap row ky at index TB_PWDW_RPAD + ky, its words q widened
+ * (e: lanes 0 and 2, o: 1 and 3), `rsum` the sum of its taps; the TB_PWDW_RPAD rows before and
+ * after stay zero, so that a window cut by the plane's top or bottom reads the kernel's rows
+ * from a start row moved inside the plane against a view of the filter moved alike. */
+#define TB_PWDW_RPAD 3 /* TB_PWDW_MAX_K / 2 */
+#define TB_PWDW_FROWS (TB_PWDW_RPAD + TB_PWDW_MAX_K + TB_PWDW_RPAD)
+typedef struct {
+    uint32_t e[TB_PWDW_FROWS][TB_PWDW_WORDS], o[TB_PWDW_FROWS][TB_PWDW_WORDS];
+    int32_t rsum[TB_PWDW_FROWS];
+} tb_pwdw_filter_t;
+
+static void tb_pwdw_filter_clear(tb_pwdw_filter_t *f)
+{
+    uint32_t *words = (uint32_t *)(void *)f;
+    int32_t j;
+    for (j = 0; j < (int32_t)(sizeof *f / 4); j++) {
+        words[j] = 0;
+        __asm("" : : "r"(words) : "memory"); /* no memset: the kernels use no libc */
+    }
+}
+
+/* The channel's filter rows as bytes, TB_PWDW_LEAD zeros before and after each row, so that
+ * a column's words are plain reads: lane L of word q holds tap 4q + L - lead. */
+#define TB_PWDW_LEAD 8 /* >= the largest lead, 4 * TB_PWDW_WORDS - 1 */
+#define TB_PWDW_ROW 24 /* >= TB_PWDW_LEAD + TB_PWDW_MAX_K / 2 + 4 * TB_PWDW_WORDS, a multiple of 4 */
+typedef struct {
+    uint32_t align; /* b word-aligned: cleared by words */
+    int8_t b[TB_PWDW_MAX_K][TB_PWDW_ROW];
+} tb_pwdw_rows_t;
+
+static void tb_pwdw_pad_rows(const int8_t *wd, int32_t kernel, tb_pwdw_rows_t *rows)
+{
+    uint32_t *words = (uint32_t *)(void *)rows->b;
+    int32_t ky, kx, j;
+    for (j = 0; j < (int32_t)(sizeof rows->b / 4); j++) {
+        words[j] = 0;
+        __asm("" : : "r"(words) : "memory"); /* no memset: the kernels use no libc */
+    }
+    for (ky = 0; ky < kernel; ky++) {
+        for (kx = 0; kx < kernel; kx++) {
+            rows->b[ky][TB_PWDW_LEAD + kx] = wd[ky * kernel + kx];
+        }
+    }
+}
+
+/* The filter of a column read from rs with lead = ix0 - rs in [-pad, span - kernel]: the
+ * taps that land in lanes are exactly those inside the row when the row holds the span
+ * (rs clamped into [0, w_in - span]); taps [kx0, kx1) kept explicitly for narrower rows. */
+static void tb_pwdw_filter(const tb_pwdw_rows_t *rows, int32_t kernel, int32_t words, int32_t lead, int32_t kx0,
+                           int32_t kx1, int32_t narrow, tb_pwdw_filter_t *f)
+{
+    int32_t ky, q;
+    for (ky = 0; ky < kernel; ky++) {
+        const int8_t *rb = rows->b[ky] + TB_PWDW_LEAD - lead;
+        uint32_t *e = f->e[TB_PWDW_RPAD + ky], *o = f->o[TB_PWDW_RPAD + ky];
+        int32_t sum = 0;
+        for (q = 0; q < words; q++) {
+            uint32_t v = tb_dsp_read4(rb + 4 * q);
+            if (narrow) {
+                int32_t l;
+                for (l = 0; l < 4; l++) { /* branch-free: lanes of taps outside [kx0, kx1) cleared */
+                    const uint32_t out = (uint32_t)(4 * q + l - lead - kx0) >= (uint32_t)(kx1 - kx0);
+                    v &= ~((out * 0xFFu) << (8 * l));
+                }
+            }
+            e[q] = tb_dsp_sxtb16(v);
+            o[q] = tb_dsp_sxtb16_ror8(v);
+            sum += tb_dsp_lo(e[q]) + tb_dsp_hi(e[q]) + tb_dsp_lo(o[q]) + tb_dsp_hi(o[q]);
+        }
+        f->rsum[TB_PWDW_RPAD + ky] = sum;
+    }
+}
+
+/* acc + the window rows [ky0, ky1) read from p (row ky0 of the window at p + ky0 * w_in),
+ * `words` words per row (a constant). */
+static inline __attribute__((always_inline)) int32_t tb_pwdw_rows(const int8_t *p, int32_t w_in,
+                                                                  const tb_pwdw_filter_t *f, int32_t ky0, int32_t ky1,
+                                                                  int32_t words, uint32_t mz, int32_t acc)
+{
+    int32_t ky, q;
+    for (ky = ky0; ky < ky1; ky++) {
+        const int8_t *r = p + ky * w_in;
+#pragma GCC unroll 2
+        for (q = 0; q < words; q++) {
+            const uint32_t v = tb_dsp_read4(r + 4 * q);
+            acc = tb_dsp_smlad(tb_dsp_sxtab16_ror8(mz, v), f->o[TB_PWDW_RPAD + ky][q],
+                               tb_dsp_smlad(tb_dsp_sxtab16(mz, v), f->e[TB_PWDW_RPAD + ky][q], acc));
+        }
+    }
+    return acc;
+}
+
+/* Window (oy, ox) tap by tap (kernels above TB_PWDW_MAX_K, words that would leave the plane). */
+static int32_t tb_pwdw_taps(const int8_t *plane, int32_t h_in, int32_t w_in, const int8_t *wd, int32_t kernel,
+                            int32_t stride, int32_t oy, int32_t ox, int32_t mid_zero, int32_t acc)
+{
+    int32_t ky0, ky1, kx0, kx1, ky, kx;
+    const int32_t iy0 = oy * stride - kernel / 2, ix0 = ox * stride - kernel / 2;
+    tb_fast_tap_range(oy, stride, kernel, h_in, &ky0, &ky1);
+    tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
+    for (ky = ky0; ky < ky1; ky++) {
+        const int8_t *r = plane + (iy0 + ky) * w_in + ix0;
+        const int8_t *wk = wd + ky * kernel;
+        for (kx = kx0; kx < kx1; kx++) {
+            acc += (r[kx] - mid_zero) * wk[kx];
+        }
+    }
+    return acc;
+}
+
+/* The geometry of one depthwise call. */
+typedef struct {
+    int32_t h_in, w_in, h_out, w_out, kernel, stride, pad, words, c_mid, mid_zero;
+    int32_t oy_lo, oy_hi; /* output rows [oy_lo, oy_hi) have every tap row inside */
+} tb_pwdw_geo_t;
+
+/* n windows of k rows (k a constant: the rows unrolled, the filter in locals) read from p on,
+ * each next pstep bytes on, against the filter rows base .. base + k - 1 (zero rows for the
+ * window's taps outside the plane); outputs y[i], y[i + ystep], ...; fast requantization only.
+ * The lanes and rows of the taps outside hold zero weights, so the zero point goes into the
+ * start: init = bias - mid_zero * (the sum of the rows read), and the bytes are widened as they
+ * are. */
+static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
+                                                              const tb_pwdw_filter_t *f, int32_t base, int32_t k,
+                                                              int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y,
+                                                              uint8_t *mask, int32_t i, int32_t ystep)
+{
+    const int32_t words = (k + 3) / 4;
+    const int32_t mult = r->mult, add = r->add, t = r->t;
+    uint32_t e[TB_PWDW_MAX_K][TB_PWDW_WORDS], o[TB_PWDW_MAX_K][TB_PWDW_WORDS];
+    int32_t ky, q, init, sum = 0;
+#pragma GCC unroll 7
+    for (ky = 0; ky < k; ky++) {
+        sum += f->rsum[base + ky];
+#pragma GCC unroll 2
+        for (q = 0; q < words; q++) {
+            e[ky][q] = f->e[base + ky][q];
+            o[ky][q] = f->o[base + ky][q];
+        }
+    }
+    init = r->init - mid_zero * sum;
+    for (; n > 0; n--, p += pstep, i += ystep) {
+        int32_t acc = init;
+#pragma GCC unroll 7
+        for (ky = 0; ky < k; ky++) {
+#pragma GCC unroll 2
+            for (q = 0; q < words; q++) {
+                const uint32_t v = tb_dsp_read4(p + ky * w_in + 4 * q);
+                acc = tb_dsp_smlad(tb_dsp_sxtb16_ror8(v), o[ky][q], tb_dsp_smlad(tb_dsp_sxtb16(v), e[ky][q], acc));
+            }
+        }
+        tb_fast_store_s8(y, mask, i, tb_pwdw_smmla(acc, mult, add) >> t);
+    }
+}
+
+/* tb_pwdw_run of a 3 x 3 kernel without a mask. On DSP cores the loop is assembly (gcc spills
+ * the filter): the filter in 5 registers (the row pairs (k0, k2) and the middle taps k1 of the
+ * rows packed as halfwords, SMLABB/SMLABT against byte 1 of each row word: lane 3 holds no
+ * tap), three word loads per window, SMMLA, ASR, SSAT, STRB. */
+static void tb_pwdw_run3(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in, const tb_pwdw_filter_t *f,
+                         int32_t base, int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, int32_t i, int32_t ystep)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    const uint32_t e0 = f->e[base][0], e1 = f->e[base + 1][0], e2 = f->e[base + 2][0];
+    const uint32_t o01 = (f->o[base][0] & 0xFFFFu) | (f->o[base + 1][0] << 16), o2 = f->o[base + 2][0];
+    const int32_t init = r->init - mid_zero * (f->rsum[base] + f->rsum[base + 1] + f->rsum[base + 2]);
+    const int32_t mult = r->mult, add = r->add, t = r->t;
+    int8_t *yp = y + i;
+    const int8_t *yend = yp + n * ystep;
+    int32_t acc;
+    uint32_t t0, t1, t2;
+    __asm volatile(
+        "1:\n\t"
+        "ldr %[t0], [%[p]]\n\t"
+        "ldr %[t1], [%[p], %[w]]\n\t"
+        "ldr %[acc], %[init]\n\t"
+        "sxtb16 %[t2], %[t0]\n\t"
+        "smlad %[acc], %[t2], %[e0], %[acc]\n\t"
+        "sxtb16 %[t0], %[t0], ror #8\n\t"
+        "smlabb %[acc], %[t0], %[o01], %[acc]\n\t"
+        "sxtb16 %[t2], %[t1]\n\t"
+        "smlad %[acc], %[t2], %[e1], %[acc]\n\t"
+        "sxtb16 %[t1], %[t1], ror #8\n\t"
+        "smlabt %[acc], %[t1], %[o01], %[acc]\n\t"
+        "ldr %[t0], [%[p], %[w], lsl #1]\n\t"
+        "sxtb16 %[t2], %[t0]\n\t"
+        "smlad %[acc], %[t2], %[e2], %[acc]\n\t"
+        "sxtb16 %[t0], %[t0], ror #8\n\t"
+        "smlabb %[acc], %[t0], %[o2], %[acc]\n\t"
+        "ldr %[t0], %[mult]\n\t"
+        "ldr %[t1], %[add]\n\t"
+        "ldr %[t2], %[t]\n\t"
+        "smmla %[acc], %[acc], %[t0], %[t1]\n\t"
+        "asr %[acc], %[acc], %[t2]\n\t"
+        "ssat %[acc], #8, %[acc]\n\t"
+        "strb %[acc], [%[yp]]\n\t"
+        "add %[yp], %[yp], %[ys]\n\t"
+        "add %[p], %[p], %[ps]\n\t"
+        "ldr %[t0], %[yend]\n\t"
+        "cmp %[yp], %[t0]\n\t"
+        "bne 1b\n\t"
+        : [p] "+r"(p), [yp] "+r"(yp), [acc] "=&r"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
+        : [w] "r"(w_in), [ps] "r"(pstep), [ys] "r"(ystep), [e0] "r"(e0), [e1] "r"(e1), [e2] "r"(e2),
+          [o01] "r"(o01), [o2] "r"(o2), [init] "m"(init), [mult] "m"(mult), [add] "m"(add), [t] "m"(t),
+          [yend] "m"(yend)
+        : "cc", "memory");
+#else
+    tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, NULL, i, ystep);
+#endif
+}
+
+/* tb_pwdw_run for the kernels 3, 5, 7 (a mask or none: the test out of the loop); the column's
+ * lead (ix0 - rs) <= 0 leaves lane 3 of a 3 x 3 filter's words zero (tb_pwdw_run3). */
+static __attribute__((noinline)) void tb_pwdw_runs(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
+                                                   const tb_pwdw_filter_t *f, int32_t base, int32_t k, int32_t lead,
+                                                   int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask,
+                                                   int32_t i, int32_t ystep)
+{
+    if (mask == NULL) {
+        if (k == 3 && lead <= 0) {
+            tb_pwdw_run3(p, n, pstep, w_in, f, base, mid_zero, r, y, i, ystep);
+        } else if (k == 3) {
+            tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, NULL, i, ystep);
+        } else if (k == 5) {
+            tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, NULL, i, ystep);
+        } else {
+            tb_pwdw_run(p, n, pstep, w_in, f, base, 7, mid_zero, r, y, NULL, i, ystep);
+        }
+    } else if (k == 3) {
+        tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, mask, i, ystep);
+    } else if (k == 5) {
+        tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, mask, i, ystep);
+    } else {
+        tb_pwdw_run(p, n, pstep, w_in, f, base, 7, mid_zero, r, y, mask, i, ystep);
+    }
+}
+
+/* Output rows [oy0, oy1) of column ox (read start rs, filter f) one window each: word reads
+ * (`words` a constant) where they stay inside the plane, else tap by tap. */
+static inline __attribute__((always_inline)) void tb_pwdw_singles(const tb_pwdw_geo_t *g, const int8_t *plane,
+                                                                  const int8_t *wd, const tb_pwdw_filter_t *f,
+                                                                  int32_t rs, int32_t oy0, int32_t oy1, int32_t ox,
+                                                                  int32_t words, const tb_pwdw_rq_t *r, int8_t *y,
+                                                                  uint8_t *mask, int32_t i, int32_t ystep)
+{
+    const uint32_t mz = tb_dsp_pair(-g->mid_zero);
+    const int32_t positions = g->h_in * g->w_in;
+    int32_t oy;
+    for (oy = oy0; oy < oy1; oy++, i += ystep) {
+        const int32_t iy0 = oy * g->stride - g->pad;
+        int32_t ky0, ky1, acc;
+        tb_fast_tap_range(oy, g->stride, g->kernel, g->h_in, &ky0, &ky1);
+        if (ky1 > ky0 && (iy0 + ky1 - 1) * g->w_in + rs + 4 * words <= positions) {
+            acc = tb_pwdw_rows(plane + iy0 * g->w_in + rs, g->w_in, f, ky0, ky1, words, mz, r->init);
+        } else {
+            acc = tb_pwdw_taps(plane, g->h_in, g->w_in, wd, g->kernel, g->stride, oy, ox, g->mid_zero, r->init);
+        }
+        tb_fast_store_s8(y, mask, i, tb_pwdw_out(r, acc));
+    }
+}
+
+static __attribute__((noinline)) void tb_pwdw_singles_w(const tb_pwdw_geo_t *g, const int8_t *plane,
+                                                        const int8_t *wd, const tb_pwdw_filter_t *f, int32_t rs,
+                                                        int32_t oy0, int32_t oy1, int32_t ox, const tb_pwdw_rq_t *r,
+                                                        int8_t *y, uint8_t *mask, int32_t i, int32_t ystep)
+{
+    if (g->words == 1) {
+        tb_pwdw_singles(g, plane, wd, f, rs, oy0, oy1, ox, 1, r, y, mask, i, ystep);
+    } else {
+        tb_pwdw_singles(g, plane, wd, f, rs, oy0, oy1, ox, 2, r, y, mask, i, ystep);
+    }
+}
+
+/* Output row oy's windows read k rows from row rr = iy0 clamped into [0, h_in - k] against the
+ * filter rows from *base on (TB_PWDW_RPAD for a window inside). */
+static inline int32_t tb_pwdw_row_start(const tb_pwdw_geo_t *g, int32_t oy, int32_t *base)
+{
+    const int32_t iy0 = oy * g->stride - g->pad;
+    int32_t rr = iy0 < g->h_in - g->kernel ? iy0 : g->h_in - g->kernel;
+    rr = rr > 0 ? rr : 0;
+    *base = TB_PWDW_RPAD - (iy0 - rr);
+    return rr;
+}
+
+/* The depthwise part of channel ch over the plane. Channels of fast requantization, kernels
+ * 3, 5, 7, planes of at least kernel rows and span columns: the inner columns (every tap
+ * inside along x) output row by output row, each row one run along it (its windows read the
+ * kernel's rows from tb_pwdw_row_start); each edge column with its filter, its full-height
+ * windows in one run down the column, the others one by one. Other channels: column by column,
+ * one window at a time (rows cut at the plane's edges, taps one by one where the words would
+ * leave the plane). */
+static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, const int8_t *plane, const int8_t *wd,
+                                                        const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask, int32_t ch)
+{
+    const int32_t span = 4 * g->words, ystep = g->w_out * g->c_mid;
+    const int32_t right = g->w_in - span + g->pad; /* ox * stride <= right: the words inside the row */
+    const int32_t narrow = g->w_in < span;
+    const int32_t runs = r->fast & ((g->kernel == 3) | (g->kernel == 5) | (g->kernel == 7)) & (g->h_in >= g->kernel) &
+                         !narrow;
+    int32_t ox_lo = (g->pad + g->stride - 1) / g->stride;
+    int32_t ox_hi = right >= 0 ? right / g->stride + 1 : 0;
+    tb_pwdw_rows_t rows;
+    tb_pwdw_filter_t f;
+    int32_t key = -1, ox, oy, base;
+    if (g->kernel > TB_PWDW_MAX_K) {
+        for (oy = 0; oy < g->h_out; oy++) {
+            for (ox = 0; ox < g->w_out; ox++) {
+                tb_fast_store_s8(y, mask, (oy * g->w_out + ox) * g->c_mid + ch,
+                                 tb_pwdw_out(r, tb_pwdw_taps(plane, g->h_in, g->w_in, wd, g->kernel, g->stride, oy, ox,
+                                                             g->mid_zero, r->init)));
+            }
+        }
+        return;
+    }
+    tb_pwdw_pad_rows(wd, g->kernel, &rows);
+    tb_pwdw_filter_clear(&f);
+    ox_hi = ox_hi < g->w_out ? ox_hi : g->w_out;
+    if (!runs || ox_lo >= ox_hi) {
+        ox_lo = ox_hi = 0;
+    }
+    if (ox_lo < ox_hi) {
+        key = g->kernel;
+        tb_pwdw_filter(&rows, g->kernel, g->words, 0, 0, g->kernel, 0, &f);
+        for (oy = 0; oy < g->h_out; oy++) {
+            const int32_t rr = tb_pwdw_row_start(g, oy, &base);
+            tb_pwdw_runs(plane + rr * g->w_in + ox_lo * g->stride - g->pad, ox_hi - ox_lo, g->stride, g->w_in, &f,
+                         base, g->kernel, 0, g->mid_zero, r, y, mask, (oy * g->w_out + ox_lo) * g->c_mid + ch,
+                         g->c_mid);
+        }
+    }
+    for (ox = 0; ox < g->w_out; ox++) {
+        const int32_t ix0 = ox * g->stride - g->pad;
+        const int32_t i = ox * g->c_mid + ch;
+        int32_t kx0, kx1, rs;
+        if (ox == ox_lo && ox_lo < ox_hi) {
+            ox = ox_hi - 1; /* the inner columns are done */
+            continue;
+        }
+        tb_fast_tap_range(ox, g->stride, g->kernel, g->w_in, &kx0, &kx1);
+        rs = ix0 < g->w_in - span ? ix0 : g->w_in - span;
+        rs = rs > 0 ? rs : 0;
+        if ((ix0 - rs) * 64 + kx0 * 8 + kx1 != key) {
+            key = (ix0 - rs) * 64 + kx0 * 8 + kx1;
+            tb_pwdw_filter(&rows, g->kernel, g->words, ix0 - rs, kx0, kx1, narrow, &f);
+        }
+        if (!runs) {
+            tb_pwdw_singles_w(g, plane, wd, &f, rs, 0, g->h_out, ox, r, y, mask, i, ystep);
+            continue;
+        }
+        tb_pwdw_singles_w(g, plane, wd, &f, rs, 0, g->oy_lo, ox, r, y, mask, i, ystep);
+        if (g->oy_lo < g->oy_hi) {
+            tb_pwdw_runs(plane + (g->oy_lo * g->stride - g->pad) * g->w_in + rs, g->oy_hi - g->oy_lo,
+                         g->stride * g->w_in, g->w_in, &f, TB_PWDW_RPAD, g->kernel, ix0 - rs, g->mid_zero, r, y,
+                         mask, i + g->oy_lo * ystep, ystep);
+        }
+        oy = g->oy_hi > g->oy_lo ? g->oy_hi : g->oy_lo;
+        tb_pwdw_singles_w(g, plane, wd, &f, rs, oy, g->h_out, ox, r, y, mask, i + oy * ystep, ystep);
     }
 }
 
@@ -40,66 +561,27 @@ int32_t tb_pwdw_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in
                        const int32_t *dw_mult, const int32_t *dw_shift, int32_t y_zero, int8_t *y,
                        uint8_t *mask)
 {
-    const int32_t h_out = (h_in + stride - 1) / stride;
-    const int32_t w_out = (w_in + stride - 1) / stride;
-    const int32_t n = h_out * w_out * c_mid;
-    const int32_t positions = h_in * w_in;
+    tb_pwdw_geo_t g;
     const int32_t kk = kernel * kernel;
-    const int32_t words = (kernel + 3) / 4;
-    const uint32_t mz = tb_dsp_pair(-mid_zero);
-    const int32_t pad = kernel / 2;
-    uint32_t we[TB_PWDW_MAX_K][TB_PWDW_WORDS], wo[TB_PWDW_MAX_K][TB_PWDW_WORDS];
-    int32_t ch, oy, ox, ky, kx, q;
-    tb_fast_mask_clear(mask, n);
+    int32_t ch;
+    g.h_in = h_in;
+    g.w_in = w_in;
+    g.h_out = (h_in + stride - 1) / stride;
+    g.w_out = (w_in + stride - 1) / stride;
+    g.kernel = kernel;
+    g.stride = stride;
+    g.pad = kernel / 2;
+    g.words = (kernel + 3) / 4;
+    g.c_mid = c_mid;
+    g.mid_zero = mid_zero;
+    g.oy_lo = (g.pad + stride - 1) / stride;                 /* oy * stride >= pad */
+    g.oy_hi = h_in - kernel + g.pad >= 0 ? (h_in - kernel + g.pad) / stride + 1 : 0; /* oy * stride - pad + k <= h_in */
+    tb_fast_mask_clear(mask, g.h_out * g.w_out * c_mid);
     for (ch = 0; ch < c_mid; ch++) {
-        const tb_fast_requant_t qp = tb_fast_requant_init(pw_bias[ch], pw_mult[ch], pw_shift[ch], mid_zero);
-        const tb_fast_requant_t qd = tb_fast_requant_init(dw_bias[ch], dw_mult[ch], dw_shift[ch], y_zero);
-        const int8_t *wd = dw_w + ch * kk;
-        const int32_t words_ok = kernel <= TB_PWDW_MAX_K;
-        tb_pwdw_plane(x, positions, c_in, x_zero, pw_w + ch * c_in, &qp, plane);
-        if (words_ok) {
-            for (ky = 0; ky < kernel; ky++) {
-                for (q = 0; q < words; q++) {
-                    uint32_t v = 0;
-                    for (kx = 4 * q; kx < 4 * q + 4 && kx < kernel; kx++) {
-                        v |= (uint32_t)(uint8_t)wd[ky * kernel + kx] << (8 * (kx - 4 * q));
-                    }
-                    we[ky][q] = tb_dsp_sxtb16(v);
-                    wo[ky][q] = tb_dsp_sxtb16_ror8(v);
-                }
-            }
-        }
-        for (oy = 0; oy < h_out; oy++) {
-            int32_t ky0, ky1;
-            const int32_t iy0 = oy * stride - pad;
-            tb_fast_tap_range(oy, stride, kernel, h_in, &ky0, &ky1);
-            for (ox = 0; ox < w_out; ox++) {
-                int32_t kx0, kx1, acc = 0;
-                const int32_t ix0 = ox * stride - pad;
-                const int32_t i = (oy * w_out + ox) * c_mid + ch;
-                tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
-                if (words_ok && kx0 == 0 && kx1 == kernel && ky1 > ky0 &&
-                    (iy0 + ky1 - 1) * w_in + ix0 + 4 * words <= positions) {
-                    for (ky = ky0; ky < ky1; ky++) {
-                        const int8_t *r = plane + (iy0 + ky) * w_in + ix0;
-                        for (q = 0; q < words; q++) {
-                            const uint32_t v = tb_dsp_read4(r + 4 * q);
-                            acc = tb_dsp_smlad(tb_dsp_sxtab16_ror8(mz, v), wo[ky][q],
-                                               tb_dsp_smlad(tb_dsp_sxtab16(mz, v), we[ky][q], acc));
-                        }
-                    }
-                } else {
-                    for (ky = ky0; ky < ky1; ky++) {
-                        const int32_t r = (iy0 + ky) * w_in + ix0;
-                        const int8_t *wk = wd + ky * kernel;
-                        for (kx = kx0; kx < kx1; kx++) {
-                            acc += (plane[r + kx] - mid_zero) * wk[kx];
-                        }
-                    }
-                }
-                tb_fast_store_s8(y, mask, i, tb_fast_requant(&qd, acc));
-            }
-        }
+        const tb_pwdw_rq_t rp = tb_pwdw_rq(pw_bias[ch], pw_mult[ch], pw_shift[ch], mid_zero, c_in);
+        const tb_pwdw_rq_t rd = tb_pwdw_rq(dw_bias[ch], dw_mult[ch], dw_shift[ch], y_zero, kk);
+        tb_pwdw_plane(x, h_in * w_in, c_in, x_zero, pw_w + ch * c_in, &rp, plane);
+        tb_pwdw_depthwise(&g, plane, dw_w + ch * kk, &rd, y, mask, ch);
     }
-    return n;
+    return g.h_out * g.w_out * c_mid;
 }
