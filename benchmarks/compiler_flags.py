@@ -24,7 +24,7 @@ from tinybench.emulate import get_backend
 from tinybench.kernels.executor import DEFAULT_LR, TrainingStep
 from tinybench.models.zoo import model_names
 
-from kernel_cycles import op_kinds_and_macs
+from kernel_cycles import op_kinds
 
 FLAG_SETS = ("-O2", "-O3", "-O2 -funroll-loops", "-Os")
 STEPS = 1
@@ -46,7 +46,7 @@ def measure(model: str, kernels: str, flags: tuple[str, ...], work: Path) -> dic
                              f"(host {expected:#x})")
         step = run.counted_steps()[-1]
         kinds: dict[str, int] = defaultdict(int)
-        for (kind, _), op in zip(op_kinds_and_macs(cell.graph).values(), (step.ops[i] for i in range(len(step.ops)))):
+        for kind, op in zip(op_kinds(cell.graph).values(), (step.ops[i] for i in range(len(step.ops)))):
             kinds[kind] += op.cycles
         out[opt] = {"cycles": step.total.cycles, "instructions": step.total.instructions,
                     "flash_bytes": build.flash_bytes, "kinds": dict(kinds)}

@@ -18,11 +18,10 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from tinybench.bench.cell import CellConfig, run_cell
-from tinybench.graph.schemes import get_scheme, resolve
-from tinybench.graph.training import TrainingGraph, compile_training
+from tinybench.bench.cell import CellConfig, prepare_cell, run_cell
+from tinybench.graph.training import TrainingGraph
 from tinybench.models.ir import Conv, ConvKind
-from tinybench.models.zoo import DEFAULT_TRAIN_CLASSES, load_model, model_names
+from tinybench.models.zoo import model_names
 
 #: MACs per cycle of SMLAD: the physical floor of an int8 step on Cortex-M4/M7.
 FLOOR_MACS_PER_CYCLE = 2
@@ -34,35 +33,28 @@ def _variant(conv: Conv) -> str:
     return "pointwise" if conv.kernel == 1 and conv.stride == 1 else "conv"
 
 
-def op_kinds_and_macs(graph: TrainingGraph) -> dict[str, tuple[str, int]]:
-    """op name (as the firmware profiles it) -> (kernel kind, multiply-accumulates)."""
+def op_kinds(graph: TrainingGraph) -> dict[str, str]:
+    """op name (as the firmware profiles it) -> kernel kind (the op kind with the convolution variant)."""
     convs = {c.name: c for c in graph.model.convs}
     out = {}
     for op in graph.ops:
         conv = convs.get(op.layer) if op.layer else None
-        kind, macs = op.kind, 0
-        if op.kind == "pwdw_fwd":
-            pw = convs[op.attrs["pointwise"]]
-            macs = pw.macs + conv.macs
-        elif conv is not None and op.kind in ("conv_fwd", "conv_bwd_input"):
-            kind, macs = f"{op.kind}/{_variant(conv)}", conv.macs
-        elif conv is not None and op.kind in ("conv_bwd_update", "conv_bwd_params"):
-            k = graph.scheme.weight_channels(conv.index)
-            per_channel = 1 if conv.groups > 1 else conv.in_channels
-            kind, macs = f"{op.kind}/{_variant(conv)}", conv.macs * min(k, per_channel) // per_channel
-        out[op.name.replace(" ", "_")] = (kind, macs)
+        kind = op.kind
+        if conv is not None and op.kind in ("conv_fwd", "conv_bwd_input", "conv_bwd_update", "conv_bwd_params"):
+            kind = f"{op.kind}/{_variant(conv)}"
+        out[op.name.replace(" ", "_")] = kind
     return out
 
 
 def summarize(model: str, result, graph: TrainingGraph) -> dict:
-    kinds = op_kinds_and_macs(graph)
+    kinds = op_kinds(graph)
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for entry in result.profile:
-        kind, macs = kinds[entry["op"]]
+        kind = kinds[entry["op"]]
         by_kind[kind][0] += entry["cycles"] or 0
-        by_kind[kind][1] += macs
+        by_kind[kind][1] += entry["macs"]  # of the op as run: a row band counts its rows
     total = result.measured["cycles_per_step"][-1]  # the last step, like the profile
-    macs = sum(m for _, m in kinds.values())
+    macs = sum(m for _, m in by_kind.values())
     return {
         "model": model, "status": result.status, "cycles": total, "macs": macs,
         "cycles_per_mac": total / macs, "floor_cycles": macs / FLOOR_MACS_PER_CYCLE,
@@ -94,11 +86,11 @@ def main() -> None:
     args = ap.parse_args()
     summaries = []
     for model in args.models.split(","):
-        m = load_model(model, num_classes=DEFAULT_TRAIN_CLASSES)
-        graph = compile_training(m, resolve(get_scheme(args.scheme, m), m))
         for kernels in args.kernels.split(","):
+            cfg = CellConfig(model, args.scheme, args.target, "iss", kernels=kernels)
+            graph = prepare_cell(cfg).graph  # the step as the cell runs it (tiled where auto tiles)
             with tempfile.TemporaryDirectory(prefix="tb-kcycles-") as tmp:
-                res = run_cell(CellConfig(model, args.scheme, args.target, "iss", kernels=kernels), Path(tmp))
+                res = run_cell(cfg, Path(tmp))
             if not res.measured.get("cycles_per_step"):
                 print(f"\n{model} ({kernels}): {res.status}: {res.reason}")
                 continue
