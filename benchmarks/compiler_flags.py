@@ -6,7 +6,7 @@ inlining does not move cycles between functions) (the flags every build and cali
 uses), side by side in one run, then the whole step. Checks each step's trained parameters
 against the host reference, so a flag that changed a result would show.
 
-Usage: .venv/bin/python benchmarks/compiler_flags.py [--flags "-O2" "-O3" ...] [--models M,...]
+Usage: .venv/bin/python benchmarks/compiler_flags.py [--flags="-O2,-O3,..."] [--models M,...]
        [--kernels fast|reference] [--json out.json]
 """
 
@@ -55,12 +55,12 @@ def measure(model: str, kernels: str, flags: tuple[str, ...], work: Path) -> dic
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--flags", nargs="+", default=list(FLAG_SETS))
+    ap.add_argument("--flags", default=",".join(FLAG_SETS), help="flag sets, comma-separated; the first is the base")
     ap.add_argument("--models", default=",".join(model_names()))
     ap.add_argument("--kernels", default="fast")
     ap.add_argument("--json")
     args = ap.parse_args()
-    flags = tuple(args.flags)
+    flags = tuple(args.flags.split(","))
     results = {}
     per_kind: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     with tempfile.TemporaryDirectory(prefix="tb-flags-") as tmp:

@@ -1,5 +1,6 @@
 """The estimator against the ISS on work it was not fitted to: the paper's models (a sample of
-cells; benchmarks/estimator_accuracy.py runs all of them) and random architectures.
+cells; benchmarks/estimator_accuracy.py runs all of them) and random architectures, for both
+kernel sets (each with its own calibration; the fast set's twins follow the fast loops).
 
 Tolerances (issue 7): instructions of the steps within 2%, cycles within 3%, at least 95% of the
 ops within 5% in both, peak SRAM and flash within 1%.
@@ -19,7 +20,8 @@ from tinybench.graph.training import compile_training
 from tinybench.models.builder import build_model
 from tinybench.plan.memory import plan_memory
 
-CELLS = [("mbv2-w0.35", "49kb", "stm32f746"), ("proxyless-w0.3", "last-4", "nrf52840")]
+CELLS = [("mbv2-w0.35", "49kb", "stm32f746", "reference"), ("proxyless-w0.3", "last-4", "nrf52840", "reference"),
+         ("mcunet-5fps", "49kb", "nrf52840", "fast"), ("mbv2-w0.35", "last-4", "stm32f746", "fast")]
 
 
 def _ops_within(pairs, tolerance=0.05) -> float:
@@ -28,8 +30,8 @@ def _ops_within(pairs, tolerance=0.05) -> float:
 
 @pytest.fixture(scope="module", params=CELLS, ids=lambda c: "-".join(c))
 def paper_cell(request):
-    model, scheme, target = request.param
-    return run_cell(CellConfig(model, scheme, target, kernels="reference"))
+    model, scheme, target, kernels = request.param
+    return run_cell(CellConfig(model, scheme, target, kernels=kernels))
 
 
 def test_paper_models_within_tolerance(paper_cell):
@@ -51,15 +53,16 @@ ARCHITECTURES = [
 
 
 @pytest.mark.parametrize("spec, size, scheme", ARCHITECTURES, ids=["odd-strides", "7x7-mixed", "bias-only"])
-@pytest.mark.parametrize("target", ["stm32f746", "nrf52840"])
-def test_random_architectures_within_tolerance(spec, size, scheme, target, tmp_path):
+@pytest.mark.parametrize("target, kernels", [("stm32f746", "reference"), ("nrf52840", "reference"),
+                                             ("stm32f746", "fast"), ("nrf52840", "fast")])
+def test_random_architectures_within_tolerance(spec, size, scheme, target, kernels, tmp_path):
     model = build_model(spec, (size, size, 3), seed=size)
     s = get_scheme(scheme, model) if isinstance(scheme, str) else scheme
     plan = plan_memory(compile_training(model, resolve(s, model), "reordered"))
     image = np.random.default_rng(size).integers(-128, 128, (size, size, 3)).astype(np.int8)
-    prediction, _ = predict(plan, image, 1, 2, lr=0.01, qas=True, cal=load_calibration(target, "reference"))
+    prediction, _ = predict(plan, image, 1, 2, lr=0.01, qas=True, cal=load_calibration(target, kernels))
     _, build = build_training_firmware(plan, image, 1, target, "qemu", tmp_path, steps=2, lr=0.01, qas=True,
-                                       kernels="reference")
+                                       kernels=kernels)
     run = get_backend("iss").run(build.elf, target)
     assert run.status == "ok", run.reason
     steps = run.counted_steps()
