@@ -67,7 +67,8 @@ def edge_cases() -> dict[str, list[list]]:
     f = np.full(c_out, 2**14, np.int32)
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
-    return {"tb_pointwise_bwd_input_s8": [late], "tb_conv_fwd_s8": stem_cases(rng)}
+    return {"tb_pointwise_bwd_input_s8": [late], "tb_conv_fwd_s8": stem_cases(rng),
+            "tb_pointwise_fwd_s8": pointwise_fwd_cases(rng)}
 
 
 def stem_cases(rng) -> list[list]:
@@ -84,4 +85,32 @@ def stem_cases(rng) -> list[list]:
                       rng.integers(-20000, 20001, c_out).astype(np.int32), c_out, 3, 2,
                       np.full(c_out, 2**31 - 1, np.int32), np.array([33, 34, 40, 46, 62], np.int32), 127,
                       rng.integers(-128, 128, n_out).astype(np.int8), np.zeros((n_out + 7) // 8, np.uint8)])
+    return cases
+
+
+def pointwise_fwd_cases(rng) -> list[list]:
+    """The usual path of the fast pointwise forward (c_out a multiple of 8, shifts in [33, 54],
+    biases that cannot saturate; split weights or c_in >= 64), which random cases (c_in <= 32,
+    c_out <= 12) reach only split with 8 output channels: parts with remainders of 3 channels,
+    an odd last position, every tail of the 16-channel main loop (c_in 236 = 14 * 16 + 8 + 4),
+    zero points at both ends, extreme inputs, biases at the bound, saturation both ways."""
+    cases = []
+    shapes = [  # h, w, c_in, k_train, c_out, x_zero, y_zero, mask
+        (3, 3, 70, 7, 16, -128, 127, True), (2, 3, 236, 0, 8, 127, -128, False),
+        (1, 5, 64, 64, 24, 3, -5, True), (2, 2, 240, 120, 8, -1, 0, True), (1, 1, 96, 0, 16, 0, 0, True)]
+    for h, w, c_in, k_train, c_out, xz, yz, with_mask in shapes:
+        n_out = h * w * c_out
+        wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)
+        wt, wf = np.ascontiguousarray(wts[:, :k_train]).ravel(), np.ascontiguousarray(wts[:, k_train:]).ravel()
+        room = 2**31 - 1 - 32640 * c_in
+        bias = rng.integers(-20000, 20001, c_out).astype(np.int32)
+        bias[:2] = room, -room
+        mult = rng.integers(2**30, 2**31, c_out).astype(np.int32)
+        mult[-1] = 2**31 - 1
+        shift = rng.integers(33, 55, c_out).astype(np.int32)
+        shift[:2] = 33, 54
+        x = rng.choice(np.array([-128, 127, 0, 5], np.int8), h * w * c_in)
+        mask = np.full((n_out + 7) // 8, 0xA5, np.uint8) if with_mask else EMPTY_U8
+        cases.append([x, h, w, c_in, xz, wt, wf, k_train, bias, c_out, mult, shift, yz,
+                      rng.integers(-128, 128, n_out).astype(np.int8), mask])
     return cases

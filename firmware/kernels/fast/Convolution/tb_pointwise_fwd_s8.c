@@ -1,13 +1,255 @@
-/* tb_pointwise_fwd_s8, fast: tiles of 2 positions x 2 output channels, SMLAD over 4 input
- * channels per step (8 in the assembly main loop of the usual one-part layout), the
- * requantization in 32 bits. Same results as src/Convolution/tb_pointwise_fwd_s8.c.
+/* tb_pointwise_fwd_s8, fast. Same results as src/Convolution/tb_pointwise_fwd_s8.c.
  *
- * Loop nest: rows; in a row, pairs of output channels (c, c + 1; an odd last channel pairs
- * with itself), their requantization prepared once; pairs of positions (an odd last position
- * pairs with itself). A row is finished before the next is read: an in-place output row may
- * overlap the previous input row (stream_overlap). */
+ * Usual path (the shipped layers): pairs of positions in order. The two input rows are
+ * widened once to int16 with the zero point subtracted (SXTAB16, the even and odd bytes of
+ * each 4 channels apart, as SXTB16 widens a weight word) into a stack buffer of at most
+ * TB_PW_MAX_CIN channels, then every pair of output channels reads that buffer against the
+ * int8 weight rows: a 2 x 2 tile, two loads of widened input and one weight word per SMLAD
+ * pair, 16 channels per step of the assembly main loop (the approach of CMSIS-NN's
+ * arm_nn_mat_mult_kernel_s8_s16). A weight split at k_train is two parts of the buffer, each
+ * read with its own weight rows. Outputs are written after the pair's inputs have been
+ * read, so an in-place output (stream_overlap) is safe; the mask bits of one position are
+ * contiguous and written as whole bytes (c_out a multiple of 8), no clearing pass.
+ * The requantization is exact in three instructions when the layer allows it (checked once
+ * per call): the bias starts the accumulator (no saturation possible), and with t = s - 32
+ * in [1, 22], (sat(acc + bias) * m + 2^(s-1)) >> s plus y_zero is
+ * SMMLA(acc, m, 2^(t-1) + y_zero * 2^t) >> t (tb_nn_fast.h, tb_fast_requant; adding a multiple
+ * of 2^t before the floor shift adds it after).
+ *
+ * General path (other shapes and parameters): tiles of 2 positions x 2 output channels over
+ * the int8 inputs, the requantization of tb_fast_requant; rows in order, a row finished
+ * before the next is read. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
+
+/* Input channels of the widened pair of positions: 4 bytes per channel, 960 B of stack. */
+#define TB_PW_MAX_CIN 240
+
+/* Below this many input channels a layer of one weight part keeps the general path: the
+ * per-tile requantization and stores of the usual path cost more than the widening saves
+ * (measured under iss: c_in 48 2.42 against 2.31 cycles/MAC, c_in 72 2.00 against 2.14). */
+#define TB_PW_MIN_CIN 64
+
+/* --------------------------------------------------------------------- usual path */
+
+/* SMMLA: a + the high word of x * y (a + floor(x * y / 2^32), mod 2^32). */
+static inline int32_t tb_pw_smmla(int32_t x, int32_t y, int32_t a)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    int32_t r;
+    __asm("smmla %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(a));
+    return r;
+#else
+    return (int32_t)((uint32_t)a + (uint32_t)(((int64_t)x * y) >> 32));
+#endif
+}
+
+/* Whether the usual path computes this call: channel counts (split weights, or one part
+ * of at least TB_PW_MIN_CIN channels), zero points in int8, every shift in [33, 54] and every
+ * bias such that acc + bias cannot saturate (|acc| <= 255 * 128 * c_in). */
+static int tb_pw_usual(int32_t hw, int32_t c_in, int32_t x_zero, int32_t k_train, const int32_t *bias,
+                       int32_t c_out, const int32_t *shift, int32_t y_zero)
+{
+    const int32_t room = INT32_MAX - 32640 * c_in;
+    const int split = k_train > 0 && k_train < c_in;
+    int32_t c;
+    if (hw < 1 || c_in < 1 || c_in > TB_PW_MAX_CIN || (!split && c_in < TB_PW_MIN_CIN) ||
+        c_out < 8 || c_out % 8 != 0 ||
+        x_zero < -128 || x_zero > 127 || y_zero < -128 || y_zero > 127) {
+        return 0;
+    }
+    for (c = 0; c < c_out; c++) {
+        if (shift[c] < 33 || shift[c] > 54 || bias[c] > room || bias[c] < -room) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Widen n channels of positions x0, x1 (x - x_zero, zp its halfword pair): per 4 channels
+ * the words x0 even, x0 odd, x1 even, x1 odd (bytes 0, 2 and 1, 3); the n % 4 last channels
+ * as halfwords, x0's then x1's. Returns the word after them. */
+static uint32_t *tb_pw_widen(const int8_t *x0, const int8_t *x1, int32_t n, int32_t x_zero,
+                             uint32_t zp, uint32_t *b)
+{
+    const int32_t n4 = n & ~3, r = n & 3;
+    int16_t *h;
+    int32_t j;
+    for (j = 0; j < n4; j += 4, b += 4) {
+        const uint32_t v0 = tb_dsp_read4(x0 + j), v1 = tb_dsp_read4(x1 + j);
+        b[0] = tb_dsp_sxtab16(zp, v0);
+        b[1] = tb_dsp_sxtab16_ror8(zp, v0);
+        b[2] = tb_dsp_sxtab16(zp, v1);
+        b[3] = tb_dsp_sxtab16_ror8(zp, v1);
+    }
+    h = (int16_t *)b;
+    for (j = 0; j < r; j++) {
+        h[j] = (int16_t)(x0[n4 + j] - x_zero);
+        h[r + j] = (int16_t)(x1[n4 + j] - x_zero);
+    }
+    return b + r;
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* One step of 4 channels: the 4 buffer words, both weight words (rows w, w + s), then per
+ * weight row its even and odd halves (SXTB16) against both positions. `tail` runs right
+ * after the loads (the loop test, while t is free). */
+#define TB_PW_STEP(tail)                                                                   \
+    "ldr %[x0e], [%[xb]], #4\n\t"                                                         \
+    "ldr %[x0o], [%[xb]], #4\n\t"                                                         \
+    "ldr %[x1e], [%[xb]], #4\n\t"                                                         \
+    "ldr %[x1o], [%[xb]], #4\n\t"                                                         \
+    "ldr %[w1], [%[w], %[s]]\n\t"                                                         \
+    "ldr %[w0], [%[w]], #4\n\t"                                                           \
+    tail                                                                                  \
+    "sxtb16 %[t], %[w0]\n\t"                                                              \
+    "smlad %[a00], %[x0e], %[t], %[a00]\n\t"                                              \
+    "smlad %[a10], %[x1e], %[t], %[a10]\n\t"                                              \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                     \
+    "smlad %[a00], %[x0o], %[w0], %[a00]\n\t"                                             \
+    "smlad %[a10], %[x1o], %[w0], %[a10]\n\t"                                             \
+    "sxtb16 %[t], %[w1]\n\t"                                                              \
+    "smlad %[a01], %[x0e], %[t], %[a01]\n\t"                                              \
+    "smlad %[a11], %[x1e], %[t], %[a11]\n\t"                                              \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                     \
+    "smlad %[a01], %[x0o], %[w1], %[a01]\n\t"                                             \
+    "smlad %[a11], %[x1o], %[w1], %[a11]\n\t"
+#define TB_PW_OPERANDS                                                                     \
+    [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [xb] "+r"(xb),       \
+        [w] "+r"(w), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), \
+        [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+#endif
+
+/* acc (2 x 2: positions x weight rows w, w + s) += the buffer at xb (n channels as
+ * tb_pw_widen wrote them) against the rows; returns the buffer word after them. */
+static inline __attribute__((always_inline)) const uint32_t *
+tb_pw_dot(const uint32_t *xb, const int8_t *w, int32_t s, int32_t n, tb_fast_acc4_t *acc)
+{
+    const int32_t r = n & 3;
+    int32_t a00 = acc->a0, a01 = acc->a1, a10 = acc->a2, a11 = acc->a3;
+    const int16_t *h;
+    int32_t j;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t x0e, x0o, x1e, x1o, w0, w1, t;
+    if (n >= 16) {
+        const uint32_t *end = xb + (n & ~15);
+        __asm volatile("1:\n\t" TB_PW_STEP("") TB_PW_STEP("") TB_PW_STEP("")
+                       TB_PW_STEP("ldr %[t], %[end]\n\tcmp %[xb], %[t]\n\t") "bne 1b\n\t"
+                       : TB_PW_OPERANDS
+                       : [s] "r"(s), [end] "m"(end)
+                       : "cc", "memory");
+    }
+    if (n & 8) {
+        __asm volatile(TB_PW_STEP("") TB_PW_STEP("") : TB_PW_OPERANDS : [s] "r"(s) : "memory");
+    }
+    if (n & 4) {
+        __asm volatile(TB_PW_STEP("") : TB_PW_OPERANDS : [s] "r"(s) : "memory");
+    }
+#else
+    for (j = 0; j + 4 <= n; j += 4, xb += 4, w += 4) {
+        const uint32_t v0 = tb_dsp_read4(w), v1 = tb_dsp_read4(w + s);
+        a00 = tb_dsp_smlad(xb[1], tb_dsp_sxtb16_ror8(v0), tb_dsp_smlad(xb[0], tb_dsp_sxtb16(v0), a00));
+        a01 = tb_dsp_smlad(xb[1], tb_dsp_sxtb16_ror8(v1), tb_dsp_smlad(xb[0], tb_dsp_sxtb16(v1), a01));
+        a10 = tb_dsp_smlad(xb[3], tb_dsp_sxtb16_ror8(v0), tb_dsp_smlad(xb[2], tb_dsp_sxtb16(v0), a10));
+        a11 = tb_dsp_smlad(xb[3], tb_dsp_sxtb16_ror8(v1), tb_dsp_smlad(xb[2], tb_dsp_sxtb16(v1), a11));
+    }
+#endif
+    h = (const int16_t *)xb;
+    for (j = 0; j < r; j++) {
+        a00 += h[j] * w[j];
+        a01 += h[j] * w[s + j];
+        a10 += h[r + j] * w[j];
+        a11 += h[r + j] * w[s + j];
+    }
+    acc->a0 = a00;
+    acc->a1 = a01;
+    acc->a2 = a10;
+    acc->a3 = a11;
+    return xb + r;
+}
+
+/* The 2 x 2 tile of output channels c, c + 1 at positions y0, y1 (rows of c_out outputs)
+ * from the widened buffer (parts of k_train and c_in - k_train channels against the weight
+ * rows wt and wf of channel c; c + 1's follow); returns its 4 mask bits (bits 0, 1: y0's
+ * channels, 2, 3: y1's). */
+static inline __attribute__((always_inline)) uint32_t
+tb_pw_usual_tile(const uint32_t *buf, int32_t c_in, const int8_t *wt, const int8_t *wf, int32_t k_train,
+                 const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t y_zero,
+                 int8_t *y0, int8_t *y1)
+{
+    const int32_t k_frozen = c_in - k_train;
+    const int32_t t0 = shift[0] - 32, t1 = shift[1] - 32;
+    const int32_t r0 = ((int32_t)1 << (t0 - 1)) + y_zero * ((int32_t)1 << t0);
+    const int32_t r1 = ((int32_t)1 << (t1 - 1)) + y_zero * ((int32_t)1 << t1);
+    tb_fast_acc4_t acc;
+    int32_t v00, v01, v10, v11, q00, q01, q10, q11;
+    acc.a0 = acc.a2 = bias[0];
+    acc.a1 = acc.a3 = bias[1];
+    if (k_train > 0) {
+        buf = tb_pw_dot(buf, wt, k_train, k_train, &acc);
+    }
+    if (k_frozen > 0) {
+        tb_pw_dot(buf, wf, k_frozen, k_frozen, &acc);
+    }
+    v00 = tb_pw_smmla(acc.a0, mult[0], r0) >> t0;
+    v01 = tb_pw_smmla(acc.a1, mult[1], r1) >> t1;
+    v10 = tb_pw_smmla(acc.a2, mult[0], r0) >> t0;
+    v11 = tb_pw_smmla(acc.a3, mult[1], r1) >> t1;
+    q00 = tb_dsp_ssat8(v00);
+    q01 = tb_dsp_ssat8(v01);
+    q10 = tb_dsp_ssat8(v10);
+    q11 = tb_dsp_ssat8(v11);
+    tb_dsp_write2(y1, ((uint32_t)q10 & 0xFFu) | ((uint32_t)q11 << 8));
+    tb_dsp_write2(y0, ((uint32_t)q00 & 0xFFu) | ((uint32_t)q01 << 8));
+    return (uint32_t)(q00 == v00) | ((uint32_t)(q01 == v01) << 1) | ((uint32_t)(q10 == v10) << 2) |
+           ((uint32_t)(q11 == v11) << 3);
+}
+
+/* Positions p0, p1 (p1 = p0 for an odd last one): widen, then every pair of output
+ * channels; the mask bytes of each 8 channels are written whole. */
+static void tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t x_zero,
+                             uint32_t zp, const int8_t *w_train, const int8_t *w_frozen,
+                             int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
+                             const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask,
+                             uint32_t *buf)
+{
+    const int32_t k_frozen = c_in - k_train;
+    int8_t *y0 = y + p0 * c_out, *y1 = y + p1 * c_out;
+    uint8_t *mask0 = mask != NULL ? mask + ((p0 * c_out) >> 3) : NULL;
+    uint8_t *mask1 = mask != NULL ? mask + ((p1 * c_out) >> 3) : NULL;
+    uint32_t m0 = 0, m1 = 0;
+    int32_t c;
+    uint32_t *b = tb_pw_widen(x + p0 * c_in, x + p1 * c_in, k_train, x_zero, zp, buf);
+    tb_pw_widen(x + p0 * c_in + k_train, x + p1 * c_in + k_train, k_frozen, x_zero, zp, b);
+    for (c = 0; c < c_out; c += 2) {
+        const uint32_t bits = tb_pw_usual_tile(buf, c_in, w_train + c * k_train, w_frozen + c * k_frozen,
+                                               k_train, bias + c, mult + c, shift + c, y_zero, y0 + c,
+                                               y1 + c);
+        m0 |= (bits & 3u) << (c & 7);
+        m1 |= (bits >> 2) << (c & 7);
+        if ((c & 7) == 6 && mask != NULL) {
+            mask1[c >> 3] = (uint8_t)m1;
+            mask0[c >> 3] = (uint8_t)m0;
+            m0 = m1 = 0;
+        }
+    }
+}
+
+static void tb_pw_usual_all(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero,
+                            const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
+                            const int32_t *bias, int32_t c_out, const int32_t *mult,
+                            const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+{
+    uint32_t buf[TB_PW_MAX_CIN];
+    const uint32_t zp = tb_dsp_pair(-x_zero);
+    int32_t p;
+    for (p = 0; p < hw; p += 2) {
+        tb_pw_usual_pair(x, p, p + 1 < hw ? p + 1 : p, c_in, x_zero, zp, w_train, w_frozen, k_train,
+                         bias, c_out, mult, shift, y_zero, y, mask, buf);
+    }
+}
+
+/* ------------------------------------------------------------------- general path */
 
 /* The 2 x 2 accumulators of positions x0, x1 and output channels c, c1 over both weight
  * parts (rows of k_train and c_in - k_train weights). */
@@ -44,10 +286,10 @@ static void tb_pw_row_pairs(const int8_t *x, const int8_t *x_end, int32_t c_in, 
     }
 }
 
-void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, int32_t x_zero,
-                         const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
-                         const int32_t *bias, int32_t c_out, const int32_t *mult,
-                         const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+static void tb_pw_general(const int8_t *x, int32_t h, int32_t w, int32_t c_in, int32_t x_zero,
+                          const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
+                          const int32_t *bias, int32_t c_out, const int32_t *mult,
+                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
     const uint32_t zp = tb_dsp_pair(-x_zero);
     const int8_t *w_one = k_train == 0 ? w_frozen : (k_train == c_in ? w_train : NULL);
@@ -87,5 +329,19 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
                 }
             }
         }
+    }
+}
+
+void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, int32_t x_zero,
+                         const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
+                         const int32_t *bias, int32_t c_out, const int32_t *mult,
+                         const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+{
+    if (tb_pw_usual(h * w, c_in, x_zero, k_train, bias, c_out, shift, y_zero)) {
+        tb_pw_usual_all(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift,
+                        y_zero, y, mask);
+    } else {
+        tb_pw_general(x, h, w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift,
+                      y_zero, y, mask);
     }
 }
