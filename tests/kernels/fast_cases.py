@@ -89,11 +89,11 @@ def stem_cases(rng) -> list[list]:
 
 
 def pointwise_fwd_cases(rng) -> list[list]:
-    """The usual path of the fast pointwise forward (c_out a multiple of 8, shifts in [33, 54],
-    biases that cannot saturate; split weights or c_in >= 64), which random cases (c_in <= 32,
-    c_out <= 12) reach only split with 8 output channels: parts with remainders of 3 channels,
-    an odd last position, every tail of the 16-channel main loop (c_in 236 = 14 * 16 + 8 + 4),
-    zero points at both ends, extreme inputs, biases at the bound, saturation both ways."""
+    """The usual path of the fast pointwise forward (c_out a multiple of 8, c_in <= 240, shifts
+    in [33, 62]), which random cases (c_in <= 32, c_out <= 12) reach only with 8 output
+    channels: weight parts with remainders of 3 channels, an odd last position, every tail of
+    the 16-channel main loop (c_in 236 = 14 * 16 + 8 + 4), zero points at both ends, extreme
+    inputs, biases at both ends of int32 (acc + bias saturates), outputs saturating both ways."""
     cases = []
     shapes = [  # h, w, c_in, k_train, c_out, x_zero, y_zero, mask
         (3, 3, 70, 7, 16, -128, 127, True), (2, 3, 236, 0, 8, 127, -128, False),
@@ -102,13 +102,12 @@ def pointwise_fwd_cases(rng) -> list[list]:
         n_out = h * w * c_out
         wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)
         wt, wf = np.ascontiguousarray(wts[:, :k_train]).ravel(), np.ascontiguousarray(wts[:, k_train:]).ravel()
-        room = 2**31 - 1 - 32640 * c_in
         bias = rng.integers(-20000, 20001, c_out).astype(np.int32)
-        bias[:2] = room, -room
+        bias[:3] = 2**31 - 1, -2**31, 2**31 - 1 - 32640 * c_in
         mult = rng.integers(2**30, 2**31, c_out).astype(np.int32)
         mult[-1] = 2**31 - 1
-        shift = rng.integers(33, 55, c_out).astype(np.int32)
-        shift[:2] = 33, 54
+        shift = rng.integers(33, 63, c_out).astype(np.int32)
+        shift[:2] = 33, 62
         x = rng.choice(np.array([-128, 127, 0, 5], np.int8), h * w * c_in)
         mask = np.full((n_out + 7) // 8, 0xA5, np.uint8) if with_mask else EMPTY_U8
         cases.append([x, h, w, c_in, xz, wt, wf, k_train, bias, c_out, mult, shift, yz,

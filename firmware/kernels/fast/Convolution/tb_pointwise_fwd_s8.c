@@ -10,11 +10,12 @@
  * read with its own weight rows. Outputs are written after the pair's inputs have been
  * read, so an in-place output (stream_overlap) is safe; the mask bits of one position are
  * contiguous and written as whole bytes (c_out a multiple of 8), no clearing pass.
- * The requantization is exact in three instructions when the layer allows it (checked once
- * per call): the bias starts the accumulator (no saturation possible), and with t = s - 32
- * in [1, 22], (sat(acc + bias) * m + 2^(s-1)) >> s plus y_zero is
- * SMMLA(acc, m, 2^(t-1) + y_zero * 2^t) >> t (tb_nn_fast.h, tb_fast_requant; adding a multiple
- * of 2^t before the floor shift adds it after).
+ * The requantization (shifts s in [33, 62], checked once per call) is exact in 32 bits:
+ * with t = s - 32 and h = (sat(acc + bias) * m) >> 32 (QADD, SMMUL), the reference's
+ * ((sat(acc + bias) * m + 2^(s-1)) >> s) + y_zero is ((h >> (t - 1)) + 1 + 2 y_zero) >> 1
+ * (tb_nn_fast.h, tb_fast_requant, for the 32 dropped bits; floors nest, and y_zero * 2^t
+ * added before the shift by t is y_zero after it); the last shift is folded into SSAT and
+ * into the comparison that sets the mask bit.
  *
  * General path (other shapes and parameters): tiles of 2 positions x 2 output channels over
  * the int8 inputs, the requantization of tb_fast_requant; rows in order, a row finished
@@ -25,41 +26,20 @@
 /* Input channels of the widened pair of positions: 4 bytes per channel, 960 B of stack. */
 #define TB_PW_MAX_CIN 240
 
-/* Below this many input channels a layer of one weight part keeps the general path: the
- * per-tile requantization and stores of the usual path cost more than the widening saves
- * (measured under iss: c_in 48 2.42 against 2.31 cycles/MAC, c_in 72 2.00 against 2.14). */
-#define TB_PW_MIN_CIN 64
-
 /* --------------------------------------------------------------------- usual path */
 
-/* SMMLA: a + the high word of x * y (a + floor(x * y / 2^32), mod 2^32). */
-static inline int32_t tb_pw_smmla(int32_t x, int32_t y, int32_t a)
+/* Whether the usual path computes this call: channel counts, zero points in int8, every
+ * shift in [33, 62]. */
+static int tb_pw_usual(int32_t hw, int32_t c_in, int32_t x_zero, int32_t c_out, const int32_t *shift,
+                       int32_t y_zero)
 {
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    int32_t r;
-    __asm("smmla %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(a));
-    return r;
-#else
-    return (int32_t)((uint32_t)a + (uint32_t)(((int64_t)x * y) >> 32));
-#endif
-}
-
-/* Whether the usual path computes this call: channel counts (split weights, or one part
- * of at least TB_PW_MIN_CIN channels), zero points in int8, every shift in [33, 54] and every
- * bias such that acc + bias cannot saturate (|acc| <= 255 * 128 * c_in). */
-static int tb_pw_usual(int32_t hw, int32_t c_in, int32_t x_zero, int32_t k_train, const int32_t *bias,
-                       int32_t c_out, const int32_t *shift, int32_t y_zero)
-{
-    const int32_t room = INT32_MAX - 32640 * c_in;
-    const int split = k_train > 0 && k_train < c_in;
     int32_t c;
-    if (hw < 1 || c_in < 1 || c_in > TB_PW_MAX_CIN || (!split && c_in < TB_PW_MIN_CIN) ||
-        c_out < 8 || c_out % 8 != 0 ||
+    if (hw < 1 || c_in < 1 || c_in > TB_PW_MAX_CIN || c_out < 8 || c_out % 8 != 0 ||
         x_zero < -128 || x_zero > 127 || y_zero < -128 || y_zero > 127) {
         return 0;
     }
     for (c = 0; c < c_out; c++) {
-        if (shift[c] < 33 || shift[c] > 54 || bias[c] > room || bias[c] < -room) {
+        if (shift[c] < 33 || shift[c] > 62) {
             return 0;
         }
     }
@@ -168,73 +148,107 @@ tb_pw_dot(const uint32_t *xb, const int8_t *w, int32_t s, int32_t n, tb_fast_acc
     return xb + r;
 }
 
-/* The 2 x 2 tile of output channels c, c + 1 at positions y0, y1 (rows of c_out outputs)
- * from the widened buffer (parts of k_train and c_in - k_train channels against the weight
- * rows wt and wf of channel c; c + 1's follow); returns its 4 mask bits (bits 0, 1: y0's
- * channels, 2, 3: y1's). */
-static inline __attribute__((always_inline)) uint32_t
+/* Output channel c at both positions of a tile: accumulators a0, a1, b = bias[c],
+ * m = mult[c], tm1 = shift[c] - 33, k = 1 + 2 y_zero: y = sat_s8(v),
+ * v = (((sat(a + b) * m) >> 32 >> tm1) + k) >> 1, stored at y0[0], y1[0]; when `masked`, bit
+ * `bit` of m0 (m1) set if v fits. */
+static inline __attribute__((always_inline)) void
+tb_pw_out2(int32_t a0, int32_t a1, int32_t b, int32_t m, int32_t tm1, int32_t k, int8_t *y0, int8_t *y1,
+           uint32_t *m0, uint32_t *m1, uint32_t bit, int masked)
+{
+    int32_t q0, q1;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    __asm("qadd %[a0], %[a0], %[b]\n\t"
+          "qadd %[a1], %[a1], %[b]\n\t"
+          "smmul %[a0], %[a0], %[m]\n\t"
+          "smmul %[a1], %[a1], %[m]\n\t"
+          "asr %[a0], %[a0], %[t]\n\t"
+          "asr %[a1], %[a1], %[t]\n\t"
+          "add %[a0], %[a0], %[k]\n\t"
+          "add %[a1], %[a1], %[k]\n\t"
+          "ssat %[q0], #8, %[a0], asr #1\n\t"
+          "ssat %[q1], #8, %[a1], asr #1\n\t"
+          : [a0] "+r"(a0), [a1] "+r"(a1), [q0] "=&r"(q0), [q1] "=&r"(q1)
+          : [b] "r"(b), [m] "r"(m), [t] "r"(tm1), [k] "r"(k));
+    if (masked) {
+        __asm("cmp %[q0], %[a0], asr #1\n\t"
+              "it eq\n\t"
+              "orreq %[m0], %[m0], %[bit]\n\t"
+              "cmp %[q1], %[a1], asr #1\n\t"
+              "it eq\n\t"
+              "orreq %[m1], %[m1], %[bit]\n\t"
+              : [m0] "+r"(*m0), [m1] "+r"(*m1)
+              : [q0] "r"(q0), [q1] "r"(q1), [a0] "r"(a0), [a1] "r"(a1), [bit] "I"(bit)
+              : "cc");
+    }
+#else
+    a0 = ((int32_t)(((int64_t)tb_dsp_qadd(a0, b) * m) >> 32) >> tm1) + k;
+    a1 = ((int32_t)(((int64_t)tb_dsp_qadd(a1, b) * m) >> 32) >> tm1) + k;
+    q0 = tb_dsp_ssat8(a0 >> 1);
+    q1 = tb_dsp_ssat8(a1 >> 1);
+    if (masked) {
+        *m0 |= q0 == (a0 >> 1) ? bit : 0u;
+        *m1 |= q1 == (a1 >> 1) ? bit : 0u;
+    }
+#endif
+    y0[0] = (int8_t)q0;
+    y1[0] = (int8_t)q1;
+}
+
+/* The 2 x 2 tile of output channels c, c + 1 (c % 8 = j) at positions y0, y1 (rows of c_out
+ * outputs, from y0 + c) from the widened buffer: parts of k_train and c_in - k_train channels
+ * against the weight rows wt and wf of channel c (c + 1's follow); mask bits j, j + 1. */
+static inline __attribute__((always_inline)) void
 tb_pw_usual_tile(const uint32_t *buf, int32_t c_in, const int8_t *wt, const int8_t *wf, int32_t k_train,
-                 const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t y_zero,
-                 int8_t *y0, int8_t *y1)
+                 const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t k, int8_t *y0,
+                 int8_t *y1, uint32_t *m0, uint32_t *m1, int32_t j, int masked)
 {
     const int32_t k_frozen = c_in - k_train;
-    const int32_t t0 = shift[0] - 32, t1 = shift[1] - 32;
-    const int32_t r0 = ((int32_t)1 << (t0 - 1)) + y_zero * ((int32_t)1 << t0);
-    const int32_t r1 = ((int32_t)1 << (t1 - 1)) + y_zero * ((int32_t)1 << t1);
     tb_fast_acc4_t acc;
-    int32_t v00, v01, v10, v11, q00, q01, q10, q11;
-    acc.a0 = acc.a2 = bias[0];
-    acc.a1 = acc.a3 = bias[1];
+    acc.a0 = acc.a1 = acc.a2 = acc.a3 = 0;
     if (k_train > 0) {
         buf = tb_pw_dot(buf, wt, k_train, k_train, &acc);
     }
     if (k_frozen > 0) {
         tb_pw_dot(buf, wf, k_frozen, k_frozen, &acc);
     }
-    v00 = tb_pw_smmla(acc.a0, mult[0], r0) >> t0;
-    v01 = tb_pw_smmla(acc.a1, mult[1], r1) >> t1;
-    v10 = tb_pw_smmla(acc.a2, mult[0], r0) >> t0;
-    v11 = tb_pw_smmla(acc.a3, mult[1], r1) >> t1;
-    q00 = tb_dsp_ssat8(v00);
-    q01 = tb_dsp_ssat8(v01);
-    q10 = tb_dsp_ssat8(v10);
-    q11 = tb_dsp_ssat8(v11);
-    tb_dsp_write2(y1, ((uint32_t)q10 & 0xFFu) | ((uint32_t)q11 << 8));
-    tb_dsp_write2(y0, ((uint32_t)q00 & 0xFFu) | ((uint32_t)q01 << 8));
-    return (uint32_t)(q00 == v00) | ((uint32_t)(q01 == v01) << 1) | ((uint32_t)(q10 == v10) << 2) |
-           ((uint32_t)(q11 == v11) << 3);
+    tb_pw_out2(acc.a0, acc.a2, bias[0], mult[0], shift[0] - 33, k, y0, y1, m0, m1, 1u << j, masked);
+    tb_pw_out2(acc.a1, acc.a3, bias[1], mult[1], shift[1] - 33, k, y0 + 1, y1 + 1, m0, m1, 2u << j, masked);
 }
 
-/* Positions p0, p1 (p1 = p0 for an odd last one): widen, then every pair of output
- * channels; the mask bytes of each 8 channels are written whole. */
-static void tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t x_zero,
-                             uint32_t zp, const int8_t *w_train, const int8_t *w_frozen,
-                             int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
-                             const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask,
-                             uint32_t *buf)
+/* Positions p0, p1 (p1 = p0 for an odd last one): widen, then every 8 output channels as 4
+ * tiles, their mask bytes written whole (`masked`: a compile-time constant). */
+static inline __attribute__((always_inline)) void
+tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t x_zero, uint32_t zp,
+                 const int8_t *w_train, const int8_t *w_frozen, int32_t k_train, const int32_t *bias,
+                 int32_t c_out, const int32_t *mult, const int32_t *shift, int32_t k, int8_t *y,
+                 uint8_t *mask, uint32_t *buf, int masked)
 {
     const int32_t k_frozen = c_in - k_train;
     int8_t *y0 = y + p0 * c_out, *y1 = y + p1 * c_out;
-    uint8_t *mask0 = mask != NULL ? mask + ((p0 * c_out) >> 3) : NULL;
-    uint8_t *mask1 = mask != NULL ? mask + ((p1 * c_out) >> 3) : NULL;
-    uint32_t m0 = 0, m1 = 0;
     int32_t c;
     uint32_t *b = tb_pw_widen(x + p0 * c_in, x + p1 * c_in, k_train, x_zero, zp, buf);
     tb_pw_widen(x + p0 * c_in + k_train, x + p1 * c_in + k_train, k_frozen, x_zero, zp, b);
-    for (c = 0; c < c_out; c += 2) {
-        const uint32_t bits = tb_pw_usual_tile(buf, c_in, w_train + c * k_train, w_frozen + c * k_frozen,
-                                               k_train, bias + c, mult + c, shift + c, y_zero, y0 + c,
-                                               y1 + c);
-        m0 |= (bits & 3u) << (c & 7);
-        m1 |= (bits >> 2) << (c & 7);
-        if ((c & 7) == 6 && mask != NULL) {
-            mask1[c >> 3] = (uint8_t)m1;
-            mask0[c >> 3] = (uint8_t)m0;
-            m0 = m1 = 0;
+    for (c = 0; c < c_out; c += 8) {
+        uint32_t m0 = 0, m1 = 0;
+        /* the 4 tiles written out: their mask bits are immediates */
+#define TB_PW_TILE(j)                                                                              \
+        tb_pw_usual_tile(buf, c_in, w_train + (c + j) * k_train, w_frozen + (c + j) * k_frozen, k_train, \
+                         bias + c + j, mult + c + j, shift + c + j, k, y0 + c + j, y1 + c + j, &m0, &m1, \
+                         j, masked)
+        TB_PW_TILE(0);
+        TB_PW_TILE(2);
+        TB_PW_TILE(4);
+        TB_PW_TILE(6);
+#undef TB_PW_TILE
+        if (masked) {
+            mask[(p1 * c_out + c) >> 3] = (uint8_t)m1;
+            mask[(p0 * c_out + c) >> 3] = (uint8_t)m0;
         }
     }
 }
 
+/* Every pair of positions, with or without a mask (two copies of the loop). */
 static void tb_pw_usual_all(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero,
                             const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
                             const int32_t *bias, int32_t c_out, const int32_t *mult,
@@ -242,10 +256,17 @@ static void tb_pw_usual_all(const int8_t *x, int32_t hw, int32_t c_in, int32_t x
 {
     uint32_t buf[TB_PW_MAX_CIN];
     const uint32_t zp = tb_dsp_pair(-x_zero);
+    const int32_t k = 1 + 2 * y_zero;
     int32_t p;
     for (p = 0; p < hw; p += 2) {
-        tb_pw_usual_pair(x, p, p + 1 < hw ? p + 1 : p, c_in, x_zero, zp, w_train, w_frozen, k_train,
-                         bias, c_out, mult, shift, y_zero, y, mask, buf);
+        const int32_t p1 = p + 1 < hw ? p + 1 : p;
+        if (mask != NULL) {
+            tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_train, w_frozen, k_train, bias, c_out, mult, shift,
+                             k, y, mask, buf, 1);
+        } else {
+            tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_train, w_frozen, k_train, bias, c_out, mult, shift,
+                             k, y, mask, buf, 0);
+        }
     }
 }
 
@@ -337,7 +358,7 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
                          const int32_t *bias, int32_t c_out, const int32_t *mult,
                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
-    if (tb_pw_usual(h * w, c_in, x_zero, k_train, bias, c_out, shift, y_zero)) {
+    if (tb_pw_usual(h * w, c_in, x_zero, c_out, shift, y_zero)) {
         tb_pw_usual_all(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift,
                         y_zero, y, mask);
     } else {
