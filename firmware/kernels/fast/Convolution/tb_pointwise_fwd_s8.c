@@ -5,7 +5,8 @@
  * each 4 channels apart, as SXTB16 widens a weight word) into a stack buffer of at most
  * TB_PW_MAX_CIN channels, then every pair of output channels reads that buffer against the
  * int8 weight rows: a 2 x 2 tile, two loads of widened input and one weight word per SMLAD
- * pair, 16 channels per step of the assembly main loop (the approach of CMSIS-NN's
+ * pair, 16 channels per pass of the assembly main loop, entered where the rest of 4 channels
+ * is a multiple of 16 (the approach of CMSIS-NN's
  * arm_nn_mat_mult_kernel_s8_s16). A weight split at k_train is two parts of the buffer, each
  * read with its own weight rows. Outputs are written after the pair's inputs have been
  * read, so an in-place output (stream_overlap) is safe; the mask bits of one position are
@@ -97,7 +98,7 @@ static uint32_t *tb_pw_widen(const int8_t *x0, const int8_t *x1, int32_t n, int3
 #define TB_PW_OPERANDS                                                                     \
     [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [xb] "+r"(xb),       \
         [w] "+r"(w), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), \
-        [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "=&r"(t)
+        [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "+r"(t)
 #endif
 
 /* acc (2 x 2: positions x weight rows w, w + s) += the buffer at xb (n channels as
@@ -110,20 +111,22 @@ tb_pw_dot(const uint32_t *xb, const int8_t *w, int32_t s, int32_t n, tb_fast_acc
     const int16_t *h;
     int32_t j;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    uint32_t x0e, x0o, x1e, x1o, w0, w1, t;
-    if (n >= 16) {
-        const uint32_t *end = xb + (n & ~15);
-        __asm volatile("1:\n\t" TB_PW_STEP("") TB_PW_STEP("") TB_PW_STEP("")
-                       TB_PW_STEP("ldr %[t], %[end]\n\tcmp %[xb], %[t]\n\t") "bne 1b\n\t"
+    uint32_t x0e, x0o, x1e, x1o, w0, w1;
+    if (n >= 4) {
+        /* the loop of 4 steps entered at the step that leaves a multiple of 4 (TBB) */
+        const uint32_t *end = xb + (n & ~3);
+        uint32_t t = (uint32_t)(-(n >> 2)) & 3u;
+        __asm volatile("tbb [pc, %[t]]\n\t"
+                       "3:\n\t"
+                       ".byte (10f - 3b) / 2, (11f - 3b) / 2, (12f - 3b) / 2, (13f - 3b) / 2\n\t"
+                       "10:\n\t" TB_PW_STEP("")
+                       "11:\n\t" TB_PW_STEP("")
+                       "12:\n\t" TB_PW_STEP("")
+                       "13:\n\t" TB_PW_STEP("ldr %[t], %[end]\n\tcmp %[xb], %[t]\n\t")
+                       "bne 10b\n\t"
                        : TB_PW_OPERANDS
                        : [s] "r"(s), [end] "m"(end)
                        : "cc", "memory");
-    }
-    if (n & 8) {
-        __asm volatile(TB_PW_STEP("") TB_PW_STEP("") : TB_PW_OPERANDS : [s] "r"(s) : "memory");
-    }
-    if (n & 4) {
-        __asm volatile(TB_PW_STEP("") : TB_PW_OPERANDS : [s] "r"(s) : "memory");
     }
 #else
     for (j = 0; j + 4 <= n; j += 4, xb += 4, w += 4) {
@@ -248,7 +251,9 @@ tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t 
     }
 }
 
-/* Every pair of positions, with or without a mask (two copies of the loop). */
+/* Every pair of positions: four copies of the loop, with or without a mask, with one weight
+ * part (k_train 0 or c_in: passed as a frozen part, the constant 0 removing the other's code)
+ * or two. */
 static void tb_pw_usual_all(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero,
                             const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
                             const int32_t *bias, int32_t c_out, const int32_t *mult,
@@ -257,10 +262,18 @@ static void tb_pw_usual_all(const int8_t *x, int32_t hw, int32_t c_in, int32_t x
     uint32_t buf[TB_PW_MAX_CIN];
     const uint32_t zp = tb_dsp_pair(-x_zero);
     const int32_t k = 1 + 2 * y_zero;
+    const int8_t *w_one = k_train == 0 ? w_frozen : w_train;
+    const int one_part = k_train == 0 || k_train == c_in;
     int32_t p;
     for (p = 0; p < hw; p += 2) {
         const int32_t p1 = p + 1 < hw ? p + 1 : p;
-        if (mask != NULL) {
+        if (one_part && mask != NULL) {
+            tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_one, w_one, 0, bias, c_out, mult, shift, k, y, mask,
+                             buf, 1);
+        } else if (one_part) {
+            tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_one, w_one, 0, bias, c_out, mult, shift, k, y, mask,
+                             buf, 0);
+        } else if (mask != NULL) {
             tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_train, w_frozen, k_train, bias, c_out, mult, shift,
                              k, y, mask, buf, 1);
         } else {
