@@ -89,15 +89,18 @@ def stem_cases(rng) -> list[list]:
 
 
 def pointwise_fwd_cases(rng) -> list[list]:
-    """The usual path of the fast pointwise forward (c_out a multiple of 8, c_in <= 240, shifts
-    in [33, 62]), which random cases (c_in <= 32, c_out <= 12) reach only with 8 output
+    """The usual path of the fast pointwise forward (c_out a multiple of 8, c_in <= 240 or one
+    weight part and an even width, shifts in [33, 62]), which random cases (c_in <= 32, c_out <= 12) reach only with 8 output
     channels: weight parts with remainders of 3 channels, an odd last position, every tail of
     the 16-channel main loop (c_in 236 = 14 * 16 + 8 + 4), zero points at both ends, extreme
     inputs, biases at both ends of int32 (acc + bias saturates), outputs saturating both ways."""
     cases = []
     shapes = [  # h, w, c_in, k_train, c_out, x_zero, y_zero, mask
         (3, 3, 70, 7, 16, -128, 127, True), (2, 3, 236, 0, 8, 127, -128, False),
-        (1, 5, 64, 64, 24, 3, -5, True), (2, 2, 240, 120, 8, -1, 0, True), (1, 1, 96, 0, 16, 0, 0, True)]
+        (1, 5, 64, 64, 24, 3, -5, True), (2, 2, 240, 120, 8, -1, 0, True), (1, 1, 96, 0, 16, 0, 0, True),
+        # wide layers: the channels beyond the buffer as int8 (strided steps of 8 and a rest), and
+        # an odd width (the general path)
+        (2, 2, 300, 0, 16, -128, 5, True), (3, 2, 251, 251, 8, 7, -3, False), (1, 3, 260, 0, 8, 1, 1, True)]
     for h, w, c_in, k_train, c_out, xz, yz, with_mask in shapes:
         n_out = h * w * c_out
         wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)

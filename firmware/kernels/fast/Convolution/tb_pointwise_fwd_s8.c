@@ -18,9 +18,11 @@
  * added before the shift by t is y_zero after it); the last shift is folded into SSAT and
  * into the comparison that sets the mask bit.
  *
- * General path (other shapes and parameters): tiles of 2 positions x 2 output channels over
- * the int8 inputs, the requantization of tb_fast_requant; rows in order, a row finished
- * before the next is read. */
+ * Wide layers (more than TB_PW_MAX_CIN input channels, one weight part) buffer the first
+ * TB_PW_MAX_CIN channels and read the rest as int8 (tb_fast_dot_2x2_strided).
+ *
+ * General path (other shapes and parameters, e.g. a classifier of 10 outputs): positions in
+ * order, one output channel at a time. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
@@ -29,13 +31,15 @@
 
 /* --------------------------------------------------------------------- usual path */
 
-/* Whether the usual path computes this call: channel counts, zero points in int8, every
- * shift in [33, 62]. */
-static int tb_pw_usual(int32_t hw, int32_t c_in, int32_t x_zero, int32_t c_out, const int32_t *shift,
-                       int32_t y_zero)
+/* Whether the usual path computes this call: channel counts (beyond TB_PW_MAX_CIN input
+ * channels only with one weight part and rows of an even width, whose pairs of positions lie
+ * in one row), zero points in int8, every shift in [33, 62]. */
+static int tb_pw_usual(int32_t h, int32_t w, int32_t c_in, int32_t x_zero, int32_t k_train, int32_t c_out,
+                       const int32_t *shift, int32_t y_zero)
 {
+    const int wide_ok = (k_train == 0 || k_train == c_in) && w % 2 == 0;
     int32_t c;
-    if (hw < 1 || c_in < 1 || c_in > TB_PW_MAX_CIN || c_out < 8 || c_out % 8 != 0 ||
+    if (h * w < 1 || c_in < 1 || (c_in > TB_PW_MAX_CIN && !wide_ok) || c_out < 8 || c_out % 8 != 0 ||
         x_zero < -128 || x_zero > 127 || y_zero < -128 || y_zero > 127) {
         return 0;
     }
@@ -151,6 +155,28 @@ tb_pw_dot(const uint32_t *xb, const int8_t *w, int32_t s, int32_t n, tb_fast_acc
     return xb + r;
 }
 
+/* acc += the 2 x 2 dot of the int8 inputs x0, x1 against the weight rows w, w + s over n
+ * channels: the channels of a wide layer beyond the buffer (one weight part, s = c_in; the
+ * outputs written so far lie in rows before the pair's, whose inputs are not read again). */
+static void __attribute__((noinline)) tb_pw_raw(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t s,
+                                                int32_t n, int32_t x_zero, uint32_t zp, tb_fast_acc4_t *acc)
+{
+    int32_t a[4];
+    a[0] = acc->a0;
+    a[1] = acc->a1;
+    a[2] = acc->a2;
+    a[3] = acc->a3;
+    if (x1 == x0 + s) {
+        tb_fast_dot_2x2_strided(x0, w, s, n, x_zero, zp, a);
+    } else {
+        tb_fast_dot_2x2(x0, x1, w, w + s, n, x_zero, zp, a);
+    }
+    acc->a0 = a[0];
+    acc->a1 = a[1];
+    acc->a2 = a[2];
+    acc->a3 = a[3];
+}
+
 /* Output channel c at both positions of a tile: accumulators a0, a1, b = bias[c],
  * m = mult[c], tm1 = shift[c] - 33, k = 1 + 2 y_zero: y = sat_s8(v),
  * v = (((sat(a + b) * m) >> 32 >> tm1) + k) >> 1, stored at y0[0], y1[0]; when `masked`, bit
@@ -200,11 +226,13 @@ tb_pw_out2(int32_t a0, int32_t a1, int32_t b, int32_t m, int32_t tm1, int32_t k,
 
 /* The 2 x 2 tile of output channels c, c + 1 (c % 8 = j) at positions y0, y1 (rows of c_out
  * outputs, from y0 + c) from the widened buffer: parts of k_train and c_in - k_train channels
- * against the weight rows wt and wf of channel c (c + 1's follow); mask bits j, j + 1. */
+ * against the weight rows wt and wf of channel c (c + 1's follow), a wide part's channels
+ * beyond the buffer from its int8 inputs xf0, xf1; mask bits j, j + 1. */
 static inline __attribute__((always_inline)) void
-tb_pw_usual_tile(const uint32_t *buf, int32_t c_in, const int8_t *wt, const int8_t *wf, int32_t k_train,
-                 const int32_t *bias, const int32_t *mult, const int32_t *shift, int32_t k, int8_t *y0,
-                 int8_t *y1, uint32_t *m0, uint32_t *m1, int32_t j, int masked)
+tb_pw_usual_tile(const uint32_t *buf, const int8_t *xf0, const int8_t *xf1, int32_t c_in, int32_t x_zero,
+                 uint32_t zp, const int8_t *wt, const int8_t *wf, int32_t k_train, const int32_t *bias,
+                 const int32_t *mult, const int32_t *shift, int32_t k, int8_t *y0, int8_t *y1, uint32_t *m0,
+                 uint32_t *m1, int32_t j, int masked)
 {
     const int32_t k_frozen = c_in - k_train;
     tb_fast_acc4_t acc;
@@ -213,7 +241,11 @@ tb_pw_usual_tile(const uint32_t *buf, int32_t c_in, const int8_t *wt, const int8
         buf = tb_pw_dot(buf, wt, k_train, k_train, &acc);
     }
     if (k_frozen > 0) {
-        tb_pw_dot(buf, wf, k_frozen, k_frozen, &acc);
+        tb_pw_dot(buf, wf, k_frozen, k_frozen < TB_PW_MAX_CIN ? k_frozen : TB_PW_MAX_CIN, &acc);
+    }
+    if (k_frozen > TB_PW_MAX_CIN) {
+        tb_pw_raw(xf0 + TB_PW_MAX_CIN, xf1 + TB_PW_MAX_CIN, wf + TB_PW_MAX_CIN, k_frozen, k_frozen - TB_PW_MAX_CIN,
+                  x_zero, zp, &acc);
     }
     tb_pw_out2(acc.a0, acc.a2, bias[0], mult[0], shift[0] - 33, k, y0, y1, m0, m1, 1u << j, masked);
     tb_pw_out2(acc.a1, acc.a3, bias[1], mult[1], shift[1] - 33, k, y0 + 1, y1 + 1, m0, m1, 2u << j, masked);
@@ -228,17 +260,18 @@ tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t 
                  uint8_t *mask, uint32_t *buf, int masked)
 {
     const int32_t k_frozen = c_in - k_train;
+    const int8_t *xf0 = x + p0 * c_in + k_train, *xf1 = x + p1 * c_in + k_train;
     int8_t *y0 = y + p0 * c_out, *y1 = y + p1 * c_out;
     int32_t c;
     uint32_t *b = tb_pw_widen(x + p0 * c_in, x + p1 * c_in, k_train, x_zero, zp, buf);
-    tb_pw_widen(x + p0 * c_in + k_train, x + p1 * c_in + k_train, k_frozen, x_zero, zp, b);
+    tb_pw_widen(xf0, xf1, k_frozen < TB_PW_MAX_CIN ? k_frozen : TB_PW_MAX_CIN, x_zero, zp, b);
     for (c = 0; c < c_out; c += 8) {
         uint32_t m0 = 0, m1 = 0;
         /* the 4 tiles written out: their mask bits are immediates */
 #define TB_PW_TILE(j)                                                                              \
-        tb_pw_usual_tile(buf, c_in, w_train + (c + j) * k_train, w_frozen + (c + j) * k_frozen, k_train, \
-                         bias + c + j, mult + c + j, shift + c + j, k, y0 + c + j, y1 + c + j, &m0, &m1, \
-                         j, masked)
+        tb_pw_usual_tile(buf, xf0, xf1, c_in, x_zero, zp, w_train + (c + j) * k_train,           \
+                         w_frozen + (c + j) * k_frozen, k_train, bias + c + j, mult + c + j,         \
+                         shift + c + j, k, y0 + c + j, y1 + c + j, &m0, &m1, j, masked)
         TB_PW_TILE(0);
         TB_PW_TILE(2);
         TB_PW_TILE(4);
@@ -285,83 +318,24 @@ static void tb_pw_usual_all(const int8_t *x, int32_t hw, int32_t c_in, int32_t x
 
 /* ------------------------------------------------------------------- general path */
 
-/* The 2 x 2 accumulators of positions x0, x1 and output channels c, c1 over both weight
- * parts (rows of k_train and c_in - k_train weights). */
-static inline void tb_pw_tile(const int8_t *x0, const int8_t *x1, int32_t c_in, int32_t x_zero,
-                              uint32_t zp, const int8_t *w_train, const int8_t *w_frozen,
-                              int32_t k_train, int32_t c, int32_t c1, int32_t *acc)
+/* Positions in order, each output channel alone (tb_fast_dot_1x1 per weight part,
+ * tb_fast_requant), the mask cleared first: a position's outputs lie in rows before the inputs
+ * still to be read. */
+static void tb_pw_general(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                          const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out,
+                          const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
     const int32_t k_frozen = c_in - k_train;
-    if (x1 == x0 + c_in && c1 == c + 1 && (k_train == 0 || k_frozen == 0)) {
-        /* one weight part with rows as long as the inputs: both second operands one stride on */
-        tb_fast_dot_2x2_strided(x0, k_train ? w_train + c * c_in : w_frozen + c * c_in, c_in, c_in,
-                                x_zero, zp, acc);
-        return;
-    }
-    tb_fast_dot_2x2(x0, x1, w_train + c * k_train, w_train + c1 * k_train, k_train, x_zero, zp, acc);
-    tb_fast_dot_2x2(x0 + k_train, x1 + k_train, w_frozen + c * k_frozen, w_frozen + c1 * k_frozen,
-                    k_frozen, x_zero, zp, acc);
-}
-
-/* The position pairs (x, x + c_in), (x + 2 c_in, ...) of one row for the output channels
- * c, c + 1 of the one-part layout (weight rows wr, wr + c_in): the common case, kept apart so
- * that the loop around the assembly dot product has few values to keep. */
-static void tb_pw_row_pairs(const int8_t *x, const int8_t *x_end, int32_t c_in, int32_t x_zero,
-                            uint32_t zp, const int8_t *wr, const tb_fast_requant_t *q, int8_t *y,
-                            int32_t c_out, uint8_t *mask, int32_t i)
-{
-    for (; x != x_end; x += 2 * c_in, y += 2 * c_out, i += 2 * c_out) {
-        int32_t acc[4];
-        acc[0] = acc[1] = acc[2] = acc[3] = 0; /* not an initializer: -Os makes it a memset */
-        tb_fast_dot_2x2_strided(x, wr, c_in, c_in, x_zero, zp, acc);
-        tb_fast_store_pair_s8(y, mask, i, tb_fast_requant(&q[0], acc[0]), tb_fast_requant(&q[1], acc[1]));
-        tb_fast_store_pair_s8(y + c_out, mask, i + c_out, tb_fast_requant(&q[0], acc[2]),
-                              tb_fast_requant(&q[1], acc[3]));
-    }
-}
-
-static void tb_pw_general(const int8_t *x, int32_t h, int32_t w, int32_t c_in, int32_t x_zero,
-                          const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
-                          const int32_t *bias, int32_t c_out, const int32_t *mult,
-                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
-{
     const uint32_t zp = tb_dsp_pair(-x_zero);
-    const int8_t *w_one = k_train == 0 ? w_frozen : (k_train == c_in ? w_train : NULL);
-    int32_t row, col, c;
-    tb_fast_mask_clear(mask, h * w * c_out);
-    for (row = 0; row < h; row++) {
-        for (c = 0; c < c_out; c += 2) {
-            const int32_t c1 = c + 1 < c_out ? c + 1 : c;
-            tb_fast_requant_t q[2];
-            col = 0;
-            q[0] = tb_fast_requant_init(bias[c], mult[c], shift[c], y_zero);
-            q[1] = tb_fast_requant_init(bias[c1], mult[c1], shift[c1], y_zero);
-            if (w_one != NULL && c1 == c + 1) {
-                col = w & ~1;
-                tb_pw_row_pairs(x + row * w * c_in, x + (row * w + col) * c_in, c_in, x_zero, zp,
-                                w_one + c * c_in, q, y + row * w * c_out + c, c_out, mask,
-                                row * w * c_out + c);
-            }
-            for (; col < w; col += 2) {
-                const int32_t p0 = row * w + col;
-                const int32_t p1 = col + 1 < w ? p0 + 1 : p0;
-                int32_t acc[4];
-                acc[0] = acc[1] = acc[2] = acc[3] = 0; /* not an initializer: -Os makes it a memset */
-                int32_t v00, v01, v10, v11;
-                tb_pw_tile(x + p0 * c_in, x + p1 * c_in, c_in, x_zero, zp, w_train, w_frozen, k_train,
-                           c, c1, acc);
-                v00 = tb_fast_requant(&q[0], acc[0]);
-                v01 = tb_fast_requant(&q[1], acc[1]);
-                v10 = tb_fast_requant(&q[0], acc[2]);
-                v11 = tb_fast_requant(&q[1], acc[3]);
-                if (c1 == c) {
-                    tb_fast_store_s8(y, mask, p1 * c_out + c, v10);
-                    tb_fast_store_s8(y, mask, p0 * c_out + c, v00);
-                } else {
-                    tb_fast_store_pair_s8(y + p1 * c_out + c, mask, p1 * c_out + c, v10, v11);
-                    tb_fast_store_pair_s8(y + p0 * c_out + c, mask, p0 * c_out + c, v00, v01);
-                }
-            }
+    int32_t p, c;
+    tb_fast_mask_clear(mask, hw * c_out);
+    for (p = 0; p < hw; p++) {
+        const int8_t *xp = x + p * c_in;
+        for (c = 0; c < c_out; c++) {
+            const tb_fast_requant_t q = tb_fast_requant_init(bias[c], mult[c], shift[c], y_zero);
+            const int32_t acc = tb_fast_dot_1x1(xp, w_train + c * k_train, k_train, x_zero, zp) +
+                                tb_fast_dot_1x1(xp + k_train, w_frozen + c * k_frozen, k_frozen, x_zero, zp);
+            tb_fast_store_s8(y, mask, p * c_out + c, tb_fast_requant(&q, acc));
         }
     }
 }
@@ -371,11 +345,11 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
                          const int32_t *bias, int32_t c_out, const int32_t *mult,
                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
-    if (tb_pw_usual(h * w, c_in, x_zero, c_out, shift, y_zero)) {
+    if (tb_pw_usual(h, w, c_in, x_zero, k_train, c_out, shift, y_zero)) {
         tb_pw_usual_all(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift,
                         y_zero, y, mask);
     } else {
-        tb_pw_general(x, h, w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift,
-                      y_zero, y, mask);
+        tb_pw_general(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero,
+                      y, mask);
     }
 }
