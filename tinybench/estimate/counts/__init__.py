@@ -20,6 +20,7 @@ from tinybench.estimate.counts import convolution as cv
 from tinybench.estimate.counts import convolution_backward as cb
 from tinybench.estimate.counts import elementwise as el
 from tinybench.estimate.counts import fast_convolution as fcv
+from tinybench.estimate.counts import fast_pointwise_fwd as fpw
 from tinybench.estimate.counts import fused as fu
 from tinybench.estimate.counts import loss as lo
 from tinybench.estimate.counts import pooling as po
@@ -65,6 +66,7 @@ COUNTS: dict[str, CountModel] = {m.kernel: m for m in (
 #: Twins of the fast kernel set where its loops differ from the reference (the rest is shared).
 FAST_COUNTS: dict[str, CountModel] = {m.kernel: m for m in (
     CountModel("tb_conv_fwd_s8", fcv.CONV_FWD_FAST_FEATURES, fcv.tb_conv_fwd_s8),
+    CountModel("tb_pointwise_fwd_s8", fpw.POINTWISE_FWD_FAST_FEATURES, fpw.tb_pointwise_fwd_s8),
 )}
 
 

@@ -318,6 +318,13 @@ static void tb_pw_usual_all(const int8_t *x, int32_t hw, int32_t c_in, int32_t x
 
 /* ------------------------------------------------------------------- general path */
 
+/* tb_fast_dot_1x1 as a function: both weight parts run the same code. */
+static int32_t __attribute__((noinline)) tb_pw_dot1(const int8_t *x, const int8_t *w, int32_t n, int32_t x_zero,
+                                                    uint32_t zp)
+{
+    return tb_fast_dot_1x1(x, w, n, x_zero, zp);
+}
+
 /* Positions in order, each output channel alone (tb_fast_dot_1x1 per weight part,
  * tb_fast_requant), the mask cleared first: a position's outputs lie in rows before the inputs
  * still to be read. */
@@ -333,8 +340,8 @@ static void tb_pw_general(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_z
         const int8_t *xp = x + p * c_in;
         for (c = 0; c < c_out; c++) {
             const tb_fast_requant_t q = tb_fast_requant_init(bias[c], mult[c], shift[c], y_zero);
-            const int32_t acc = tb_fast_dot_1x1(xp, w_train + c * k_train, k_train, x_zero, zp) +
-                                tb_fast_dot_1x1(xp + k_train, w_frozen + c * k_frozen, k_frozen, x_zero, zp);
+            const int32_t acc = tb_pw_dot1(xp, w_train + c * k_train, k_train, x_zero, zp) +
+                                tb_pw_dot1(xp + k_train, w_frozen + c * k_frozen, k_frozen, x_zero, zp);
             tb_fast_store_s8(y, mask, p * c_out + c, tb_fast_requant(&q, acc));
         }
     }
