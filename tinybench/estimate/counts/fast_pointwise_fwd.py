@@ -4,13 +4,14 @@ Supersedes ``fast_pointwise.py`` (the twin of the kernel before its usual path).
 first checks whether its usual path applies (channel counts, zero points, every channel's
 shift, the loop stopping at the first channel that fails).
 
-Usual path: pairs of positions, both widened per weight part (words of 4 channels, the rest one
-by one; a wide part only its first ``MAX_CIN`` channels), then per pair of output channels a
+Usual path: pairs of positions, both widened per weight part (an assembly loop of 8 channels, a
+step of 4, the rest one by one; a wide part only its first ``MAX_CIN`` channels), then per pair of output channels a
 2 x 2 tile: per nonempty part the assembly loop of 4 steps of 4 channels (entered or not, its
 passes, its steps), the rest one by one; a wide part's channels beyond the buffer through the
 strided dot (assembly steps of 8, then at most a step of 4 and the rest one by one); the
-requantization and stores of a tile; mask bytes per 8 channels. The loop has four copies (mask
-or none, one weight part or two): one weight part runs as the frozen part.
+requantization and stores of a tile; mask bytes per 8 channels. The loop has copies (mask or
+none, one weight part or two, wide layers in a function of their own): one weight part runs as
+the frozen part.
 
 General path: positions in order, each output channel alone: a dot per weight part (one
 function: words of 4 channels, the rest one by one), the requantization (the 64-bit statement for shifts of at most
@@ -27,13 +28,16 @@ from tinybench.estimate.counts.geometry import mask_bits
 MAX_CIN = 240
 
 USUAL_FEATURES = (
-    "check_channels", "usual_calls", "usual_calls_masked", "pairs", "pairs_masked",
-    "widen_groups", "widen_rest_parts", "widen_rest", "tiles_one_part", "tiles_two_parts", "tiles_masked",
+    "check_channels", "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
+    "pairs_two_parts",
+    # widening per part: the assembly loop of 8 channels (entered, steps), a step of 4, the rest
+    "widen_loops", "widen_steps8", "widen_steps4", "widen_rest_parts", "widen_rest", "tiles_one_part", "tiles_two_parts", "tiles_masked",
     # the dots over the buffer: entered, rests entered and their channels, per part of each copy
     # (the one part, two parts' train and frozen part); passes of 4 steps and steps (the same
     # assembly everywhere)
     *(f"{p}_{f}" for p in ("one", "train", "frozen") for f in ("dots", "rest_dots", "rest")), "passes", "steps",
-    "wide_tiles", "wide_steps8", "wide_steps4",
+    # wide layers (their own copy of the loop): calls, tiles, the strided dot's steps of 8 and 4
+    "wide_calls", "wide_tiles", "wide_steps8", "wide_steps4",
 )
 
 GENERAL_FEATURES = (
@@ -72,10 +76,12 @@ def _usual(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
         loops += [-(-g // 4), g]
     dots = np.concatenate([entries.ravel(), loops])
     wide = max(parts[-1] - MAX_CIN, 0)
-    return [1, has_mask, pairs, has_mask * pairs, pairs * sum(n // 4 for n in buffered),
+    return [1, has_mask, not one_part, pairs, has_mask * pairs, pairs * (not one_part),
+            pairs * sum(n >= 8 for n in buffered),
+            pairs * sum(n // 8 for n in buffered), pairs * sum(n % 8 // 4 for n in buffered),
             pairs * sum(n % 4 != 0 for n in buffered), pairs * sum(n % 4 for n in buffered),
             tiles * one_part, tiles * (not one_part), has_mask * tiles, *(tiles * dots).tolist(),
-            tiles * (wide > 0), tiles * (wide // 8), tiles * (wide % 8 // 4)]
+            wide > 0, tiles * (wide > 0), tiles * (wide // 8), tiles * (wide % 8 // 4)]
 
 
 def _general(h, w, c_in, k_train, c_out, shift, mask, probe) -> list[int]:

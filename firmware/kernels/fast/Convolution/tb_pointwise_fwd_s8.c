@@ -53,14 +53,49 @@ static int tb_pw_usual(int32_t h, int32_t w, int32_t c_in, int32_t x_zero, int32
 
 /* Widen n channels of positions x0, x1 (x - x_zero, zp its halfword pair): per 4 channels
  * the words x0 even, x0 odd, x1 even, x1 odd (bytes 0, 2 and 1, 3); the n % 4 last channels
- * as halfwords, x0's then x1's. Returns the word after them. */
+ * as halfwords, x0's then x1's. Returns the word after them. On DSP cores 8 channels per
+ * step of an assembly loop, then at most one step of 4. */
 static uint32_t *tb_pw_widen(const int8_t *x0, const int8_t *x1, int32_t n, int32_t x_zero,
                              uint32_t zp, uint32_t *b)
 {
     const int32_t n4 = n & ~3, r = n & 3;
     int16_t *h;
-    int32_t j;
-    for (j = 0; j < n4; j += 4, b += 4) {
+    int32_t j = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (n >= 8) { /* 8 channels per step: the four loads together, then widen and store */
+        const int8_t *p0 = x0, *p1 = x1, *p0_end = x0 + (n & ~7);
+        uint32_t v0, v1, v2, v3, e;
+        __asm volatile("1:\n\t"
+                       "ldr %[v0], [%[p0]], #4\n\t"
+                       "ldr %[v1], [%[p1]], #4\n\t"
+                       "ldr %[v2], [%[p0]], #4\n\t"
+                       "ldr %[v3], [%[p1]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v0]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v0], ror #8\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v1]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v1], ror #8\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v2]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v2], ror #8\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v3]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v3], ror #8\n\t"
+                       "cmp %[p0], %[end]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "bne 1b\n\t"
+                       : [p0] "+r"(p0), [p1] "+r"(p1), [b] "+r"(b), [v0] "=&r"(v0), [v1] "=&r"(v1),
+                         [v2] "=&r"(v2), [v3] "=&r"(v3), [e] "=&r"(e)
+                       : [zp] "r"(zp), [end] "r"(p0_end)
+                       : "cc", "memory");
+        j = n & ~7;
+    }
+#endif
+    for (; j < n4; j += 4, b += 4) {
         const uint32_t v0 = tb_dsp_read4(x0 + j), v1 = tb_dsp_read4(x1 + j);
         b[0] = tb_dsp_sxtab16(zp, v0);
         b[1] = tb_dsp_sxtab16_ror8(zp, v0);
@@ -232,7 +267,7 @@ static inline __attribute__((always_inline)) void
 tb_pw_usual_tile(const uint32_t *buf, const int8_t *xf0, const int8_t *xf1, int32_t c_in, int32_t x_zero,
                  uint32_t zp, const int8_t *wt, const int8_t *wf, int32_t k_train, const int32_t *bias,
                  const int32_t *mult, const int32_t *shift, int32_t k, int8_t *y0, int8_t *y1, uint32_t *m0,
-                 uint32_t *m1, int32_t j, int masked)
+                 uint32_t *m1, int32_t j, int masked, int wide)
 {
     const int32_t k_frozen = c_in - k_train;
     tb_fast_acc4_t acc;
@@ -243,7 +278,7 @@ tb_pw_usual_tile(const uint32_t *buf, const int8_t *xf0, const int8_t *xf1, int3
     if (k_frozen > 0) {
         tb_pw_dot(buf, wf, k_frozen, k_frozen < TB_PW_MAX_CIN ? k_frozen : TB_PW_MAX_CIN, &acc);
     }
-    if (k_frozen > TB_PW_MAX_CIN) {
+    if (wide) {
         tb_pw_raw(xf0 + TB_PW_MAX_CIN, xf1 + TB_PW_MAX_CIN, wf + TB_PW_MAX_CIN, k_frozen, k_frozen - TB_PW_MAX_CIN,
                   x_zero, zp, &acc);
     }
@@ -257,7 +292,7 @@ static inline __attribute__((always_inline)) void
 tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t x_zero, uint32_t zp,
                  const int8_t *w_train, const int8_t *w_frozen, int32_t k_train, const int32_t *bias,
                  int32_t c_out, const int32_t *mult, const int32_t *shift, int32_t k, int8_t *y,
-                 uint8_t *mask, uint32_t *buf, int masked)
+                 uint8_t *mask, uint32_t *buf, int masked, int wide)
 {
     const int32_t k_frozen = c_in - k_train;
     const int8_t *xf0 = x + p0 * c_in + k_train, *xf1 = x + p1 * c_in + k_train;
@@ -271,7 +306,7 @@ tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t 
 #define TB_PW_TILE(j)                                                                              \
         tb_pw_usual_tile(buf, xf0, xf1, c_in, x_zero, zp, w_train + (c + j) * k_train,           \
                          w_frozen + (c + j) * k_frozen, k_train, bias + c + j, mult + c + j,         \
-                         shift + c + j, k, y0 + c + j, y1 + c + j, &m0, &m1, j, masked)
+                         shift + c + j, k, y0 + c + j, y1 + c + j, &m0, &m1, j, masked, wide)
         TB_PW_TILE(0);
         TB_PW_TILE(2);
         TB_PW_TILE(4);
@@ -284,36 +319,51 @@ tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t 
     }
 }
 
-/* Every pair of positions: four copies of the loop, with or without a mask, with one weight
- * part (k_train 0 or c_in: passed as a frozen part, the constant 0 removing the other's code)
- * or two. */
-static void tb_pw_usual_all(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero,
-                            const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
-                            const int32_t *bias, int32_t c_out, const int32_t *mult,
-                            const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+/* Every pair of positions, with or without a mask, with one weight part (k_train 0 or c_in:
+ * passed as a frozen part, the constant 0 removing the other's code) or two; `wide` (a
+ * constant: one part of more than TB_PW_MAX_CIN channels) in its own function. */
+static inline __attribute__((always_inline)) void
+tb_pw_usual_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                 const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
+                 const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask, int wide)
 {
     uint32_t buf[TB_PW_MAX_CIN];
     const uint32_t zp = tb_dsp_pair(-x_zero);
     const int32_t k = 1 + 2 * y_zero;
     const int8_t *w_one = k_train == 0 ? w_frozen : w_train;
-    const int one_part = k_train == 0 || k_train == c_in;
+    const int one_part = wide || k_train == 0 || k_train == c_in;
     int32_t p;
+#define TB_PW_PAIR(wt, wf, kt, masked)                                                                 \
+    tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, wt, wf, kt, bias, c_out, mult, shift, k, y, mask, buf, \
+                     masked, wide)
     for (p = 0; p < hw; p += 2) {
         const int32_t p1 = p + 1 < hw ? p + 1 : p;
         if (one_part && mask != NULL) {
-            tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_one, w_one, 0, bias, c_out, mult, shift, k, y, mask,
-                             buf, 1);
+            TB_PW_PAIR(w_one, w_one, 0, 1);
         } else if (one_part) {
-            tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_one, w_one, 0, bias, c_out, mult, shift, k, y, mask,
-                             buf, 0);
-        } else if (mask != NULL) {
-            tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_train, w_frozen, k_train, bias, c_out, mult, shift,
-                             k, y, mask, buf, 1);
-        } else {
-            tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, w_train, w_frozen, k_train, bias, c_out, mult, shift,
-                             k, y, mask, buf, 0);
+            TB_PW_PAIR(w_one, w_one, 0, 0);
+        } else if (!wide && mask != NULL) {
+            TB_PW_PAIR(w_train, w_frozen, k_train, 1);
+        } else if (!wide) {
+            TB_PW_PAIR(w_train, w_frozen, k_train, 0);
         }
     }
+#undef TB_PW_PAIR
+}
+
+static void tb_pw_usual_narrow(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                               const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out,
+                               const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
+                               uint8_t *mask)
+{
+    tb_pw_usual_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, 0);
+}
+
+static void tb_pw_usual_wide(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                             const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out,
+                             const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+{
+    tb_pw_usual_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, 1);
 }
 
 /* ------------------------------------------------------------------- general path */
@@ -353,8 +403,13 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
     if (tb_pw_usual(h, w, c_in, x_zero, k_train, c_out, shift, y_zero)) {
-        tb_pw_usual_all(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift,
-                        y_zero, y, mask);
+        if (c_in > TB_PW_MAX_CIN) {
+            tb_pw_usual_wide(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero,
+                             y, mask);
+        } else {
+            tb_pw_usual_narrow(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift,
+                               y_zero, y, mask);
+        }
     } else {
         tb_pw_general(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero,
                       y, mask);
