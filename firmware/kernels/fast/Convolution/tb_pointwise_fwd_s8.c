@@ -5,10 +5,9 @@
  * each 4 channels apart, as SXTB16 widens a weight word) into a stack buffer of at most
  * TB_PW_MAX_CIN channels, then every pair of output channels reads that buffer against the
  * int8 weight rows: a 2 x 2 tile, two loads of widened input and one weight word per SMLAD
- * pair, 16 channels per pass of the assembly main loop, entered where the rest of 4 channels
- * is a multiple of 16 (the approach of CMSIS-NN's
- * arm_nn_mat_mult_kernel_s8_s16). A weight split at k_train is two parts of the buffer, each
- * read with its own weight rows. Outputs are written after the pair's inputs have been
+ * pair, 16 channels per pass of the assembly main loop, entered (TBB) where the rest of 4
+ * channels is a multiple of 16 (the approach of CMSIS-NN's arm_nn_mat_mult_kernel_s8_s16).
+ * A weight split at k_train is two parts of the buffer, each read with its own weight rows. Outputs are written after the pair's inputs have been
  * read, so an in-place output (stream_overlap) is safe; the mask bits of one position are
  * contiguous and written as whole bytes (c_out a multiple of 8), no clearing pass.
  * The requantization (shifts s in [33, 62], checked once per call) is exact in 32 bits:
@@ -18,8 +17,9 @@
  * added before the shift by t is y_zero after it); the last shift is folded into SSAT and
  * into the comparison that sets the mask bit.
  *
- * Wide layers (more than TB_PW_MAX_CIN input channels, one weight part) buffer the first
- * TB_PW_MAX_CIN channels and read the rest as int8 (tb_fast_dot_2x2_strided).
+ * Wide layers (more than TB_PW_MAX_CIN input channels, one weight part, an even width so that
+ * a pair of positions lies in one row) buffer the first TB_PW_MAX_CIN channels and read the
+ * rest as int8 (tb_fast_dot_2x2_strided).
  *
  * General path (other shapes and parameters, e.g. a classifier of 10 outputs): positions in
  * order, one output channel at a time. */
