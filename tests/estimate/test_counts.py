@@ -51,25 +51,36 @@ def test_fast_twins_have_their_kernels_parameters_and_count_the_padded_macs():
     assert got["singles_fitting_masked"] == got["singles_fitting"] <= 16
 
 
-def test_fast_pointwise_twin_counts_the_padded_macs_of_its_tiles():
-    """3 x 5 positions, 13 input channels (one step of 8, one of 4, one byte), 5 output
-    channels: per row, two adjacent position pairs x 2 channel pairs in the strided loop, the odd
-    last position and the odd last channel in plain tiles; every tile computes 2 x 2 outputs."""
+def _pointwise_call(rng, h, w, c_in, k_train, c_out):
+    wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)
+    return [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 3,
+            np.ascontiguousarray(wts[:, :k_train]).ravel(), np.ascontiguousarray(wts[:, k_train:]).ravel(), k_train,
+            np.zeros(c_out, np.int32), c_out, np.full(c_out, 2**30, np.int32), np.full(c_out, 38, np.int32), 0,
+            np.zeros(h * w * c_out, np.int8), np.zeros((h * w * c_out + 7) // 8, np.uint8)]
+
+
+def test_fast_pointwise_twin_counts_every_mac_on_both_paths():
+    """Usual path (16 output channels): 3 x 5 positions in 8 pairs (the odd last one computed
+    twice), each pair widened once, then 8 tiles of 2 x 2 outputs per pair; split weights (5 + 8
+    channels) as two parts. General path (5 output channels): every output alone."""
     rng = np.random.default_rng(0)
-    h, w, c_in, c_out = 3, 5, 13, 5
-    args = [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 3, np.zeros(0, np.int8),
-            rng.integers(-128, 128, c_out * c_in).astype(np.int8), 0, np.zeros(c_out, np.int32), c_out,
-            np.full(c_out, 2**30, np.int32), np.full(c_out, 38, np.int32), 0, np.zeros(h * w * c_out, np.int8),
-            np.zeros((h * w * c_out + 7) // 8, np.uint8)]
+    h, w, c_in = 3, 5, 13
+    for k_train in (0, 5):
+        got = dict(zip(FAST_COUNTS["tb_pointwise_fwd_s8"].features,
+                       run_and_count("tb_pointwise_fwd_s8", _pointwise_call(rng, h, w, c_in, k_train, 16),
+                                     kernel_set="fast").counts))
+        pairs, tiles = 8, 8 * 8
+        assert (got["usual_calls"], got["pairs"], got["general_calls"]) == (1, pairs, 0)
+        assert 8 * got["widen_steps8"] + 4 * got["widen_steps4"] + got["widen_rest"] == pairs * c_in
+        rest = got["one_rest"] + got["train_rest"] + got["frozen_rest"]
+        assert 4 * got["steps"] + rest == tiles * c_in  # 4 MACs per channel of a tile
+        assert got["tiles_one_part" if k_train == 0 else "tiles_two_parts"] == tiles == got["tiles_masked"]
     got = dict(zip(FAST_COUNTS["tb_pointwise_fwd_s8"].features,
-                   run_and_count("tb_pointwise_fwd_s8", args, kernel_set="fast").counts))
-    assert (got["row_runs"], got["strided_pairs"], got["strided_steps8"], got["strided_words"]) == (6, 12, 12, 12)
-    assert (got["tiles_pair"], got["tiles_single"], got["tiles_adjacent"]) == (6, 9, 6)
-    channels = (8 * got["strided_steps8"] + 4 * got["strided_words"] + got["strided_rest_bytes"]
-                + 4 * got["tile_words"] + got["tile_bytes"])
-    assert channels == c_in * h * ((w + 1) // 2) * ((c_out + 1) // 2)  # 4 MACs per channel of a tile
-    assert got["strided_store_pairs"] + got["tile_store_pairs"] == 2 * h * 3 * 2 and got["store_singles"] == 2 * h * 3
-    assert got["strided_pairs_masked"] + got["tile_pairs_masked"] == 36 and got["singles_masked"] == 18
+                   run_and_count("tb_pointwise_fwd_s8", _pointwise_call(rng, h, w, c_in, 0, 5),
+                                 kernel_set="fast").counts))
+    assert (got["usual_calls"], got["general_calls"], got["outputs"]) == (0, 1, h * w * 5)
+    assert 4 * got["words"] + got["bytes"] == h * w * 5 * c_in
+    assert got["outputs_fitting"] <= got["outputs_masked"] == h * w * 5
 
 
 def test_fast_depthwise_input_gradient_twin_counts_every_tap_of_both_passes():

@@ -71,7 +71,8 @@ def edge_cases() -> dict[str, list[list]]:
             f, -20, np.zeros(h * w * c_in, np.int8)]
     return {"tb_pointwise_bwd_input_s8": [late] + pointwise_input_room_cases(rng), "tb_conv_fwd_s8": stem_cases(rng),
             "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng),
-            "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng), "tb_pwdw_fwd_s8": pwdw_cases(rng)}
+            "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng), "tb_pwdw_fwd_s8": pwdw_cases(rng),
+            "tb_pointwise_fwd_s8": pointwise_fwd_cases(rng)}
 
 
 def pointwise_sgd_cases(rng) -> list[list]:
@@ -180,4 +181,34 @@ def pwdw_cases(rng) -> list[list]:
                       rng.integers(-128, 128, c_mid * k * k).astype(np.int8), bias[::-1].copy(), k, s,
                       np.full(c_mid, 2**31 - 1, np.int32), shift[::-1].copy(), zeros[2],
                       rng.integers(-128, 128, n).astype(np.int8), np.zeros((n + 7) // 8, np.uint8)])
+    return cases
+
+
+def pointwise_fwd_cases(rng) -> list[list]:
+    """The usual path of the fast pointwise forward (c_out a multiple of 8, c_in <= 240 or one
+    weight part and an even width, shifts in [33, 62]), which random cases (c_in <= 32, c_out <= 12) reach only with 8 output
+    channels: weight parts with remainders of 3 channels, an odd last position, every tail of
+    the 16-channel main loop (c_in 236 = 14 * 16 + 8 + 4), zero points at both ends, extreme
+    inputs, biases at both ends of int32 (acc + bias saturates), outputs saturating both ways."""
+    cases = []
+    shapes = [  # h, w, c_in, k_train, c_out, x_zero, y_zero, mask
+        (3, 3, 70, 7, 16, -128, 127, True), (2, 3, 236, 0, 8, 127, -128, False),
+        (1, 5, 64, 64, 24, 3, -5, True), (2, 2, 240, 120, 8, -1, 0, True), (1, 1, 96, 0, 16, 0, 0, True),
+        # wide layers: the channels beyond the buffer as int8 (strided steps of 8 and a rest), and
+        # an odd width (the general path)
+        (2, 2, 300, 0, 16, -128, 5, True), (3, 2, 251, 251, 8, 7, -3, False), (1, 3, 260, 0, 8, 1, 1, True)]
+    for h, w, c_in, k_train, c_out, xz, yz, with_mask in shapes:
+        n_out = h * w * c_out
+        wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)
+        wt, wf = np.ascontiguousarray(wts[:, :k_train]).ravel(), np.ascontiguousarray(wts[:, k_train:]).ravel()
+        bias = rng.integers(-20000, 20001, c_out).astype(np.int32)
+        bias[:3] = 2**31 - 1, -2**31, 2**31 - 1 - 32640 * c_in
+        mult = rng.integers(2**30, 2**31, c_out).astype(np.int32)
+        mult[-1] = 2**31 - 1
+        shift = rng.integers(33, 63, c_out).astype(np.int32)
+        shift[:2] = 33, 62
+        x = rng.choice(np.array([-128, 127, 0, 5], np.int8), h * w * c_in)
+        mask = np.full((n_out + 7) // 8, 0xA5, np.uint8) if with_mask else EMPTY_U8
+        cases.append([x, h, w, c_in, xz, wt, wf, k_train, bias, c_out, mult, shift, yz,
+                      rng.integers(-128, 128, n_out).astype(np.int8), mask])
     return cases

@@ -1,16 +1,20 @@
 """Count twin of the fast pointwise convolution (``firmware/kernels/fast/Convolution/tb_pointwise_fwd_s8.c``).
 
-The fast kernel's loops: rows; pairs of output channels (an odd last one pairs with itself),
-their requantization prepared once; pairs of positions. With one weight part (no input channel
-trained, or all) and a true channel pair, a row's position pairs run in ``tb_pw_row_pairs``:
-the 2 x 2 dot with both second operands one stride on (8 channels per step of the assembly
-loop, then at most one step of 4 and the rest one by one). Every other tile (the odd last
-position, the odd last channel, two weight parts) takes two plain 2 x 2 dots, one per part (4
-channels per step, the rest one by one). The twin returns the trip counts of those loops, split
-where a loop is entered or skipped, and the paths of the stores: pairs or single channels, mask
-or none, and what the outputs decide (a single channel's mask bit is set only when it fits
-int8, a pair's second bit opens the next mask byte only when it is set); requantizations with a
-shift of at most 32 take the 64-bit statement.
+The kernel first checks whether its usual path applies (channel counts, zero points, every channel's
+shift, the loop stopping at the first channel that fails).
+
+Usual path: pairs of positions, both widened per weight part (an assembly loop of 8 channels, a
+step of 4, the rest one by one; a wide part only its first ``MAX_CIN`` channels), then per pair of output channels a
+2 x 2 tile: per nonempty part the assembly loop of 4 steps of 4 channels (entered or not, its
+passes, its steps), the rest one by one; a wide part's channels beyond the buffer through the
+strided dot (assembly steps of 8, then at most a step of 4 and the rest one by one); the
+requantization and stores of a tile; mask bytes per 8 channels. The loop has copies (mask or
+none, one weight part or two, wide layers in a function of their own): one weight part runs as
+the frozen part.
+
+General path: positions in order, each output channel alone: a dot per weight part (one
+function: words of 4 channels, the rest one by one), the requantization (the 64-bit statement for shifts of at most
+32), the store and its mask bit (set only when the output fits int8: the probe says which).
 """
 
 from __future__ import annotations
@@ -19,70 +23,82 @@ import numpy as np
 
 from tinybench.estimate.counts.geometry import mask_bits
 
-#: The stores of one path (tb_pw_row_pairs or the other tiles): pairs of channels, their mask
-#: bits, pairs whose second bit opens the next mask byte.
-def _store_names(prefix: str) -> tuple[str, ...]:
-    return tuple(f"{prefix}_{f}" for f in ("store_pairs", "pairs_masked", "pairs_opening_a_byte"))
+#: TB_PW_MAX_CIN of the kernel: the usual path's widened input channels per position.
+MAX_CIN = 240
 
-
-POINTWISE_FWD_FAST_FEATURES = (
-    "calls", "calls_trained", "calls_masked", "mask_bytes_cleared", "rows", "channel_pairs", "channel_singles",
-    "channel_pairs_one_part",
-    # tb_pw_row_pairs: its calls, position pairs, the assembly loop, the 2 x 2 dot of the rest
-    "row_runs", "row_runs_nonempty", "strided_pairs", "strided_asm", "strided_steps8", "strided_words", "strided_rest",
-    "strided_rest_bytes", *_store_names("strided"),
-    # the other tiles: the runs of a row and channel pair that have some, tiles of two adjacent
-    # positions (and of a channel pair: tests for the strided dot), a plain 2 x 2 dot per weight
-    # part, its word and byte loops entered or not
-    "tile_runs", "tiles_pair", "tiles_single", "tiles_adjacent", "tiles_pair_adjacent",
-    "train_dots_with_words", "train_dots_with_bytes", "frozen_dots_with_words", "frozen_dots_with_bytes",
-    "frozen_words_after_train_bytes", "tile_words", "tile_bytes",
-    *_store_names("tile"), "store_singles", "singles_masked", "singles_fitting", "singles_fitting_masked",
-    "requant_64bit",
+USUAL_FEATURES = (
+    "check_channels", "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
+    "pairs_two_parts",
+    # widening per part: the assembly loop of 8 channels (entered, steps), a step of 4, the rest
+    "widen_loops", "widen_steps8", "widen_steps4", "widen_rest_parts", "widen_rest", "tiles_one_part", "tiles_two_parts", "tiles_masked",
+    # the dots over the buffer: entered, rests entered and their channels, per part of each copy
+    # (the one part, two parts' train and frozen part); passes of 4 steps and steps (the same
+    # assembly everywhere)
+    *(f"{p}_{f}" for p in ("one", "train", "frozen") for f in ("dots", "rest_dots", "rest")), "passes", "steps",
+    # wide layers (their own copy of the loop): calls, tiles, the strided dot's steps of 8 and 4
+    "wide_calls", "wide_tiles", "wide_steps8", "wide_steps4",
 )
 
+GENERAL_FEATURES = (
+    "general_calls", "general_calls_masked", "mask_bytes_cleared", "positions", "outputs",
+    # both weight parts (one function)
+    "dots_with_words", "words", "dots_with_bytes", "bytes",
+    # the store tests the fit first where gcc orders it so (Cortex-M7), then the mask
+    "outputs_masked", "outputs_fitting", "outputs_fitting_masked", "requant_64bit",
+)
 
-def _stores(first: np.ndarray, fits: np.ndarray, has_mask: bool) -> list[int]:
-    """Pair stores at the indices ``first`` (their first output)."""
-    opening = np.count_nonzero((first % 8 == 7) & fits[np.minimum(first + 1, fits.size - 1)])
-    return [first.size, has_mask * first.size, has_mask * int(opening)]
+POINTWISE_FWD_FAST_FEATURES = (*USUAL_FEATURES, *GENERAL_FEATURES)
+
+
+def _check(h, w, c_in, x_zero, k_train, c_out, shift, y_zero) -> tuple[bool, int]:
+    """tb_pw_usual: (whether the usual path runs, channels its loop looked at)."""
+    wide_ok = k_train in (0, c_in) and w % 2 == 0
+    if (h * w < 1 or c_in < 1 or (c_in > MAX_CIN and not wide_ok) or c_out < 8 or c_out % 8
+            or not -128 <= x_zero <= 127 or not -128 <= y_zero <= 127):
+        return False, 0
+    s = np.asarray(shift, np.int64)
+    bad = np.flatnonzero((s < 33) | (s > 62))
+    return bad.size == 0, int(bad[0]) + 1 if bad.size else c_out
+
+
+def _usual(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
+    one_part = k_train in (0, c_in)
+    parts = (c_in,) if one_part else (k_train, c_in - k_train)
+    buffered = [min(n, MAX_CIN) for n in parts]
+    pairs = (h * w + 1) // 2
+    tiles = pairs * (c_out // 2)
+    entries = np.zeros((3, 3), np.int64)
+    loops = np.zeros(2, np.int64)
+    for i, n in zip((0,) if one_part else (1, 2), buffered):
+        g = n // 4
+        entries[i] = [g > 0, n % 4 != 0, n % 4]
+        loops += [-(-g // 4), g]
+    dots = np.concatenate([entries.ravel(), loops])
+    wide = max(parts[-1] - MAX_CIN, 0)
+    return [1, has_mask, not one_part, pairs, has_mask * pairs, pairs * (not one_part),
+            pairs * sum(n >= 8 for n in buffered),
+            pairs * sum(n // 8 for n in buffered), pairs * sum(n % 8 // 4 for n in buffered),
+            pairs * sum(n % 4 != 0 for n in buffered), pairs * sum(n % 4 for n in buffered),
+            tiles * one_part, tiles * (not one_part), has_mask * tiles, *(tiles * dots).tolist(),
+            wide > 0, tiles * (wide > 0), tiles * (wide // 8), tiles * (wide % 8 // 4)]
+
+
+def _general(h, w, c_in, k_train, c_out, shift, mask, probe) -> list[int]:
+    has_mask = mask.size > 0
+    hw = h * w
+    outputs = hw * c_out
+    fits = int(mask_bits(probe[1], outputs).sum())
+    parts = np.array([[n >= 4, n // 4, n % 4 != 0, n % 4] for n in (k_train, c_in - k_train)], np.int64).sum(0)
+    requant_64 = hw * int((np.asarray(shift) <= 32).sum())
+    return [1, has_mask, has_mask * ((outputs + 7) // 8), hw, outputs, *(outputs * parts).tolist(),
+            has_mask * outputs, fits, has_mask * fits, requant_64]
 
 
 def tb_pointwise_fwd_s8(x, h, w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y,
                         mask, *, probe):
     """``probe`` = (outputs, clamp mask) of the call, a scratch mask where it has none."""
-    one_part = k_train in (0, c_in)
-    k_frozen = c_in - k_train
-    pair_channels, single = c_out // 2, c_out % 2
+    usual, looked = _check(h, w, c_in, x_zero, k_train, c_out, shift, y_zero)
     has_mask = mask.size > 0
-    fits = mask_bits(probe[1], h * w * c_out)
-    # tiles: row x position pair (col, col + 1, or col twice at an odd end) x channel pair
-    col = np.arange(0, w, 2)
-    p0 = np.arange(h)[:, None] * w + col[None, :]  # [row, pair]
-    p1 = np.minimum(p0 + 1, np.arange(h)[:, None] * w + w - 1)
-    adjacent = np.broadcast_to(col + 1 < w, p0.shape)
-    c = np.arange(0, c_out - 1, 2)  # channels c of the true pairs (c, c + 1)
-    strided = adjacent & one_part  # tiles of true channel pairs in tb_pw_row_pairs
-    in_rows = np.concatenate([p0[strided], p1[strided]])[:, None] * c_out + c[None, :]
-    others = np.concatenate([p0[~strided], p1[~strided]])[:, None] * c_out + c[None, :]
-    n_strided = int(strided.sum()) * c.size
-    tiles_pair = int((~strided).sum()) * c.size
-    tiles_single = p0.size * single
-    n8, rest = c_in // 8 * 8, c_in % 8
-    asm = [n_strided, n_strided * (n8 > 0), n_strided * (n8 // 8), n_strided * (rest // 4), n_strided * (rest % 4 != 0),
-           n_strided * (rest % 4)]
-    tiles = tiles_pair + tiles_single
-    pair_adjacent = int((adjacent & ~strided).sum()) * c.size
-    dots = [v for n in (k_train, k_frozen) for v in (tiles * (n >= 4), tiles * (n % 4 != 0))]
-    dots.append(tiles * (k_train % 4 != 0) * (k_frozen >= 4))  # the frozen word loop entered from the train bytes
-    tile_runs = h * (c.size * (not one_part or w % 2 == 1) + single)
-    singles = np.concatenate([p0.ravel(), p1.ravel()]) * c_out + c_out - 1 if single else np.zeros(0, np.int64)
-    singles_fitting = int(fits[singles].sum())
-    requant_64 = 2 * p0.size * int((np.asarray(shift) <= 32).sum())
-    runs = h * c.size * one_part
-    return [1, k_train > 0, has_mask, has_mask * ((h * w * c_out + 7) // 8), h, h * c.size, h * single,
-            h * (c.size + single) * one_part, runs, runs * (w >= 2), *asm, *_stores(in_rows.ravel(), fits, has_mask),
-            tile_runs, tiles_pair, tiles_single, pair_adjacent + int(adjacent.sum()) * single, pair_adjacent, *dots,
-            tiles * (k_train // 4 + k_frozen // 4), tiles * (k_train % 4 + k_frozen % 4),
-            *_stores(others.ravel(), fits, has_mask), singles.size, has_mask * singles.size, singles_fitting,
-            has_mask * singles_fitting, requant_64]
+    u = _usual(h, w, c_in, k_train, c_out, has_mask) if usual else [0] * (len(USUAL_FEATURES) - 1)
+    g = [0] * len(GENERAL_FEATURES) if usual else _general(h, w, c_in, k_train, c_out, shift, mask, probe)
+    return [looked, *u, *g]

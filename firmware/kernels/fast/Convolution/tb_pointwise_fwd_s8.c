@@ -1,46 +1,399 @@
-/* tb_pointwise_fwd_s8, fast: tiles of 2 positions x 2 output channels, SMLAD over 4 input
- * channels per step (8 in the assembly main loop of the usual one-part layout), the
- * requantization in 32 bits. Same results as src/Convolution/tb_pointwise_fwd_s8.c.
+/* tb_pointwise_fwd_s8, fast. Same results as src/Convolution/tb_pointwise_fwd_s8.c.
  *
- * Loop nest: rows; in a row, pairs of output channels (c, c + 1; an odd last channel pairs
- * with itself), their requantization prepared once; pairs of positions (an odd last position
- * pairs with itself). A row is finished before the next is read: an in-place output row may
- * overlap the previous input row (stream_overlap). */
+ * Usual path (the shipped layers): pairs of positions in order. The two input rows are
+ * widened once to int16 with the zero point subtracted (SXTAB16, the even and odd bytes of
+ * each 4 channels apart, as SXTB16 widens a weight word) into a stack buffer of at most
+ * TB_PW_MAX_CIN channels, then every pair of output channels reads that buffer against the
+ * int8 weight rows: a 2 x 2 tile, two loads of widened input and one weight word per SMLAD
+ * pair, 16 channels per pass of the assembly main loop, entered (TBB) where the rest of 4
+ * channels is a multiple of 16 (the approach of CMSIS-NN's arm_nn_mat_mult_kernel_s8_s16).
+ * A weight split at k_train is two parts of the buffer, each read with its own weight rows. Outputs are written after the pair's inputs have been
+ * read, so an in-place output (stream_overlap) is safe; the mask bits of one position are
+ * contiguous and written as whole bytes (c_out a multiple of 8), no clearing pass.
+ * The requantization (shifts s in [33, 62], checked once per call) is exact in 32 bits:
+ * with t = s - 32 and h = (sat(acc + bias) * m) >> 32 (QADD, SMMUL), the reference's
+ * ((sat(acc + bias) * m + 2^(s-1)) >> s) + y_zero is ((h >> (t - 1)) + 1 + 2 y_zero) >> 1
+ * (tb_nn_fast.h, tb_fast_requant, for the 32 dropped bits; floors nest, and y_zero * 2^t
+ * added before the shift by t is y_zero after it); the last shift is folded into SSAT and
+ * into the comparison that sets the mask bit.
+ *
+ * Wide layers (more than TB_PW_MAX_CIN input channels, one weight part, an even width so that
+ * a pair of positions lies in one row) buffer the first TB_PW_MAX_CIN channels and read the
+ * rest as int8 (tb_fast_dot_2x2_strided).
+ *
+ * General path (other shapes and parameters, e.g. a classifier of 10 outputs): positions in
+ * order, one output channel at a time. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
-/* The 2 x 2 accumulators of positions x0, x1 and output channels c, c1 over both weight
- * parts (rows of k_train and c_in - k_train weights). */
-static inline void tb_pw_tile(const int8_t *x0, const int8_t *x1, int32_t c_in, int32_t x_zero,
-                              uint32_t zp, const int8_t *w_train, const int8_t *w_frozen,
-                              int32_t k_train, int32_t c, int32_t c1, int32_t *acc)
+/* Input channels of the widened pair of positions: 4 bytes per channel, 960 B of stack. */
+#define TB_PW_MAX_CIN 240
+
+/* --------------------------------------------------------------------- usual path */
+
+/* Whether the usual path computes this call: channel counts (beyond TB_PW_MAX_CIN input
+ * channels only with one weight part and rows of an even width, whose pairs of positions lie
+ * in one row), zero points in int8, every shift in [33, 62]. */
+static int tb_pw_usual(int32_t h, int32_t w, int32_t c_in, int32_t x_zero, int32_t k_train, int32_t c_out,
+                       const int32_t *shift, int32_t y_zero)
 {
-    const int32_t k_frozen = c_in - k_train;
-    if (x1 == x0 + c_in && c1 == c + 1 && (k_train == 0 || k_frozen == 0)) {
-        /* one weight part with rows as long as the inputs: both second operands one stride on */
-        tb_fast_dot_2x2_strided(x0, k_train ? w_train + c * c_in : w_frozen + c * c_in, c_in, c_in,
-                                x_zero, zp, acc);
-        return;
+    const int wide_ok = (k_train == 0 || k_train == c_in) && w % 2 == 0;
+    int32_t c;
+    if (h * w < 1 || c_in < 1 || (c_in > TB_PW_MAX_CIN && !wide_ok) || c_out < 8 || c_out % 8 != 0 ||
+        x_zero < -128 || x_zero > 127 || y_zero < -128 || y_zero > 127) {
+        return 0;
     }
-    tb_fast_dot_2x2(x0, x1, w_train + c * k_train, w_train + c1 * k_train, k_train, x_zero, zp, acc);
-    tb_fast_dot_2x2(x0 + k_train, x1 + k_train, w_frozen + c * k_frozen, w_frozen + c1 * k_frozen,
-                    k_frozen, x_zero, zp, acc);
+    for (c = 0; c < c_out; c++) {
+        if (shift[c] < 33 || shift[c] > 62) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
-/* The position pairs (x, x + c_in), (x + 2 c_in, ...) of one row for the output channels
- * c, c + 1 of the one-part layout (weight rows wr, wr + c_in): the common case, kept apart so
- * that the loop around the assembly dot product has few values to keep. */
-static void tb_pw_row_pairs(const int8_t *x, const int8_t *x_end, int32_t c_in, int32_t x_zero,
-                            uint32_t zp, const int8_t *wr, const tb_fast_requant_t *q, int8_t *y,
-                            int32_t c_out, uint8_t *mask, int32_t i)
+/* Widen n channels of positions x0, x1 (x - x_zero, zp its halfword pair): per 4 channels
+ * the words x0 even, x0 odd, x1 even, x1 odd (bytes 0, 2 and 1, 3); the n % 4 last channels
+ * as halfwords, x0's then x1's. Returns the word after them. On DSP cores 8 channels per
+ * step of an assembly loop, then at most one step of 4. */
+static uint32_t *tb_pw_widen(const int8_t *x0, const int8_t *x1, int32_t n, int32_t x_zero,
+                             uint32_t zp, uint32_t *b)
 {
-    for (; x != x_end; x += 2 * c_in, y += 2 * c_out, i += 2 * c_out) {
-        int32_t acc[4];
-        acc[0] = acc[1] = acc[2] = acc[3] = 0; /* not an initializer: -Os makes it a memset */
-        tb_fast_dot_2x2_strided(x, wr, c_in, c_in, x_zero, zp, acc);
-        tb_fast_store_pair_s8(y, mask, i, tb_fast_requant(&q[0], acc[0]), tb_fast_requant(&q[1], acc[1]));
-        tb_fast_store_pair_s8(y + c_out, mask, i + c_out, tb_fast_requant(&q[0], acc[2]),
-                              tb_fast_requant(&q[1], acc[3]));
+    const int32_t n4 = n & ~3, r = n & 3;
+    int16_t *h;
+    int32_t j = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (n >= 8) { /* 8 channels per step: the four loads together, then widen and store */
+        const int8_t *p0 = x0, *p1 = x1, *p0_end = x0 + (n & ~7);
+        uint32_t v0, v1, v2, v3, e;
+        __asm volatile("1:\n\t"
+                       "ldr %[v0], [%[p0]], #4\n\t"
+                       "ldr %[v1], [%[p1]], #4\n\t"
+                       "ldr %[v2], [%[p0]], #4\n\t"
+                       "ldr %[v3], [%[p1]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v0]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v0], ror #8\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v1]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v1], ror #8\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v2]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v2], ror #8\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v3]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "sxtab16 %[e], %[zp], %[v3], ror #8\n\t"
+                       "cmp %[p0], %[end]\n\t"
+                       "str %[e], [%[b]], #4\n\t"
+                       "bne 1b\n\t"
+                       : [p0] "+r"(p0), [p1] "+r"(p1), [b] "+r"(b), [v0] "=&r"(v0), [v1] "=&r"(v1),
+                         [v2] "=&r"(v2), [v3] "=&r"(v3), [e] "=&r"(e)
+                       : [zp] "r"(zp), [end] "r"(p0_end)
+                       : "cc", "memory");
+        j = n & ~7;
+    }
+#endif
+    for (; j < n4; j += 4, b += 4) {
+        const uint32_t v0 = tb_dsp_read4(x0 + j), v1 = tb_dsp_read4(x1 + j);
+        b[0] = tb_dsp_sxtab16(zp, v0);
+        b[1] = tb_dsp_sxtab16_ror8(zp, v0);
+        b[2] = tb_dsp_sxtab16(zp, v1);
+        b[3] = tb_dsp_sxtab16_ror8(zp, v1);
+    }
+    h = (int16_t *)b;
+    for (j = 0; j < r; j++) {
+        h[j] = (int16_t)(x0[n4 + j] - x_zero);
+        h[r + j] = (int16_t)(x1[n4 + j] - x_zero);
+    }
+    return b + r;
+}
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* One step of 4 channels: the 4 buffer words, both weight words (rows w, w + s), then per
+ * weight row its even and odd halves (SXTB16) against both positions. `tail` runs right
+ * after the loads (the loop test, while t is free). */
+#define TB_PW_STEP(tail)                                                                   \
+    "ldr %[x0e], [%[xb]], #4\n\t"                                                         \
+    "ldr %[x0o], [%[xb]], #4\n\t"                                                         \
+    "ldr %[x1e], [%[xb]], #4\n\t"                                                         \
+    "ldr %[x1o], [%[xb]], #4\n\t"                                                         \
+    "ldr %[w1], [%[w], %[s]]\n\t"                                                         \
+    "ldr %[w0], [%[w]], #4\n\t"                                                           \
+    tail                                                                                  \
+    "sxtb16 %[t], %[w0]\n\t"                                                              \
+    "smlad %[a00], %[x0e], %[t], %[a00]\n\t"                                              \
+    "smlad %[a10], %[x1e], %[t], %[a10]\n\t"                                              \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                     \
+    "smlad %[a00], %[x0o], %[w0], %[a00]\n\t"                                             \
+    "smlad %[a10], %[x1o], %[w0], %[a10]\n\t"                                             \
+    "sxtb16 %[t], %[w1]\n\t"                                                              \
+    "smlad %[a01], %[x0e], %[t], %[a01]\n\t"                                              \
+    "smlad %[a11], %[x1e], %[t], %[a11]\n\t"                                              \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                     \
+    "smlad %[a01], %[x0o], %[w1], %[a01]\n\t"                                             \
+    "smlad %[a11], %[x1o], %[w1], %[a11]\n\t"
+#define TB_PW_OPERANDS                                                                     \
+    [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [xb] "+r"(xb),       \
+        [w] "+r"(w), [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), \
+        [w0] "=&r"(w0), [w1] "=&r"(w1), [t] "+r"(t)
+#endif
+
+/* acc (2 x 2: positions x weight rows w, w + s) += the buffer at xb (n channels as
+ * tb_pw_widen wrote them) against the rows; returns the buffer word after them. */
+static inline __attribute__((always_inline)) const uint32_t *
+tb_pw_dot(const uint32_t *xb, const int8_t *w, int32_t s, int32_t n, tb_fast_acc4_t *acc)
+{
+    const int32_t r = n & 3;
+    int32_t a00 = acc->a0, a01 = acc->a1, a10 = acc->a2, a11 = acc->a3;
+    const int16_t *h;
+    int32_t j;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t x0e, x0o, x1e, x1o, w0, w1;
+    if (n >= 4) {
+        /* the loop of 4 steps entered at the step that leaves a multiple of 4 (TBB) */
+        const uint32_t *end = xb + (n & ~3);
+        uint32_t t = (uint32_t)(-(n >> 2)) & 3u;
+        __asm volatile("tbb [pc, %[t]]\n\t"
+                       "3:\n\t"
+                       ".byte (10f - 3b) / 2, (11f - 3b) / 2, (12f - 3b) / 2, (13f - 3b) / 2\n\t"
+                       "10:\n\t" TB_PW_STEP("")
+                       "11:\n\t" TB_PW_STEP("")
+                       "12:\n\t" TB_PW_STEP("")
+                       "13:\n\t" TB_PW_STEP("ldr %[t], %[end]\n\tcmp %[xb], %[t]\n\t")
+                       "bne 10b\n\t"
+                       : TB_PW_OPERANDS
+                       : [s] "r"(s), [end] "m"(end)
+                       : "cc", "memory");
+    }
+#else
+    for (j = 0; j + 4 <= n; j += 4, xb += 4, w += 4) {
+        const uint32_t v0 = tb_dsp_read4(w), v1 = tb_dsp_read4(w + s);
+        a00 = tb_dsp_smlad(xb[1], tb_dsp_sxtb16_ror8(v0), tb_dsp_smlad(xb[0], tb_dsp_sxtb16(v0), a00));
+        a01 = tb_dsp_smlad(xb[1], tb_dsp_sxtb16_ror8(v1), tb_dsp_smlad(xb[0], tb_dsp_sxtb16(v1), a01));
+        a10 = tb_dsp_smlad(xb[3], tb_dsp_sxtb16_ror8(v0), tb_dsp_smlad(xb[2], tb_dsp_sxtb16(v0), a10));
+        a11 = tb_dsp_smlad(xb[3], tb_dsp_sxtb16_ror8(v1), tb_dsp_smlad(xb[2], tb_dsp_sxtb16(v1), a11));
+    }
+#endif
+    h = (const int16_t *)xb;
+    for (j = 0; j < r; j++) {
+        a00 += h[j] * w[j];
+        a01 += h[j] * w[s + j];
+        a10 += h[r + j] * w[j];
+        a11 += h[r + j] * w[s + j];
+    }
+    acc->a0 = a00;
+    acc->a1 = a01;
+    acc->a2 = a10;
+    acc->a3 = a11;
+    return xb + r;
+}
+
+/* acc += the 2 x 2 dot of the int8 inputs x0, x1 against the weight rows w, w + s over n
+ * channels: the channels of a wide layer beyond the buffer (one weight part, s = c_in; the
+ * outputs written so far lie in rows before the pair's, whose inputs are not read again). */
+static void __attribute__((noinline)) tb_pw_raw(const int8_t *x0, const int8_t *x1, const int8_t *w, int32_t s,
+                                                int32_t n, int32_t x_zero, uint32_t zp, tb_fast_acc4_t *acc)
+{
+    int32_t a[4];
+    a[0] = acc->a0;
+    a[1] = acc->a1;
+    a[2] = acc->a2;
+    a[3] = acc->a3;
+    if (x1 == x0 + s) {
+        tb_fast_dot_2x2_strided(x0, w, s, n, x_zero, zp, a);
+    } else {
+        tb_fast_dot_2x2(x0, x1, w, w + s, n, x_zero, zp, a);
+    }
+    acc->a0 = a[0];
+    acc->a1 = a[1];
+    acc->a2 = a[2];
+    acc->a3 = a[3];
+}
+
+/* Output channel c at both positions of a tile: accumulators a0, a1, b = bias[c],
+ * m = mult[c], tm1 = shift[c] - 33, k = 1 + 2 y_zero: y = sat_s8(v),
+ * v = (((sat(a + b) * m) >> 32 >> tm1) + k) >> 1, stored at y0[0], y1[0]; when `masked`, bit
+ * `bit` of m0 (m1) set if v fits. */
+static inline __attribute__((always_inline)) void
+tb_pw_out2(int32_t a0, int32_t a1, int32_t b, int32_t m, int32_t tm1, int32_t k, int8_t *y0, int8_t *y1,
+           uint32_t *m0, uint32_t *m1, uint32_t bit, int masked)
+{
+    int32_t q0, q1;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    __asm("qadd %[a0], %[a0], %[b]\n\t"
+          "qadd %[a1], %[a1], %[b]\n\t"
+          "smmul %[a0], %[a0], %[m]\n\t"
+          "smmul %[a1], %[a1], %[m]\n\t"
+          "asr %[a0], %[a0], %[t]\n\t"
+          "asr %[a1], %[a1], %[t]\n\t"
+          "add %[a0], %[a0], %[k]\n\t"
+          "add %[a1], %[a1], %[k]\n\t"
+          "ssat %[q0], #8, %[a0], asr #1\n\t"
+          "ssat %[q1], #8, %[a1], asr #1\n\t"
+          : [a0] "+r"(a0), [a1] "+r"(a1), [q0] "=&r"(q0), [q1] "=&r"(q1)
+          : [b] "r"(b), [m] "r"(m), [t] "r"(tm1), [k] "r"(k));
+    if (masked) {
+        __asm("cmp %[q0], %[a0], asr #1\n\t"
+              "it eq\n\t"
+              "orreq %[m0], %[m0], %[bit]\n\t"
+              "cmp %[q1], %[a1], asr #1\n\t"
+              "it eq\n\t"
+              "orreq %[m1], %[m1], %[bit]\n\t"
+              : [m0] "+r"(*m0), [m1] "+r"(*m1)
+              : [q0] "r"(q0), [q1] "r"(q1), [a0] "r"(a0), [a1] "r"(a1), [bit] "I"(bit)
+              : "cc");
+    }
+#else
+    a0 = ((int32_t)(((int64_t)tb_dsp_qadd(a0, b) * m) >> 32) >> tm1) + k;
+    a1 = ((int32_t)(((int64_t)tb_dsp_qadd(a1, b) * m) >> 32) >> tm1) + k;
+    q0 = tb_dsp_ssat8(a0 >> 1);
+    q1 = tb_dsp_ssat8(a1 >> 1);
+    if (masked) {
+        *m0 |= q0 == (a0 >> 1) ? bit : 0u;
+        *m1 |= q1 == (a1 >> 1) ? bit : 0u;
+    }
+#endif
+    y0[0] = (int8_t)q0;
+    y1[0] = (int8_t)q1;
+}
+
+/* The 2 x 2 tile of output channels c, c + 1 (c % 8 = j) at positions y0, y1 (rows of c_out
+ * outputs, from y0 + c) from the widened buffer: parts of k_train and c_in - k_train channels
+ * against the weight rows wt and wf of channel c (c + 1's follow), a wide part's channels
+ * beyond the buffer from its int8 inputs xf0, xf1; mask bits j, j + 1. */
+static inline __attribute__((always_inline)) void
+tb_pw_usual_tile(const uint32_t *buf, const int8_t *xf0, const int8_t *xf1, int32_t c_in, int32_t x_zero,
+                 uint32_t zp, const int8_t *wt, const int8_t *wf, int32_t k_train, const int32_t *bias,
+                 const int32_t *mult, const int32_t *shift, int32_t k, int8_t *y0, int8_t *y1, uint32_t *m0,
+                 uint32_t *m1, int32_t j, int masked, int wide)
+{
+    const int32_t k_frozen = c_in - k_train;
+    tb_fast_acc4_t acc;
+    acc.a0 = acc.a1 = acc.a2 = acc.a3 = 0;
+    if (k_train > 0) {
+        buf = tb_pw_dot(buf, wt, k_train, k_train, &acc);
+    }
+    if (k_frozen > 0) {
+        tb_pw_dot(buf, wf, k_frozen, k_frozen < TB_PW_MAX_CIN ? k_frozen : TB_PW_MAX_CIN, &acc);
+    }
+    if (wide) {
+        tb_pw_raw(xf0 + TB_PW_MAX_CIN, xf1 + TB_PW_MAX_CIN, wf + TB_PW_MAX_CIN, k_frozen, k_frozen - TB_PW_MAX_CIN,
+                  x_zero, zp, &acc);
+    }
+    tb_pw_out2(acc.a0, acc.a2, bias[0], mult[0], shift[0] - 33, k, y0, y1, m0, m1, 1u << j, masked);
+    tb_pw_out2(acc.a1, acc.a3, bias[1], mult[1], shift[1] - 33, k, y0 + 1, y1 + 1, m0, m1, 2u << j, masked);
+}
+
+/* Positions p0, p1 (p1 = p0 for an odd last one): widen, then every 8 output channels as 4
+ * tiles, their mask bytes written whole (`masked`: a compile-time constant). */
+static inline __attribute__((always_inline)) void
+tb_pw_usual_pair(const int8_t *x, int32_t p0, int32_t p1, int32_t c_in, int32_t x_zero, uint32_t zp,
+                 const int8_t *w_train, const int8_t *w_frozen, int32_t k_train, const int32_t *bias,
+                 int32_t c_out, const int32_t *mult, const int32_t *shift, int32_t k, int8_t *y,
+                 uint8_t *mask, uint32_t *buf, int masked, int wide)
+{
+    const int32_t k_frozen = c_in - k_train;
+    const int8_t *xf0 = x + p0 * c_in + k_train, *xf1 = x + p1 * c_in + k_train;
+    int8_t *y0 = y + p0 * c_out, *y1 = y + p1 * c_out;
+    int32_t c;
+    uint32_t *b = tb_pw_widen(x + p0 * c_in, x + p1 * c_in, k_train, x_zero, zp, buf);
+    tb_pw_widen(xf0, xf1, k_frozen < TB_PW_MAX_CIN ? k_frozen : TB_PW_MAX_CIN, x_zero, zp, b);
+    for (c = 0; c < c_out; c += 8) {
+        uint32_t m0 = 0, m1 = 0;
+        /* the 4 tiles written out: their mask bits are immediates */
+#define TB_PW_TILE(j)                                                                              \
+        tb_pw_usual_tile(buf, xf0, xf1, c_in, x_zero, zp, w_train + (c + j) * k_train,           \
+                         w_frozen + (c + j) * k_frozen, k_train, bias + c + j, mult + c + j,         \
+                         shift + c + j, k, y0 + c + j, y1 + c + j, &m0, &m1, j, masked, wide)
+        TB_PW_TILE(0);
+        TB_PW_TILE(2);
+        TB_PW_TILE(4);
+        TB_PW_TILE(6);
+#undef TB_PW_TILE
+        if (masked) {
+            mask[(p1 * c_out + c) >> 3] = (uint8_t)m1;
+            mask[(p0 * c_out + c) >> 3] = (uint8_t)m0;
+        }
+    }
+}
+
+/* Every pair of positions, with or without a mask, with one weight part (k_train 0 or c_in:
+ * passed as a frozen part, the constant 0 removing the other's code) or two; `wide` (a
+ * constant: one part of more than TB_PW_MAX_CIN channels) in its own function. */
+static inline __attribute__((always_inline)) void
+tb_pw_usual_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                 const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
+                 const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask, int wide)
+{
+    uint32_t buf[TB_PW_MAX_CIN];
+    const uint32_t zp = tb_dsp_pair(-x_zero);
+    const int32_t k = 1 + 2 * y_zero;
+    const int8_t *w_one = k_train == 0 ? w_frozen : w_train;
+    const int one_part = wide || k_train == 0 || k_train == c_in;
+    int32_t p;
+#define TB_PW_PAIR(wt, wf, kt, masked)                                                                 \
+    tb_pw_usual_pair(x, p, p1, c_in, x_zero, zp, wt, wf, kt, bias, c_out, mult, shift, k, y, mask, buf, \
+                     masked, wide)
+    for (p = 0; p < hw; p += 2) {
+        const int32_t p1 = p + 1 < hw ? p + 1 : p;
+        if (one_part && mask != NULL) {
+            TB_PW_PAIR(w_one, w_one, 0, 1);
+        } else if (one_part) {
+            TB_PW_PAIR(w_one, w_one, 0, 0);
+        } else if (!wide && mask != NULL) {
+            TB_PW_PAIR(w_train, w_frozen, k_train, 1);
+        } else if (!wide) {
+            TB_PW_PAIR(w_train, w_frozen, k_train, 0);
+        }
+    }
+#undef TB_PW_PAIR
+}
+
+static void tb_pw_usual_narrow(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                               const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out,
+                               const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
+                               uint8_t *mask)
+{
+    tb_pw_usual_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, 0);
+}
+
+static void tb_pw_usual_wide(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                             const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out,
+                             const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+{
+    tb_pw_usual_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, 1);
+}
+
+/* ------------------------------------------------------------------- general path */
+
+/* tb_fast_dot_1x1 as a function: both weight parts run the same code. */
+static int32_t __attribute__((noinline)) tb_pw_dot1(const int8_t *x, const int8_t *w, int32_t n, int32_t x_zero,
+                                                    uint32_t zp)
+{
+    return tb_fast_dot_1x1(x, w, n, x_zero, zp);
+}
+
+/* Positions in order, each output channel alone (tb_fast_dot_1x1 per weight part,
+ * tb_fast_requant), the mask cleared first: a position's outputs lie in rows before the inputs
+ * still to be read. */
+static void tb_pw_general(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                          const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out,
+                          const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+{
+    const int32_t k_frozen = c_in - k_train;
+    const uint32_t zp = tb_dsp_pair(-x_zero);
+    int32_t p, c;
+    tb_fast_mask_clear(mask, hw * c_out);
+    for (p = 0; p < hw; p++) {
+        const int8_t *xp = x + p * c_in;
+        for (c = 0; c < c_out; c++) {
+            const tb_fast_requant_t q = tb_fast_requant_init(bias[c], mult[c], shift[c], y_zero);
+            const int32_t acc = tb_pw_dot1(xp, w_train + c * k_train, k_train, x_zero, zp) +
+                                tb_pw_dot1(xp + k_train, w_frozen + c * k_frozen, k_frozen, x_zero, zp);
+            tb_fast_store_s8(y, mask, p * c_out + c, tb_fast_requant(&q, acc));
+        }
     }
 }
 
@@ -49,43 +402,16 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
                          const int32_t *bias, int32_t c_out, const int32_t *mult,
                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
-    const uint32_t zp = tb_dsp_pair(-x_zero);
-    const int8_t *w_one = k_train == 0 ? w_frozen : (k_train == c_in ? w_train : NULL);
-    int32_t row, col, c;
-    tb_fast_mask_clear(mask, h * w * c_out);
-    for (row = 0; row < h; row++) {
-        for (c = 0; c < c_out; c += 2) {
-            const int32_t c1 = c + 1 < c_out ? c + 1 : c;
-            tb_fast_requant_t q[2];
-            col = 0;
-            q[0] = tb_fast_requant_init(bias[c], mult[c], shift[c], y_zero);
-            q[1] = tb_fast_requant_init(bias[c1], mult[c1], shift[c1], y_zero);
-            if (w_one != NULL && c1 == c + 1) {
-                col = w & ~1;
-                tb_pw_row_pairs(x + row * w * c_in, x + (row * w + col) * c_in, c_in, x_zero, zp,
-                                w_one + c * c_in, q, y + row * w * c_out + c, c_out, mask,
-                                row * w * c_out + c);
-            }
-            for (; col < w; col += 2) {
-                const int32_t p0 = row * w + col;
-                const int32_t p1 = col + 1 < w ? p0 + 1 : p0;
-                int32_t acc[4];
-                acc[0] = acc[1] = acc[2] = acc[3] = 0; /* not an initializer: -Os makes it a memset */
-                int32_t v00, v01, v10, v11;
-                tb_pw_tile(x + p0 * c_in, x + p1 * c_in, c_in, x_zero, zp, w_train, w_frozen, k_train,
-                           c, c1, acc);
-                v00 = tb_fast_requant(&q[0], acc[0]);
-                v01 = tb_fast_requant(&q[1], acc[1]);
-                v10 = tb_fast_requant(&q[0], acc[2]);
-                v11 = tb_fast_requant(&q[1], acc[3]);
-                if (c1 == c) {
-                    tb_fast_store_s8(y, mask, p1 * c_out + c, v10);
-                    tb_fast_store_s8(y, mask, p0 * c_out + c, v00);
-                } else {
-                    tb_fast_store_pair_s8(y + p1 * c_out + c, mask, p1 * c_out + c, v10, v11);
-                    tb_fast_store_pair_s8(y + p0 * c_out + c, mask, p0 * c_out + c, v00, v01);
-                }
-            }
+    if (tb_pw_usual(h, w, c_in, x_zero, k_train, c_out, shift, y_zero)) {
+        if (c_in > TB_PW_MAX_CIN) {
+            tb_pw_usual_wide(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero,
+                             y, mask);
+        } else {
+            tb_pw_usual_narrow(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift,
+                               y_zero, y, mask);
         }
+    } else {
+        tb_pw_general(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero,
+                      y, mask);
     }
 }
