@@ -96,3 +96,35 @@ def test_estimate_with_a_stale_calibration_exits_2_naming_it(calibrations, capsy
 def test_estimate_for_an_unknown_target_exits_2(capsys):
     code, out, err = _cli(capsys, "estimate", "--model", "mbv2-w0.35", "--scheme", "49kb", "--target", "esp32")
     assert code == 2 and "esp32" in err and "Traceback" not in err
+
+
+def test_a_kernels_code_and_stack_count_its_out_of_line_helpers(tmp_path):
+    """The fast pointwise forward keeps its usual path (with the 960 B widening buffer) in
+    static functions of its file: its code and stack in the calibration include them, found by
+    the symbol table's file entries and the calls in the code; a reference kernel without
+    helpers is its function alone."""
+    import numpy as np
+
+    from tinybench.bench.calibrate import kernel_code_and_frame, stack_frame
+    from tinybench.codegen.kernel_firmware import build_kernel_cases, expected_case, write_kernel_cases
+    from tinybench.emulate.elfinfo import ElfInfo
+    from tinybench.kernels.executor import numba_kernels
+
+    rng = np.random.default_rng(0)
+    h, w, c_in, c_out = 2, 2, 16, 8
+    args = [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 0, np.zeros(0, np.int8),
+            rng.integers(-128, 128, c_out * c_in).astype(np.int8), 0, np.zeros(c_out, np.int32), c_out,
+            np.full(c_out, 2**30, np.int32), np.full(c_out, 38, np.int32), 0, np.zeros(h * w * c_out, np.int8),
+            np.zeros(h * w * c_out // 8, np.uint8)]
+    for kernels in ("fast", "reference"):
+        out = tmp_path / kernels
+        out.mkdir()
+        source = write_kernel_cases([expected_case("tb_pointwise_fwd_s8", args, numba_kernels())], out / "cases.c")
+        elf = ElfInfo.load(build_kernel_cases(source, kernels, "stm32f746", "qemu", out, n_cases=1).elf)
+        helpers = elf.local_functions.get("tb_pointwise_fwd_s8.c", [])
+        code, frame = kernel_code_and_frame(elf, "tb_pointwise_fwd_s8")
+        assert code == elf.sizes["tb_pointwise_fwd_s8"] + sum(elf.sizes[f] for f in helpers)
+        if kernels == "fast":
+            assert helpers and frame >= stack_frame(elf, "tb_pointwise_fwd_s8") + 960
+        else:
+            assert frame == stack_frame(elf, "tb_pointwise_fwd_s8")

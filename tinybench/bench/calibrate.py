@@ -60,16 +60,24 @@ class Measured:
     frame_bytes: int
 
 
-def stack_frame(elf: ElfInfo, function: str) -> int:
-    """Bytes a leaf function's prologue reserves: registers pushed, FP registers pushed, the
-    stack pointer lowered (every kernel is a leaf: its helpers are inlined)."""
+def _thumb(elf: ElfInfo, function: str):
+    """Capstone's view of ``function``: its start, size and a Thumb (M-profile) disassembler."""
     import capstone
 
-    start = next(f for f in elf.functions if f[2] == function)
+    start, size = next((f[0], f[1]) for f in elf.functions if f[2] == function)
     md = capstone.Cs(capstone.CS_ARCH_ARM, capstone.CS_MODE_THUMB | capstone.CS_MODE_MCLASS)
     md.detail = True
+    return start, size, md
+
+
+def stack_frame(elf: ElfInfo, function: str) -> int:
+    """Bytes a function's prologue reserves: registers pushed, FP registers pushed, the stack
+    pointer lowered."""
+    import capstone
+
+    start, size, md = _thumb(elf, function)
     frame = 0
-    for insn in list(md.disasm(elf.read(start[0], min(start[1], 40)), start[0]))[:10]:
+    for insn in list(md.disasm(elf.read(start, min(size, 40)), start))[:10]:
         regs = [op for op in insn.operands if op.type == capstone.arm.ARM_OP_REG]
         writes_sp = regs and insn.reg_name(regs[0].reg) == "sp"
         if insn.mnemonic in ("push", "push.w", "vpush"):
@@ -79,6 +87,38 @@ def stack_frame(elf: ElfInfo, function: str) -> int:
         elif insn.mnemonic.startswith("sub") and writes_sp:
             frame += next(op.imm for op in insn.operands if op.type == capstone.arm.ARM_OP_IMM)
     return frame
+
+
+def _callees(elf: ElfInfo, function: str, candidates: set[str]) -> tuple[set[str], set[str]]:
+    """The functions of ``candidates`` that ``function`` calls (BL) and those it tail-calls (a
+    branch to another function's start: its own frame is popped by then)."""
+    import capstone
+
+    start, size, md = _thumb(elf, function)
+    by_address = {f[0]: f[2] for f in elf.functions if f[2] in candidates and f[2] != function}
+    calls, tails = set(), set()
+    for insn in md.disasm(elf.read(start, size), start):
+        call = insn.group(capstone.CS_GRP_CALL)
+        if call or insn.group(capstone.CS_GRP_JUMP):
+            op = insn.operands[-1] if insn.operands else None
+            if op is not None and op.type == capstone.arm.ARM_OP_IMM and op.imm in by_address:
+                (calls if call else tails).add(by_address[op.imm])
+    return calls, tails
+
+
+def kernel_code_and_frame(elf: ElfInfo, kernel: str) -> tuple[int, int]:
+    """A kernel's code (its function and the static helpers gcc kept out of line in its file)
+    and its stack (its frame plus the deepest chain of frames of the helpers it calls)."""
+    helpers = set(elf.local_functions.get(f"{kernel}.c", ()))
+    code = elf.sizes[kernel] + sum(elf.sizes[h] for h in helpers)
+
+    def deepest(function: str, seen: frozenset) -> int:
+        calls, tails = _callees(elf, function, helpers - seen)
+        called = max((deepest(c, seen | {c}) for c in calls), default=0)
+        tailed = max((deepest(c, seen | {c}) for c in tails), default=0)
+        return max(stack_frame(elf, function) + called, tailed)
+
+    return code, deepest(kernel, frozenset({kernel}))
 
 
 def build_flags(target: Target) -> list[str]:
@@ -126,9 +166,8 @@ def measure_kernel(kernel: str, kernels: str, target: Target, cases: int, seed: 
     batches = _batches(firmware_cases)
     dirs = [work / f"{kernel}-{i}" for i in range(len(batches))]
     measured = list(pool.map(lambda b, d: _measure_batch(b, kernels, target, d), batches, dirs))
-    elf = measured[0][1]
-    size = next(f[1] for f in elf.functions if f[2] == kernel)
-    return Measured(kernel, counts, np.concatenate([m[0] for m in measured]), size, stack_frame(elf, kernel))
+    code, frame = kernel_code_and_frame(measured[0][1], kernel)
+    return Measured(kernel, counts, np.concatenate([m[0] for m in measured]), code, frame)
 
 
 def fit(counts: np.ndarray, costs: np.ndarray) -> np.ndarray:

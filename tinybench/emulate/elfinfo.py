@@ -27,6 +27,10 @@ class ElfInfo:
     functions: list[tuple[int, int, str]]  # (start, size, name), sorted, Thumb bit cleared
     symbols: dict[str, int] = field(default_factory=dict)  # every named symbol -> value
     sizes: dict[str, int] = field(default_factory=dict)  # every named symbol -> st_size
+    #: source file -> its local (static) functions, by the symbol table's STT_FILE entries: the
+    #: out-of-line helpers of one translation unit (gcc keeps a static helper of a kernel apart
+    #: where it is too large to inline)
+    local_functions: dict[str, list[str]] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     _starts: list[int] = field(default_factory=list, repr=False)
 
@@ -45,19 +49,26 @@ class ElfInfo:
             functions: list[tuple[int, int, str]] = []
             symbols: dict[str, int] = {}
             sizes: dict[str, int] = {}
+            local: dict[str, list[str]] = {}
             for sec in elf.iter_sections():
                 if not isinstance(sec, SymbolTableSection):
                     continue
+                source = None
                 for sym in sec.iter_symbols():
-                    if not sym.name or sym.name.startswith("$"):
+                    kind = sym["st_info"]["type"]
+                    if kind == "STT_FILE":
+                        source = sym.name
+                    if not sym.name or sym.name.startswith("$") or kind == "STT_FILE":
                         continue
                     symbols[sym.name] = sym["st_value"]
                     sizes[sym.name] = sym["st_size"]
-                    if sym["st_info"]["type"] == "STT_FUNC":
+                    if kind == "STT_FUNC":
                         functions.append((sym["st_value"] & ~1, sym["st_size"], sym.name))
+                        if sym["st_info"]["bind"] == "STB_LOCAL" and source:
+                            local.setdefault(source, []).append(sym.name)
             functions.sort()
             info = cls(path=path, entry=elf["e_entry"], segments=segments,
-                       functions=functions, symbols=symbols, sizes=sizes)
+                       functions=functions, symbols=symbols, sizes=sizes, local_functions=local)
             info.meta = info._read_meta()
         return info
 
