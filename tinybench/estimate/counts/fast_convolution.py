@@ -37,6 +37,19 @@ GATHER_FEATURES = (
     "copied_words", "copied_bytes", "fills_left", "fills_right", "fills_pad_inside", "fills_pad_edge", "fill_bytes",
 )
 
+#: Output channels the stem path widens at once (TB_CONV_STEM_C_MAX).
+STEM_C_MAX = 16
+
+STEM_FEATURES = (
+    "stem_calls", "stem_calls_masked", "stem_mask_bytes_cleared", "stem_weight_rows", "stem_requant_inits",
+    "stem_requant_inits_fast", "stem_rows", "stem_rows_below_top", "stem_rows_inside", "stem_pairs",
+    "stem_positions", "stem_positions_rows_in", "stem_positions_left_in", "stem_positions_inside",
+    "stem_edge_rows_entered", "stem_edge_rows", "stem_edge_rows_with_taps", "stem_edge_taps",
+    "stem_tiles", "stem_requant_64bit", "stem_requant_64bit_partner",
+    "stem_store_pairs", "stem_pairs_masked", "stem_pairs_opening_a_byte", "stem_store_singles",
+    "stem_singles_masked", "stem_singles_fitting", "stem_singles_fitting_masked",
+)
+
 CONV_FWD_FAST_FEATURES = (
     "calls", "calls_masked", "mask_bytes_cleared", "rows_out", "position_pairs", "pairs_buffered",
     *GATHER_FEATURES, "widen_groups",
@@ -45,6 +58,8 @@ CONV_FWD_FAST_FEATURES = (
     "tap_dots", "tap_rows", "taps", "taps_with_words", "tap_words", "taps_with_bytes", "tap_bytes",
     "store_pairs", "pairs_masked", "pairs_opening_a_byte", "store_singles", "singles_masked", "singles_fitting",
     "singles_fitting_masked", "requant_64bit",
+    # the stem path (tb_conv_stem: 3 channels of one part, 3 x 3, stride 2, c_out <= STEM_C_MAX)
+    *STEM_FEATURES,
 )
 
 
@@ -89,9 +104,57 @@ def _gathers(m: int, n: int, c_in: int, kernel: int, ky: tuple, kx: tuple, xs: n
             int(edge.sum()) * (pad > 0), int(fill_bytes)]
 
 
+def _stores(h_out: int, w_out: int, c_out: int, gathered: np.ndarray, has_mask: bool, probe) -> list[int]:
+    """The stores of pairs of positions (both of a pair, twice when an odd last position pairs
+    with itself), channel pairs then an odd last channel alone: pairs, masked, opening a mask
+    byte, singles, masked, fitting int8, fitting and masked."""
+    fits = mask_bits(probe[1], h_out * w_out * c_out)
+    stored = (np.arange(h_out)[:, None] * w_out + gathered[None, :]).ravel()
+    first = (stored[:, None] * c_out + np.arange(0, c_out - 1, 2)[None, :]).ravel()  # each stored pair's index
+    opening = int(np.count_nonzero((first % 8 == 7) & fits[np.minimum(first + 1, fits.size - 1)]))
+    singles = stored * c_out + c_out - 1 if c_out % 2 else np.zeros(0, np.int64)
+    singles_fitting = int(fits[singles].sum())
+    return [first.size, has_mask * first.size, has_mask * opening, singles.size, has_mask * singles.size,
+            singles_fitting, has_mask * singles_fitting]
+
+
+def _stem(h_in, w_in, c_out, shift, mask, probe) -> list[int]:
+    """:data:`STEM_FEATURES` of a stem call."""
+    h_out, w_out = out_size(h_in, 2), out_size(w_in, 2)
+    starts = np.arange(0, w_out, 2)
+    gathered = np.concatenate([starts, np.minimum(starts + 1, w_out - 1)])
+    pairs, ch_pairs = h_out * starts.size, (c_out + 1) // 2
+    oy = np.arange(h_out)
+    rows_in = (oy >= 1) & (2 * oy + 2 <= h_in)
+    left_in, x_in = gathered >= 1, 2 * gathered + 2 <= w_in
+    pos_rows_in = int(rows_in.sum()) * gathered.size
+    pos_left = int(rows_in.sum()) * int(left_in.sum())
+    inside = rows_in[:, None] & (left_in & x_in)[None, :]
+    edge = ~inside
+    ky, kx = _ranges(h_out, h_in, 3, 2), _ranges(w_out, w_in, 3, 2)
+    n_rows = np.clip(ky[1] - ky[0], 0, None)[:, None]
+    n_cols = np.clip(kx[1] - kx[0], 0, None)[gathered][None, :]
+    slow = np.asarray(shift)[:c_out] <= 32
+    partners = np.minimum(np.arange(0, c_out, 2) + 1, c_out - 1)
+    has_mask = mask.size > 0
+    inits = c_out + c_out % 2
+    fast_inits = int((~slow).sum()) + (c_out % 2) * int(~slow[-1])
+    return [1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), inits, inits, fast_inits,
+            h_out, int((oy >= 1).sum()), int(rows_in.sum()), pairs,
+            gathered.size * h_out, pos_rows_in, pos_left, int(inside.sum()),
+            int((edge * (n_rows > 0)).sum()), int((edge * n_rows).sum()), int((edge * n_rows * (n_cols > 0)).sum()),
+            int((edge * n_rows * n_cols).sum()),
+            pairs * ch_pairs, 2 * pairs * int(slow[0::2].sum()), 2 * pairs * int(slow[partners].sum()),
+            *_stores(h_out, w_out, c_out, gathered, has_mask, probe)]
+
+
 def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, kernel, stride, mult,
                    shift, y_zero, y, mask, *, probe):
     """``probe`` = (outputs, clamp mask) of the call, a scratch mask where it has none."""
+    if c_in == 3 and kernel == 3 and stride == 2 and k_train in (0, 3) and c_out <= STEM_C_MAX:
+        general = [0] * (len(CONV_FWD_FAST_FEATURES) - len(STEM_FEATURES))
+        general[0] = 1
+        return general + _stem(h_in, w_in, c_out, shift, mask, probe)
     h_out, w_out = out_size(h_in, stride), out_size(w_in, stride)
     kk = kernel * kernel
     parts = [(m, kk * m) for m in (k_train, c_in - k_train) if m > 0]
@@ -132,4 +195,4 @@ def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias
     return [1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), h_out, pairs, pairs * buffered,
             *gather.tolist(), pairs * buffered * (n4 // 4), tiles, *dots, *taps,
             first.size, has_mask * first.size, has_mask * opening, singles.size, has_mask * singles.size,
-            singles_fitting, has_mask * singles_fitting, requant_64]
+            singles_fitting, has_mask * singles_fitting, requant_64] + [0] * len(STEM_FEATURES)
