@@ -142,21 +142,25 @@ def stem_cases(rng) -> list[list]:
 
 
 def stem_path_cases(rng) -> list[list]:
-    """The fast stem path (one weight part, at most 16 output channels): 16 channels frozen
-    without a mask on an even 10 x 12 input, all trained (k_train = 3) with a mask and shifts of
-    32 and less (the 64-bit requantization) on an odd 7 x 6 input, inputs of 1 x 1 and 2 x 3 (no
-    window inside: every tap gathered), and 17 channels (the general path)."""
+    """The fast stem path (one weight part, at most 16 output channels, shifts in (32, 54]): 16
+    channels frozen without a mask on an even 10 x 12 input, shifts 33 and 54 at the bounds; all
+    trained (k_train = 3) with a mask on an odd 7 x 6 input; inputs of 1 x 1 and 2 x 3 (no window
+    inside: every tap gathered). The general path: 17 channels, and a shift of 32 or 55."""
     cases = []
-    for h, w, c_out, k_train, masked in ((10, 12, 16, 0, False), (7, 6, 9, 3, True), (1, 1, 16, 0, True),
-                                         (2, 3, 3, 3, True), (5, 5, 17, 0, True)):
+    for h, w, c_out, k_train, masked, lo, hi in ((10, 12, 16, 0, False, 33, 55), (7, 6, 9, 3, True, 33, 45),
+                                                 (1, 1, 16, 0, True, 36, 44), (2, 3, 3, 3, True, 36, 44),
+                                                 (5, 5, 17, 0, True, 36, 44), (7, 6, 9, 3, True, 30, 45),
+                                                 (5, 6, 4, 0, False, 40, 56)):
         wts = rng.integers(-128, 128, (c_out, 3, 3, 3)).astype(np.int8)
         wt, wf = (np.ascontiguousarray(wts[..., :k_train]).ravel(), np.ascontiguousarray(wts[..., k_train:]).ravel())
         n_out = (h + 1) // 2 * ((w + 1) // 2) * c_out
-        shift = rng.integers(30, 45, c_out).astype(np.int32)
+        shift = rng.integers(lo, hi, c_out).astype(np.int32)
+        shift[:2] = lo, hi - 1
+        mult = rng.integers(2**30, 2**31 - 1, c_out).astype(np.int32)
+        mult[1] = 2**31 - 1 if hi > 50 else mult[1]
         cases.append([rng.integers(-128, 128, h * w * 3).astype(np.int8), h, w, 3, int(rng.integers(-128, 128)),
                       wt, wf, k_train, rng.integers(-20000, 20001, c_out).astype(np.int32), c_out, 3, 2,
-                      rng.integers(2**30, 2**31 - 1, c_out).astype(np.int32), shift, int(rng.integers(-128, 128)),
-                      rng.integers(-128, 128, n_out).astype(np.int8),
+                      mult, shift, int(rng.integers(-128, 128)), rng.integers(-128, 128, n_out).astype(np.int8),
                       np.zeros((n_out + 7) // 8, np.uint8) if masked else EMPTY_U8])
     return cases
 

@@ -11,6 +11,13 @@ loop, an empty fill no loop), and the paths of the stores: pairs or single chann
 none, and what the outputs decide (a single channel's mask bit is set only when it fits int8,
 a pair's second bit opens the next mask byte only when it is set); requantizations with a shift
 of at most 32 take the 64-bit statement.
+
+The models' stem (3 channels of one weight part, 3 x 3, stride 2, at most 16 output channels,
+every shift in (32, 54], y_zero an int8) takes its own path: weights and requantizations
+prepared once per call, then per output row, position pair (each position's window widened
+straight from the input when inside it, else gathered tap by tap) and channel pair a tile; the
+rows are inlined twice (with and without a mask), so their counts are given for all calls and
+again for the masked ones.
 """
 
 from __future__ import annotations
@@ -40,14 +47,21 @@ GATHER_FEATURES = (
 #: Output channels the stem path widens at once (TB_CONV_STEM_C_MAX).
 STEM_C_MAX = 16
 
+#: Requantizations the stem path takes: shift in (32, 32 + STEM_T_MAX] (TB_CONV_STEM_T_MAX).
+STEM_T_MAX = 22
+
+#: Loops of the stem's rows, inlined once with a mask and once without: counted over all calls
+#: and again over the masked ones.
+_STEM_ROWS = ("rows", "rows_below_top", "rows_inside", "pairs", "positions", "positions_rows_in",
+              "positions_left_in", "positions_inside", "positions_left", "positions_x_in", "pairs_of_2_channels",
+              "channel_pairs", "odd_channels")
+
 STEM_FEATURES = (
+    "stem_fit_calls", "stem_fit_channels",  # tb_conv_stem_requant_fits, whenever the shape is the stem's
     "stem_calls", "stem_calls_masked", "stem_mask_bytes_cleared", "stem_weight_rows", "stem_requant_inits",
-    "stem_requant_inits_fast", "stem_rows", "stem_rows_below_top", "stem_rows_inside", "stem_pairs",
-    "stem_positions", "stem_positions_rows_in", "stem_positions_left_in", "stem_positions_inside",
-    "stem_edge_rows_entered", "stem_edge_rows", "stem_edge_rows_with_taps", "stem_edge_taps",
-    "stem_tiles", "stem_requant_64bit", "stem_requant_64bit_partner",
-    "stem_store_pairs", "stem_pairs_masked", "stem_pairs_opening_a_byte", "stem_store_singles",
-    "stem_singles_masked", "stem_singles_fitting", "stem_singles_fitting_masked",
+    *(f"stem_{n}" for n in _STEM_ROWS), *(f"stem_{n}_masked" for n in _STEM_ROWS),
+    "stem_edge_positions", "stem_edge_positions_with_taps", "stem_edge_rows_entered", "stem_edge_rows", "stem_edge_rows_with_taps", "stem_edge_taps",
+    "stem_pairs_opening_a_byte", "stem_singles_fitting_masked",
 )
 
 CONV_FWD_FAST_FEATURES = (
@@ -118,43 +132,49 @@ def _stores(h_out: int, w_out: int, c_out: int, gathered: np.ndarray, has_mask: 
             singles_fitting, has_mask * singles_fitting]
 
 
-def _stem(h_in, w_in, c_out, shift, mask, probe) -> list[int]:
+def _stem_fits(shift, c_out: int, y_zero: int) -> tuple[bool, int]:
+    """tb_conv_stem_requant_fits: whether the stem path takes the call, channels it tested."""
+    if not -128 <= y_zero <= 127:
+        return False, 0
+    bad = np.flatnonzero((np.asarray(shift)[:c_out] <= 32) | (np.asarray(shift)[:c_out] > 32 + STEM_T_MAX))
+    return bad.size == 0, int(bad[0]) + 1 if bad.size else c_out
+
+
+def _stem(h_in, w_in, c_out, mask, probe, tested: int) -> list[int]:
     """:data:`STEM_FEATURES` of a stem call."""
     h_out, w_out = out_size(h_in, 2), out_size(w_in, 2)
     starts = np.arange(0, w_out, 2)
     gathered = np.concatenate([starts, np.minimum(starts + 1, w_out - 1)])
-    pairs, ch_pairs = h_out * starts.size, (c_out + 1) // 2
+    pairs = h_out * starts.size
     oy = np.arange(h_out)
     rows_in = (oy >= 1) & (2 * oy + 2 <= h_in)
     left_in, x_in = gathered >= 1, 2 * gathered + 2 <= w_in
-    pos_rows_in = int(rows_in.sum()) * gathered.size
-    pos_left = int(rows_in.sum()) * int(left_in.sum())
     inside = rows_in[:, None] & (left_in & x_in)[None, :]
     edge = ~inside
     ky, kx = _ranges(h_out, h_in, 3, 2), _ranges(w_out, w_in, 3, 2)
     n_rows = np.clip(ky[1] - ky[0], 0, None)[:, None]
     n_cols = np.clip(kx[1] - kx[0], 0, None)[gathered][None, :]
-    slow = np.asarray(shift)[:c_out] <= 32
-    partners = np.minimum(np.arange(0, c_out, 2) + 1, c_out - 1)
     has_mask = mask.size > 0
-    inits = c_out + c_out % 2
-    fast_inits = int((~slow).sum()) + (c_out % 2) * int(~slow[-1])
-    return [1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), inits, inits, fast_inits,
-            h_out, int((oy >= 1).sum()), int(rows_in.sum()), pairs,
-            gathered.size * h_out, pos_rows_in, pos_left, int(inside.sum()),
-            int((edge * (n_rows > 0)).sum()), int((edge * n_rows).sum()), int((edge * n_rows * (n_cols > 0)).sum()),
-            int((edge * n_rows * n_cols).sum()),
-            pairs * ch_pairs, 2 * pairs * int(slow[0::2].sum()), 2 * pairs * int(slow[partners].sum()),
-            *_stores(h_out, w_out, c_out, gathered, has_mask, probe)]
+    rows = [h_out, int((oy >= 1).sum()), int(rows_in.sum()), pairs, gathered.size * h_out,
+            int(rows_in.sum()) * gathered.size, int(rows_in.sum()) * int(left_in.sum()), int(inside.sum()),
+            h_out * int(left_in.sum()), h_out * int((left_in & x_in).sum()), pairs * (c_out >= 2), pairs * (c_out // 2), pairs * (c_out % 2)]
+    stores = _stores(h_out, w_out, c_out, gathered, has_mask, probe)
+    return [1, tested, 1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), c_out + c_out % 2, c_out,
+            *rows, *(has_mask * np.array(rows)).tolist(),
+            int(edge.sum()), int((edge * (n_rows > 0) * (n_cols > 0)).sum()), int((edge * (n_rows > 0)).sum()), int((edge * n_rows).sum()),
+            int((edge * n_rows * (n_cols > 0)).sum()), int((edge * n_rows * n_cols).sum()),
+            stores[2], stores[6]]
 
 
 def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, kernel, stride, mult,
                    shift, y_zero, y, mask, *, probe):
     """``probe`` = (outputs, clamp mask) of the call, a scratch mask where it has none."""
-    if c_in == 3 and kernel == 3 and stride == 2 and k_train in (0, 3) and c_out <= STEM_C_MAX:
+    stem_shape = c_in == 3 and kernel == 3 and stride == 2 and k_train in (0, 3) and c_out <= STEM_C_MAX
+    fits, tested = _stem_fits(shift, c_out, y_zero) if stem_shape else (False, 0)
+    if fits:
         general = [0] * (len(CONV_FWD_FAST_FEATURES) - len(STEM_FEATURES))
         general[0] = 1
-        return general + _stem(h_in, w_in, c_out, shift, mask, probe)
+        return general + _stem(h_in, w_in, c_out, mask, probe, tested)
     h_out, w_out = out_size(h_in, stride), out_size(w_in, stride)
     kk = kernel * kernel
     parts = [(m, kk * m) for m in (k_train, c_in - k_train) if m > 0]
@@ -184,15 +204,8 @@ def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias
             taps = [a + b for a, b in zip(taps, [4 * tiles, 4 * rows * ch_pairs, t, t * (m >= 4), t * (m // 4),
                                                  t * (m % 4 != 0), t * (m % 4)])]
     has_mask = mask.size > 0
-    fits = mask_bits(probe[1], h_out * w_out * c_out)
-    # every stored position (both of a pair, twice when an odd last position pairs with itself)
-    stored = (np.arange(h_out)[:, None] * w_out + gathered[None, :]).ravel()
-    first = (stored[:, None] * c_out + np.arange(0, c_out - 1, 2)[None, :]).ravel()  # each stored pair's index
-    opening = int(np.count_nonzero((first % 8 == 7) & fits[np.minimum(first + 1, fits.size - 1)]))
-    singles = stored * c_out + c_out - 1 if c_out % 2 else np.zeros(0, np.int64)
-    singles_fitting = int(fits[singles].sum())
     requant_64 = 2 * pairs * int((np.asarray(shift) <= 32).sum())  # each channel once per stored position
     return [1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), h_out, pairs, pairs * buffered,
             *gather.tolist(), pairs * buffered * (n4 // 4), tiles, *dots, *taps,
-            first.size, has_mask * first.size, has_mask * opening, singles.size, has_mask * singles.size,
-            singles_fitting, has_mask * singles_fitting, requant_64] + [0] * len(STEM_FEATURES)
+            *_stores(h_out, w_out, c_out, gathered, has_mask, probe), requant_64,
+            int(stem_shape), tested] + [0] * (len(STEM_FEATURES) - 2)

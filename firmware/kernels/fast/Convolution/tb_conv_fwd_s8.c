@@ -16,12 +16,14 @@
  * read: an in-place output row may overlap earlier input rows (stream_overlap).
  *
  * The models' stem (3 input channels of one weight part, 3 x 3, stride 2, at most
- * TB_CONV_STEM_C_MAX output channels) has its own path (tb_conv_stem): its column is only 27
- * taps, so the general tile's set-up (requantization, parts, tail words, weight widening) would
- * cost as much as its MACs. The weights of every output channel are widened to int16 once per
- * call, in the lane order of the column (tb_conv_stem_lane), channel pairs interleaved; the
- * requantizations are prepared once per call; a pair of positions' columns is widened straight
- * from the input (windows inside it) and then serves every channel pair, 14 SMLAD per output. */
+ * TB_CONV_STEM_C_MAX output channels, shifts in (32, 32 + TB_CONV_STEM_T_MAX], y_zero an int8)
+ * has its own path (tb_conv_stem): its column is only 27 taps, so the general tile's set-up
+ * (requantization, parts, tail words, weight widening) would cost as much as its MACs. The
+ * weights of every output channel are widened to int16 once per call, in the lane order of the
+ * column (tb_conv_stem_lane), channel pairs interleaved; the requantizations are prepared once
+ * per call, the zero point folded into the rounding; a pair of positions' columns is widened
+ * straight from the input (windows inside it) and then serves every channel pair, 14 SMLAD per
+ * output; the rows are inlined twice, with and without a mask. Stack: 1.3 KB of buffers. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
@@ -233,19 +235,14 @@ static inline void tb_conv_stem_column(const int8_t *src, int32_t row, uint32_t 
     col[2] = tb_dsp_sxtab16_ror8(zp, tb_dsp_read4(src + 2 * row + 5));
 }
 
-/* The column of position (oy, ox) into col (see tb_conv_stem_column); row_in: the window's
- * rows all lie inside the input. A window reaching outside is first gathered into win (3 rows
- * of 9 bytes, x_zero where no input: xz4 = four of it), tap by tap. */
-static void tb_conv_stem_position(const int8_t *x, int32_t h_in, int32_t w_in, uint32_t xz4,
-                                  uint32_t zp, int32_t row_in, int32_t oy, int32_t ox,
-                                  uint32_t *win, uint32_t *col)
+/* The column of position (oy, ox), whose window reaches outside the input, into col (see
+ * tb_conv_stem_column): gathered first into win (3 rows of 9 bytes, x_zero where no input:
+ * xz4 = four of it), tap by tap. */
+static void tb_conv_stem_edge(const int8_t *x, int32_t h_in, int32_t w_in, uint32_t xz4, uint32_t zp,
+                              int32_t oy, int32_t ox, uint32_t *win, uint32_t *col)
 {
     const int32_t iy0 = 2 * oy - 1, ix0 = 2 * ox - 1;
     int32_t ky0, ky1, kx0, kx1, ky, kx, j;
-    if (row_in && ix0 >= 0 && ix0 + 3 <= w_in) {
-        tb_conv_stem_column(x + (iy0 * w_in + ix0) * 3, 3 * w_in, zp, col);
-        return;
-    }
     for (j = 0; j < 7; j++) {
         win[j] = xz4;
         __asm("" : : "r"(win) : "memory");
@@ -262,6 +259,20 @@ static void tb_conv_stem_position(const int8_t *x, int32_t h_in, int32_t w_in, u
         }
     }
     tb_conv_stem_column((const int8_t *)win, 9, zp, col);
+}
+
+/* The column of position (oy, ox) into col; row_in: the window's rows all lie inside the
+ * input. A window inside is widened straight from the input. */
+static inline __attribute__((always_inline)) void
+tb_conv_stem_position(const int8_t *x, int32_t h_in, int32_t w_in, uint32_t xz4, uint32_t zp, int32_t row_in,
+                      int32_t oy, int32_t ox, uint32_t *win, uint32_t *col)
+{
+    const int32_t ix0 = 2 * ox - 1;
+    if (row_in && ix0 >= 0 && ix0 + 3 <= w_in) {
+        tb_conv_stem_column(x + ((2 * oy - 1) * w_in + ix0) * 3, 3 * w_in, zp, col);
+    } else {
+        tb_conv_stem_edge(x, h_in, w_in, xz4, zp, oy, ox, win, col);
+    }
 }
 
 /* a[2 p + q] += column p . channel q of the pair over lane pair j (words 2 j and 2 j + 1 of
@@ -292,7 +303,7 @@ static inline __attribute__((always_inline)) void tb_conv_stem_step(const uint32
 }
 
 /* acc[2 p + q] = column p . channel q of the pair: col and w interleaved word pairs. */
-static inline void tb_conv_stem_tile(const uint32_t *col, const uint32_t *w, int32_t *acc)
+static inline __attribute__((always_inline)) void tb_conv_stem_tile(const uint32_t *col, const uint32_t *w, int32_t *acc)
 {
     int32_t a[4];
     a[0] = a[1] = a[2] = a[3] = 0;
@@ -316,13 +327,83 @@ static inline void tb_conv_stem_tile(const uint32_t *col, const uint32_t *w, int
     acc[3] = a[3];
 }
 
-/* Outputs i and i + 1 (a channel pair) of the values v0, v1; only i when pair = 0. */
-static inline void tb_conv_stem_store(int8_t *y, uint8_t *mask, int32_t i, int32_t pair, int32_t v0, int32_t v1)
+/* The requantization of a stem channel whose shift s lies in (32, 32 + TB_CONV_STEM_T_MAX]
+ * (every shipped model's), y_zero an int8: tb_fast_requant's 32-bit statement with the zero
+ * point folded into the rounding term, round = 2^(t-1) + y_zero * 2^t, since
+ * floor((h + r) / 2^t) + z = floor((h + r + z 2^t) / 2^t); |h| <= 2^30, |z 2^t| <= 2^29, so
+ * nothing overflows. */
+#define TB_CONV_STEM_T_MAX 22
+typedef struct {
+    int32_t bias, mult, round, t;
+} tb_conv_stem_q_t;
+
+static inline int32_t tb_conv_stem_requant(const tb_conv_stem_q_t *q, int32_t acc)
 {
-    if (pair) {
-        tb_fast_store_pair_s8(y + i, mask, i, v0, v1);
-    } else {
-        tb_fast_store_s8(y, mask, i, v0);
+    const int32_t high = (int32_t)(((int64_t)tb_dsp_qadd(acc, q->bias) * q->mult) >> 32);
+    return (high + q->round) >> q->t;
+}
+
+/* Whether every channel's requantization has a tb_conv_stem_q_t. */
+static int32_t tb_conv_stem_requant_fits(const int32_t *shift, int32_t c_out, int32_t y_zero)
+{
+    int32_t c;
+    if (y_zero < -128 || y_zero > 127) {
+        return 0;
+    }
+    for (c = 0; c < c_out; c++) {
+        if (shift[c] <= 32 || shift[c] > 32 + TB_CONV_STEM_T_MAX) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The outputs of one pair of positions (columns col, output indices i0, i1 of channel 0):
+ * channel pairs, then an odd last channel alone (its tile's second channel is itself again).
+ * Inlined twice, with and without a mask. */
+static inline __attribute__((always_inline)) void
+tb_conv_stem_outputs(const uint32_t *col, const uint32_t *wbuf, const tb_conv_stem_q_t *q, int32_t c_out,
+                     int8_t *y, uint8_t *mask, int32_t i0, int32_t i1)
+{
+    int32_t c, acc[4];
+    for (c = 0; c + 1 < c_out; c += 2) {
+        const tb_conv_stem_q_t *qa = &q[c], *qb = &q[c + 1];
+        int32_t v0, v1, v2, v3;
+        tb_conv_stem_tile(col, wbuf + TB_CONV_STEM_WORDS * c, acc);
+        v0 = tb_conv_stem_requant(qa, acc[0]); /* all four before a store: q read once */
+        v1 = tb_conv_stem_requant(qb, acc[1]);
+        v2 = tb_conv_stem_requant(qa, acc[2]);
+        v3 = tb_conv_stem_requant(qb, acc[3]);
+        tb_fast_store_pair_s8(y + i1 + c, mask, i1 + c, v2, v3);
+        tb_fast_store_pair_s8(y + i0 + c, mask, i0 + c, v0, v1);
+    }
+    if (c < c_out) {
+        int32_t v0, v2;
+        tb_conv_stem_tile(col, wbuf + TB_CONV_STEM_WORDS * c, acc);
+        v0 = tb_conv_stem_requant(&q[c], acc[0]);
+        v2 = tb_conv_stem_requant(&q[c], acc[2]);
+        tb_fast_store_s8(y, mask, i1 + c, v2);
+        tb_fast_store_s8(y, mask, i0 + c, v0);
+    }
+}
+
+/* Every position pair of the stem (see tb_conv_stem); inlined twice, with and without a mask. */
+static inline __attribute__((always_inline)) void
+tb_conv_stem_rows(const int8_t *x, int32_t h_in, int32_t w_in, uint32_t xz4, uint32_t zp, const uint32_t *wbuf,
+                  const tb_conv_stem_q_t *q, int32_t c_out, int8_t *y, uint8_t *mask)
+{
+    const int32_t h_out = (h_in + 1) / 2, w_out = (w_in + 1) / 2;
+    uint32_t col[2 * TB_CONV_STEM_WORDS], win[2][7];
+    int32_t oy, ox;
+    for (oy = 0; oy < h_out; oy++) {
+        const int32_t row_in = 2 * oy - 1 >= 0 && 2 * oy + 2 <= h_in;
+        for (ox = 0; ox < w_out; ox += 2) {
+            const int32_t ox1 = ox + 1 < w_out ? ox + 1 : ox;
+            tb_conv_stem_position(x, h_in, w_in, xz4, zp, row_in, oy, ox, win[0], col);
+            tb_conv_stem_position(x, h_in, w_in, xz4, zp, row_in, oy, ox1, win[1], col + 1);
+            tb_conv_stem_outputs(col, wbuf, q, c_out, y, mask, (oy * w_out + ox) * c_out,
+                                 (oy * w_out + ox1) * c_out);
+        }
     }
 }
 
@@ -332,36 +413,22 @@ static void tb_conv_stem(const int8_t *x, int32_t h_in, int32_t w_in, int32_t x_
                          const int8_t *w, const int32_t *bias, int32_t c_out, const int32_t *mult,
                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
-    const int32_t h_out = (h_in + 1) / 2, w_out = (w_in + 1) / 2;
     const uint32_t zp = tb_dsp_pair(-x_zero), xz4 = 0x01010101u * (uint8_t)x_zero;
     uint32_t wbuf[2 * TB_CONV_STEM_WORDS * ((TB_CONV_STEM_C_MAX + 1) / 2)];
-    tb_fast_requant_t q[TB_CONV_STEM_C_MAX];
-    uint32_t col[2 * TB_CONV_STEM_WORDS], win[2][7];
-    int32_t oy, ox, c;
+    tb_conv_stem_q_t q[TB_CONV_STEM_C_MAX];
+    int32_t c;
     tb_conv_stem_weights(w, c_out, wbuf);
-    for (c = 0; c < c_out + (c_out & 1); c++) { /* an odd last channel's partner: itself */
-        const int32_t k = c < c_out ? c : c_out - 1;
-        q[c] = tb_fast_requant_init(bias[k], mult[k], shift[k], y_zero);
+    for (c = 0; c < c_out; c++) {
+        q[c].bias = bias[c];
+        q[c].mult = mult[c];
+        q[c].t = shift[c] - 32;
+        q[c].round = ((int32_t)1 << (q[c].t - 1)) + y_zero * ((int32_t)1 << q[c].t);
     }
-    tb_fast_mask_clear(mask, h_out * w_out * c_out);
-    for (oy = 0; oy < h_out; oy++) {
-        const int32_t row_in = 2 * oy - 1 >= 0 && 2 * oy + 2 <= h_in;
-        for (ox = 0; ox < w_out; ox += 2) {
-            const int32_t ox1 = ox + 1 < w_out ? ox + 1 : ox;
-            const int32_t i0 = (oy * w_out + ox) * c_out, i1 = (oy * w_out + ox1) * c_out;
-            tb_conv_stem_position(x, h_in, w_in, xz4, zp, row_in, oy, ox, win[0], col);
-            tb_conv_stem_position(x, h_in, w_in, xz4, zp, row_in, oy, ox1, win[1], col + 1);
-            for (c = 0; c < c_out; c += 2) {
-                int32_t acc[4], v[4];
-                tb_conv_stem_tile(col, wbuf + TB_CONV_STEM_WORDS * c, acc);
-                v[0] = tb_fast_requant(&q[c], acc[0]); /* all four before a store: q read once */
-                v[1] = tb_fast_requant(&q[c + 1], acc[1]);
-                v[2] = tb_fast_requant(&q[c], acc[2]);
-                v[3] = tb_fast_requant(&q[c + 1], acc[3]);
-                tb_conv_stem_store(y, mask, i1 + c, c + 1 < c_out, v[2], v[3]);
-                tb_conv_stem_store(y, mask, i0 + c, c + 1 < c_out, v[0], v[1]);
-            }
-        }
+    if (mask != NULL) {
+        tb_fast_mask_clear(mask, (h_in + 1) / 2 * ((w_in + 1) / 2) * c_out);
+        tb_conv_stem_rows(x, h_in, w_in, xz4, zp, wbuf, q, c_out, y, mask);
+    } else {
+        tb_conv_stem_rows(x, h_in, w_in, xz4, zp, wbuf, q, c_out, y, NULL);
     }
 }
 
@@ -380,7 +447,7 @@ void tb_conv_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, i
     uint32_t col[TB_CONV_COL_MAX]; /* 2 positions x TB_CONV_COL_MAX int16 */
     int32_t oy, ox, c, k, g, buffered;
     if (c_in == 3 && kernel == 3 && stride == 2 && (k_train == 0 || k_train == 3) &&
-        c_out <= TB_CONV_STEM_C_MAX) {
+        c_out <= TB_CONV_STEM_C_MAX && tb_conv_stem_requant_fits(shift, c_out, y_zero)) {
         tb_conv_stem(x, h_in, w_in, x_zero, k_train == 0 ? w_frozen : w_train, bias, c_out, mult,
                      shift, y_zero, y, mask);
         return;
