@@ -13,7 +13,7 @@ a pair's second bit opens the next mask byte only when it is set); requantizatio
 of at most 32 take the 64-bit statement.
 
 The models' stem (3 channels of one weight part, 3 x 3, stride 2, at most 16 output channels,
-every shift in (32, 54], y_zero an int8) takes its own path: weights and requantizations
+every shift in (32, 63]) takes its own path: weights and requantizations
 prepared once per call, then per output row, position pair (each position's window widened
 straight from the input when inside it, else gathered tap by tap) and channel pair a tile; the
 rows are inlined twice (with and without a mask), so their counts are given for all calls and
@@ -48,7 +48,7 @@ GATHER_FEATURES = (
 STEM_C_MAX = 16
 
 #: Requantizations the stem path takes: shift in (32, 32 + STEM_T_MAX] (TB_CONV_STEM_T_MAX).
-STEM_T_MAX = 22
+STEM_T_MAX = 31
 
 #: Loops of the stem's rows, inlined once with a mask and once without: counted over all calls
 #: and again over the masked ones.
@@ -132,11 +132,10 @@ def _stores(h_out: int, w_out: int, c_out: int, gathered: np.ndarray, has_mask: 
             singles_fitting, has_mask * singles_fitting]
 
 
-def _stem_fits(shift, c_out: int, y_zero: int) -> tuple[bool, int]:
+def _stem_fits(shift, c_out: int) -> tuple[bool, int]:
     """tb_conv_stem_requant_fits: whether the stem path takes the call, channels it tested."""
-    if not -128 <= y_zero <= 127:
-        return False, 0
-    bad = np.flatnonzero((np.asarray(shift)[:c_out] <= 32) | (np.asarray(shift)[:c_out] > 32 + STEM_T_MAX))
+    shift = np.asarray(shift)[:c_out]
+    bad = np.flatnonzero((shift <= 32) | (shift > 32 + STEM_T_MAX))
     return bad.size == 0, int(bad[0]) + 1 if bad.size else c_out
 
 
@@ -170,7 +169,7 @@ def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias
                    shift, y_zero, y, mask, *, probe):
     """``probe`` = (outputs, clamp mask) of the call, a scratch mask where it has none."""
     stem_shape = c_in == 3 and kernel == 3 and stride == 2 and k_train in (0, 3) and c_out <= STEM_C_MAX
-    fits, tested = _stem_fits(shift, c_out, y_zero) if stem_shape else (False, 0)
+    fits, tested = _stem_fits(shift, c_out) if stem_shape else (False, 0)
     if fits:
         general = [0] * (len(CONV_FWD_FAST_FEATURES) - len(STEM_FEATURES))
         general[0] = 1

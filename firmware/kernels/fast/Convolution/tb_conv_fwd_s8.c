@@ -16,12 +16,12 @@
  * read: an in-place output row may overlap earlier input rows (stream_overlap).
  *
  * The models' stem (3 input channels of one weight part, 3 x 3, stride 2, at most
- * TB_CONV_STEM_C_MAX output channels, shifts in (32, 32 + TB_CONV_STEM_T_MAX], y_zero an int8)
+ * TB_CONV_STEM_C_MAX output channels, shifts in (32, 32 + TB_CONV_STEM_T_MAX])
  * has its own path (tb_conv_stem): its column is only 27 taps, so the general tile's set-up
  * (requantization, parts, tail words, weight widening) would cost as much as its MACs. The
  * weights of every output channel are widened to int16 once per call, in the lane order of the
  * column (tb_conv_stem_lane), channel pairs interleaved; the requantizations are prepared once
- * per call, the zero point folded into the rounding; a pair of positions' columns is widened
+ * per call; a pair of positions' columns is widened
  * straight from the input (windows inside it) and then serves every channel pair, 14 SMLAD per
  * output; the rows are inlined twice, with and without a mask. Stack: 1.3 KB of buffers. */
 #include "tb_kernels.h"
@@ -328,28 +328,22 @@ static inline __attribute__((always_inline)) void tb_conv_stem_tile(const uint32
 }
 
 /* The requantization of a stem channel whose shift s lies in (32, 32 + TB_CONV_STEM_T_MAX]
- * (every shipped model's), y_zero an int8: tb_fast_requant's 32-bit statement with the zero
- * point folded into the rounding term, round = 2^(t-1) + y_zero * 2^t, since
- * floor((h + r) / 2^t) + z = floor((h + r + z 2^t) / 2^t); |h| <= 2^30, |z 2^t| <= 2^29, so
- * nothing overflows. */
-#define TB_CONV_STEM_T_MAX 22
+ * (every shipped model's): tb_fast_requant's 32-bit statement, its parameters in 4 words. */
+#define TB_CONV_STEM_T_MAX 31
 typedef struct {
     int32_t bias, mult, round, t;
 } tb_conv_stem_q_t;
 
-static inline int32_t tb_conv_stem_requant(const tb_conv_stem_q_t *q, int32_t acc)
+static inline int32_t tb_conv_stem_requant(const tb_conv_stem_q_t *q, int32_t acc, int32_t y_zero)
 {
     const int32_t high = (int32_t)(((int64_t)tb_dsp_qadd(acc, q->bias) * q->mult) >> 32);
-    return (high + q->round) >> q->t;
+    return ((high + q->round) >> q->t) + y_zero;
 }
 
 /* Whether every channel's requantization has a tb_conv_stem_q_t. */
-static int32_t tb_conv_stem_requant_fits(const int32_t *shift, int32_t c_out, int32_t y_zero)
+static int32_t tb_conv_stem_requant_fits(const int32_t *shift, int32_t c_out)
 {
     int32_t c;
-    if (y_zero < -128 || y_zero > 127) {
-        return 0;
-    }
     for (c = 0; c < c_out; c++) {
         if (shift[c] <= 32 || shift[c] > 32 + TB_CONV_STEM_T_MAX) {
             return 0;
@@ -363,25 +357,25 @@ static int32_t tb_conv_stem_requant_fits(const int32_t *shift, int32_t c_out, in
  * Inlined twice, with and without a mask. */
 static inline __attribute__((always_inline)) void
 tb_conv_stem_outputs(const uint32_t *col, const uint32_t *wbuf, const tb_conv_stem_q_t *q, int32_t c_out,
-                     int8_t *y, uint8_t *mask, int32_t i0, int32_t i1)
+                     int32_t y_zero, int8_t *y, uint8_t *mask, int32_t i0, int32_t i1)
 {
     int32_t c, acc[4];
     for (c = 0; c + 1 < c_out; c += 2) {
         const tb_conv_stem_q_t *qa = &q[c], *qb = &q[c + 1];
         int32_t v0, v1, v2, v3;
         tb_conv_stem_tile(col, wbuf + TB_CONV_STEM_WORDS * c, acc);
-        v0 = tb_conv_stem_requant(qa, acc[0]); /* all four before a store: q read once */
-        v1 = tb_conv_stem_requant(qb, acc[1]);
-        v2 = tb_conv_stem_requant(qa, acc[2]);
-        v3 = tb_conv_stem_requant(qb, acc[3]);
+        v0 = tb_conv_stem_requant(qa, acc[0], y_zero); /* all four before a store: q read once */
+        v1 = tb_conv_stem_requant(qb, acc[1], y_zero);
+        v2 = tb_conv_stem_requant(qa, acc[2], y_zero);
+        v3 = tb_conv_stem_requant(qb, acc[3], y_zero);
         tb_fast_store_pair_s8(y + i1 + c, mask, i1 + c, v2, v3);
         tb_fast_store_pair_s8(y + i0 + c, mask, i0 + c, v0, v1);
     }
     if (c < c_out) {
         int32_t v0, v2;
         tb_conv_stem_tile(col, wbuf + TB_CONV_STEM_WORDS * c, acc);
-        v0 = tb_conv_stem_requant(&q[c], acc[0]);
-        v2 = tb_conv_stem_requant(&q[c], acc[2]);
+        v0 = tb_conv_stem_requant(&q[c], acc[0], y_zero);
+        v2 = tb_conv_stem_requant(&q[c], acc[2], y_zero);
         tb_fast_store_s8(y, mask, i1 + c, v2);
         tb_fast_store_s8(y, mask, i0 + c, v0);
     }
@@ -390,7 +384,7 @@ tb_conv_stem_outputs(const uint32_t *col, const uint32_t *wbuf, const tb_conv_st
 /* Every position pair of the stem (see tb_conv_stem); inlined twice, with and without a mask. */
 static inline __attribute__((always_inline)) void
 tb_conv_stem_rows(const int8_t *x, int32_t h_in, int32_t w_in, uint32_t xz4, uint32_t zp, const uint32_t *wbuf,
-                  const tb_conv_stem_q_t *q, int32_t c_out, int8_t *y, uint8_t *mask)
+                  const tb_conv_stem_q_t *q, int32_t c_out, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
     const int32_t h_out = (h_in + 1) / 2, w_out = (w_in + 1) / 2;
     uint32_t col[2 * TB_CONV_STEM_WORDS], win[2][7];
@@ -401,7 +395,7 @@ tb_conv_stem_rows(const int8_t *x, int32_t h_in, int32_t w_in, uint32_t xz4, uin
             const int32_t ox1 = ox + 1 < w_out ? ox + 1 : ox;
             tb_conv_stem_position(x, h_in, w_in, xz4, zp, row_in, oy, ox, win[0], col);
             tb_conv_stem_position(x, h_in, w_in, xz4, zp, row_in, oy, ox1, win[1], col + 1);
-            tb_conv_stem_outputs(col, wbuf, q, c_out, y, mask, (oy * w_out + ox) * c_out,
+            tb_conv_stem_outputs(col, wbuf, q, c_out, y_zero, y, mask, (oy * w_out + ox) * c_out,
                                  (oy * w_out + ox1) * c_out);
         }
     }
@@ -409,7 +403,7 @@ tb_conv_stem_rows(const int8_t *x, int32_t h_in, int32_t w_in, uint32_t xz4, uin
 
 /* The stem: positions in pairs (an odd last one pairs with itself), each pair's columns
  * against every channel pair. w: the one weight part (c_out rows of 27). */
-static void tb_conv_stem(const int8_t *x, int32_t h_in, int32_t w_in, int32_t x_zero,
+static __attribute__((noinline)) void tb_conv_stem(const int8_t *x, int32_t h_in, int32_t w_in, int32_t x_zero,
                          const int8_t *w, const int32_t *bias, int32_t c_out, const int32_t *mult,
                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
@@ -422,13 +416,13 @@ static void tb_conv_stem(const int8_t *x, int32_t h_in, int32_t w_in, int32_t x_
         q[c].bias = bias[c];
         q[c].mult = mult[c];
         q[c].t = shift[c] - 32;
-        q[c].round = ((int32_t)1 << (q[c].t - 1)) + y_zero * ((int32_t)1 << q[c].t);
+        q[c].round = (int32_t)1 << (q[c].t - 1);
     }
     if (mask != NULL) {
         tb_fast_mask_clear(mask, (h_in + 1) / 2 * ((w_in + 1) / 2) * c_out);
-        tb_conv_stem_rows(x, h_in, w_in, xz4, zp, wbuf, q, c_out, y, mask);
+        tb_conv_stem_rows(x, h_in, w_in, xz4, zp, wbuf, q, c_out, y_zero, y, mask);
     } else {
-        tb_conv_stem_rows(x, h_in, w_in, xz4, zp, wbuf, q, c_out, y, NULL);
+        tb_conv_stem_rows(x, h_in, w_in, xz4, zp, wbuf, q, c_out, y_zero, y, NULL);
     }
 }
 
@@ -447,7 +441,7 @@ void tb_conv_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, i
     uint32_t col[TB_CONV_COL_MAX]; /* 2 positions x TB_CONV_COL_MAX int16 */
     int32_t oy, ox, c, k, g, buffered;
     if (c_in == 3 && kernel == 3 && stride == 2 && (k_train == 0 || k_train == 3) &&
-        c_out <= TB_CONV_STEM_C_MAX && tb_conv_stem_requant_fits(shift, c_out, y_zero)) {
+        c_out <= TB_CONV_STEM_C_MAX && tb_conv_stem_requant_fits(shift, c_out)) {
         tb_conv_stem(x, h_in, w_in, x_zero, k_train == 0 ? w_frozen : w_train, bias, c_out, mult,
                      shift, y_zero, y, mask);
         return;
