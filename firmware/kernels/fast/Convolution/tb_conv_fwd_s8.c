@@ -23,7 +23,8 @@
  * column (tb_conv_stem_lane), channel pairs interleaved; the requantizations are prepared once
  * per call; a pair of positions' columns is widened
  * straight from the input (windows inside it) and then serves every channel pair, 14 SMLAD per
- * output; the rows are inlined twice, with and without a mask. Stack: 1.3 KB of buffers. */
+ * output; the rows are inlined twice, with and without a mask. Stack: 1.3 KB of buffers, only
+ * while the stem runs (tb_conv_fwd_s8 tail-calls one path or the other). */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
@@ -426,11 +427,14 @@ static __attribute__((noinline)) void tb_conv_stem(const int8_t *x, int32_t h_in
     }
 }
 
-void tb_conv_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, int32_t x_zero,
-                    const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
-                    const int32_t *bias, int32_t c_out, int32_t kernel, int32_t stride,
-                    const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
-                    uint8_t *mask)
+/* The general path: every other convolution. */
+static __attribute__((noinline)) void tb_conv_general(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in,
+                                                     int32_t x_zero, const int8_t *w_train,
+                                                     const int8_t *w_frozen, int32_t k_train,
+                                                     const int32_t *bias, int32_t c_out, int32_t kernel,
+                                                     int32_t stride, const int32_t *mult,
+                                                     const int32_t *shift, int32_t y_zero, int8_t *y,
+                                                     uint8_t *mask)
 {
     const int32_t h_out = (h_in + stride - 1) / stride;
     const int32_t w_out = (w_in + stride - 1) / stride;
@@ -440,12 +444,6 @@ void tb_conv_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, i
     int8_t bytes[2][TB_CONV_COL_MAX];
     uint32_t col[TB_CONV_COL_MAX]; /* 2 positions x TB_CONV_COL_MAX int16 */
     int32_t oy, ox, c, k, g, buffered;
-    if (c_in == 3 && kernel == 3 && stride == 2 && (k_train == 0 || k_train == 3) &&
-        c_out <= TB_CONV_STEM_C_MAX && tb_conv_stem_requant_fits(shift, c_out)) {
-        tb_conv_stem(x, h_in, w_in, x_zero, k_train == 0 ? w_frozen : w_train, bias, c_out, mult,
-                     shift, y_zero, y, mask);
-        return;
-    }
     parts[0].w = w_train;
     parts[0].first = 0;
     parts[0].channels = k_train;
@@ -508,4 +506,22 @@ void tb_conv_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, i
             }
         }
     }
+}
+
+/* The stem's path or the general one, each a tail call: only the one running has its buffers
+ * on the stack. */
+void tb_conv_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c_in, int32_t x_zero,
+                    const int8_t *w_train, const int8_t *w_frozen, int32_t k_train,
+                    const int32_t *bias, int32_t c_out, int32_t kernel, int32_t stride,
+                    const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
+                    uint8_t *mask)
+{
+    if (c_in == 3 && kernel == 3 && stride == 2 && (k_train == 0 || k_train == 3) &&
+        c_out <= TB_CONV_STEM_C_MAX && tb_conv_stem_requant_fits(shift, c_out)) {
+        tb_conv_stem(x, h_in, w_in, x_zero, k_train == 0 ? w_frozen : w_train, bias, c_out, mult,
+                     shift, y_zero, y, mask);
+        return;
+    }
+    tb_conv_general(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, kernel, stride,
+                    mult, shift, y_zero, y, mask);
 }
