@@ -35,20 +35,30 @@ def test_fast_twins_have_their_kernels_parameters_and_count_the_padded_macs():
         params = [p for p in inspect.signature(model.twin).parameters if p != "probe"]
         assert model.twin.__name__ == name and params == [p.name for p in parse_header()[name].params], name
         assert len(set(model.features)) == len(model.features), name
-    # the stem (3 channels, 3x3, stride 2) of an odd width, 5 output channels: 27 weights per row
-    # are 6 whole words and a tail; 4 x 5 outputs in 2 x 3 position pairs x 3 channel pairs
+    # the stem (3 channels, 3x3, stride 2) of an odd width, 5 output channels: 4 x 4 outputs in
+    # 4 x 2 position pairs x (2 channel pairs and a single channel), 2 x 2 windows inside; split
+    # (k_train = 1) it takes the general path: rows of 9 and 18 weights are 2 and 4 whole words
+    # and a tail each
     rng = np.random.default_rng(0)
     h, w, c_out = 7, 7, 5
-    args = [rng.integers(-128, 128, h * w * 3).astype(np.int8), h, w, 3, -128, np.zeros(0, np.int8),
-            rng.integers(-128, 128, c_out * 27).astype(np.int8), 0, np.zeros(c_out, np.int32), c_out, 3, 2,
-            np.full(c_out, 2**30, np.int32), np.full(c_out, 38, np.int32), 0, np.zeros(4 * 4 * c_out, np.int8),
-            np.zeros(10, np.uint8)]
-    got = dict(zip(FAST_COUNTS["tb_conv_fwd_s8"].features,
-                   run_and_count("tb_conv_fwd_s8", args, kernel_set="fast").counts))
-    assert (got["position_pairs"], got["tiles"], got["dot_groups"], got["dot_tails"]) == (8, 24, 24 * 6, 24)
-    assert got["gathers"] == 16 and got["gathers_inside"] == 4 and got["widen_groups"] == 8 * 7
-    assert (got["store_pairs"], got["store_singles"], got["pairs_masked"]) == (32, 16, 32)
-    assert got["singles_fitting_masked"] == got["singles_fitting"] <= 16
+    wts = rng.integers(-128, 128, (c_out, 3, 3, 3)).astype(np.int8)
+    got = {}
+    for k_train in (0, 1):
+        args = [rng.integers(-128, 128, h * w * 3).astype(np.int8), h, w, 3, -128,
+                np.ascontiguousarray(wts[..., :k_train]).ravel(), np.ascontiguousarray(wts[..., k_train:]).ravel(),
+                k_train, np.zeros(c_out, np.int32), c_out, 3, 2, np.full(c_out, 2**30, np.int32),
+                np.full(c_out, 38, np.int32), 0, np.zeros(4 * 4 * c_out, np.int8), np.zeros(10, np.uint8)]
+        got[k_train] = dict(zip(FAST_COUNTS["tb_conv_fwd_s8"].features,
+                                run_and_count("tb_conv_fwd_s8", args, kernel_set="fast").counts))
+    stem, split = got[0], got[1]
+    assert (stem["stem_pairs"], stem["stem_channel_pairs"], stem["stem_odd_channels"]) == (8, 16, 8)
+    assert (stem["stem_positions"], stem["stem_positions_inside"], stem["stem_edge_positions"]) == (16, 4, 12)
+    assert stem["stem_pairs_masked"] == 8 and stem["stem_fit_channels"] == 5
+    assert stem["position_pairs"] == stem["tiles"] == 0 and stem["calls"] == stem["stem_calls"] == 1
+    assert (split["position_pairs"], split["tiles"], split["dot_groups"], split["dot_tails"]) == (8, 24, 24 * 6, 48)
+    assert split["gathers"] == 32 and split["widen_groups"] == 8 * 8 and split["stem_calls"] == 0
+    assert (split["store_pairs"], split["store_singles"], split["pairs_masked"]) == (32, 16, 32)
+    assert split["singles_fitting_masked"] == split["singles_fitting"] <= 16
 
 
 def _pointwise_call(rng, h, w, c_in, k_train, c_out):

@@ -69,7 +69,7 @@ def edge_cases() -> dict[str, list[list]]:
     f = np.full(c_out, 2**14, np.int32)
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
-    return {"tb_pointwise_bwd_input_s8": [late] + pointwise_input_room_cases(rng), "tb_conv_fwd_s8": stem_cases(rng),
+    return {"tb_pointwise_bwd_input_s8": [late] + pointwise_input_room_cases(rng), "tb_conv_fwd_s8": stem_cases(rng) + stem_path_cases(rng),
             "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng),
             "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng), "tb_pwdw_fwd_s8": pwdw_cases(rng),
             "tb_pointwise_fwd_s8": pointwise_fwd_cases(rng)}
@@ -139,6 +139,30 @@ def stem_cases(rng) -> list[list]:
                       rng.integers(-20000, 20001, c_out).astype(np.int32), c_out, 3, 2,
                       np.full(c_out, 2**31 - 1, np.int32), np.array([33, 34, 40, 46, 62], np.int32), 127,
                       rng.integers(-128, 128, n_out).astype(np.int8), np.zeros((n_out + 7) // 8, np.uint8)])
+    return cases
+
+
+def stem_path_cases(rng) -> list[list]:
+    """The fast stem path (one weight part, at most 16 output channels, shifts in (32, 63]): 16
+    channels frozen without a mask on an even 10 x 12 input, shifts 33 and 63 at the bounds; all
+    trained (k_train = 3) with a mask on an odd 7 x 6 input; inputs of 1 x 1 and 2 x 3 (no window
+    inside: every tap gathered). The general path: 17 channels, a shift of 32 or less."""
+    cases = []
+    for h, w, c_out, k_train, masked, lo, hi in ((10, 12, 16, 0, False, 33, 64), (7, 6, 9, 3, True, 33, 45),
+                                                 (1, 1, 16, 0, True, 36, 44), (2, 3, 3, 3, True, 36, 44),
+                                                 (5, 5, 17, 0, True, 36, 44), (7, 6, 9, 3, True, 30, 45),
+                                                 (5, 6, 4, 0, False, 32, 40)):
+        wts = rng.integers(-128, 128, (c_out, 3, 3, 3)).astype(np.int8)
+        wt, wf = (np.ascontiguousarray(wts[..., :k_train]).ravel(), np.ascontiguousarray(wts[..., k_train:]).ravel())
+        n_out = (h + 1) // 2 * ((w + 1) // 2) * c_out
+        shift = rng.integers(lo, hi, c_out).astype(np.int32)
+        shift[:2] = lo, hi - 1
+        mult = rng.integers(2**30, 2**31 - 1, c_out).astype(np.int32)
+        mult[1] = 2**31 - 1 if hi > 50 else mult[1]
+        cases.append([rng.integers(-128, 128, h * w * 3).astype(np.int8), h, w, 3, int(rng.integers(-128, 128)),
+                      wt, wf, k_train, rng.integers(-20000, 20001, c_out).astype(np.int32), c_out, 3, 2,
+                      mult, shift, int(rng.integers(-128, 128)), rng.integers(-128, 128, n_out).astype(np.int8),
+                      np.zeros((n_out + 7) // 8, np.uint8) if masked else EMPTY_U8])
     return cases
 
 

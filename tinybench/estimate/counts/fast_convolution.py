@@ -11,6 +11,13 @@ loop, an empty fill no loop), and the paths of the stores: pairs or single chann
 none, and what the outputs decide (a single channel's mask bit is set only when it fits int8,
 a pair's second bit opens the next mask byte only when it is set); requantizations with a shift
 of at most 32 take the 64-bit statement.
+
+The models' stem (3 channels of one weight part, 3 x 3, stride 2, at most 16 output channels,
+every shift in (32, 63]) takes its own path: weights and requantizations
+prepared once per call, then per output row, position pair (each position's window widened
+straight from the input when inside it, else gathered tap by tap) and channel pair a tile; the
+rows are inlined twice (with and without a mask), so their counts are given for all calls and
+again for the masked ones.
 """
 
 from __future__ import annotations
@@ -37,6 +44,26 @@ GATHER_FEATURES = (
     "copied_words", "copied_bytes", "fills_left", "fills_right", "fills_pad_inside", "fills_pad_edge", "fill_bytes",
 )
 
+#: Output channels the stem path widens at once (TB_CONV_STEM_C_MAX).
+STEM_C_MAX = 16
+
+#: Requantizations the stem path takes: shift in (32, 32 + STEM_T_MAX] (TB_CONV_STEM_T_MAX).
+STEM_T_MAX = 31
+
+#: Loops of the stem's rows, inlined once with a mask and once without: counted over all calls
+#: and again over the masked ones.
+_STEM_ROWS = ("rows", "rows_below_top", "rows_inside", "pairs", "positions", "positions_rows_in",
+              "positions_left_in", "positions_inside", "positions_left", "positions_x_in", "pairs_of_2_channels",
+              "channel_pairs", "odd_channels")
+
+STEM_FEATURES = (
+    "stem_fit_calls", "stem_fit_channels",  # tb_conv_stem_requant_fits, whenever the shape is the stem's
+    "stem_calls", "stem_calls_masked", "stem_mask_bytes_cleared", "stem_weight_rows", "stem_requant_inits",
+    *(f"stem_{n}" for n in _STEM_ROWS), *(f"stem_{n}_masked" for n in _STEM_ROWS),
+    "stem_edge_positions", "stem_edge_positions_with_taps", "stem_edge_rows_entered", "stem_edge_rows", "stem_edge_rows_with_taps", "stem_edge_taps",
+    "stem_pairs_opening_a_byte", "stem_singles_fitting_masked",
+)
+
 CONV_FWD_FAST_FEATURES = (
     "calls", "calls_masked", "mask_bytes_cleared", "rows_out", "position_pairs", "pairs_buffered",
     *GATHER_FEATURES, "widen_groups",
@@ -45,6 +72,8 @@ CONV_FWD_FAST_FEATURES = (
     "tap_dots", "tap_rows", "taps", "taps_with_words", "tap_words", "taps_with_bytes", "tap_bytes",
     "store_pairs", "pairs_masked", "pairs_opening_a_byte", "store_singles", "singles_masked", "singles_fitting",
     "singles_fitting_masked", "requant_64bit",
+    # the stem path (tb_conv_stem: 3 channels of one part, 3 x 3, stride 2, c_out <= STEM_C_MAX)
+    *STEM_FEATURES,
 )
 
 
@@ -89,9 +118,62 @@ def _gathers(m: int, n: int, c_in: int, kernel: int, ky: tuple, kx: tuple, xs: n
             int(edge.sum()) * (pad > 0), int(fill_bytes)]
 
 
+def _stores(h_out: int, w_out: int, c_out: int, gathered: np.ndarray, has_mask: bool, probe) -> list[int]:
+    """The stores of pairs of positions (both of a pair, twice when an odd last position pairs
+    with itself), channel pairs then an odd last channel alone: pairs, masked, opening a mask
+    byte, singles, masked, fitting int8, fitting and masked."""
+    fits = mask_bits(probe[1], h_out * w_out * c_out)
+    stored = (np.arange(h_out)[:, None] * w_out + gathered[None, :]).ravel()
+    first = (stored[:, None] * c_out + np.arange(0, c_out - 1, 2)[None, :]).ravel()  # each stored pair's index
+    opening = int(np.count_nonzero((first % 8 == 7) & fits[np.minimum(first + 1, fits.size - 1)]))
+    singles = stored * c_out + c_out - 1 if c_out % 2 else np.zeros(0, np.int64)
+    singles_fitting = int(fits[singles].sum())
+    return [first.size, has_mask * first.size, has_mask * opening, singles.size, has_mask * singles.size,
+            singles_fitting, has_mask * singles_fitting]
+
+
+def _stem_fits(shift, c_out: int) -> tuple[bool, int]:
+    """tb_conv_stem_requant_fits: whether the stem path takes the call, channels it tested."""
+    shift = np.asarray(shift)[:c_out]
+    bad = np.flatnonzero((shift <= 32) | (shift > 32 + STEM_T_MAX))
+    return bad.size == 0, int(bad[0]) + 1 if bad.size else c_out
+
+
+def _stem(h_in, w_in, c_out, mask, probe, tested: int) -> list[int]:
+    """:data:`STEM_FEATURES` of a stem call."""
+    h_out, w_out = out_size(h_in, 2), out_size(w_in, 2)
+    starts = np.arange(0, w_out, 2)
+    gathered = np.concatenate([starts, np.minimum(starts + 1, w_out - 1)])
+    pairs = h_out * starts.size
+    oy = np.arange(h_out)
+    rows_in = (oy >= 1) & (2 * oy + 2 <= h_in)
+    left_in, x_in = gathered >= 1, 2 * gathered + 2 <= w_in
+    inside = rows_in[:, None] & (left_in & x_in)[None, :]
+    edge = ~inside
+    ky, kx = _ranges(h_out, h_in, 3, 2), _ranges(w_out, w_in, 3, 2)
+    n_rows = np.clip(ky[1] - ky[0], 0, None)[:, None]
+    n_cols = np.clip(kx[1] - kx[0], 0, None)[gathered][None, :]
+    has_mask = mask.size > 0
+    rows = [h_out, int((oy >= 1).sum()), int(rows_in.sum()), pairs, gathered.size * h_out,
+            int(rows_in.sum()) * gathered.size, int(rows_in.sum()) * int(left_in.sum()), int(inside.sum()),
+            h_out * int(left_in.sum()), h_out * int((left_in & x_in).sum()), pairs * (c_out >= 2), pairs * (c_out // 2), pairs * (c_out % 2)]
+    stores = _stores(h_out, w_out, c_out, gathered, has_mask, probe)
+    return [1, tested, 1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), c_out + c_out % 2, c_out,
+            *rows, *(has_mask * np.array(rows)).tolist(),
+            int(edge.sum()), int((edge * (n_rows > 0) * (n_cols > 0)).sum()), int((edge * (n_rows > 0)).sum()), int((edge * n_rows).sum()),
+            int((edge * n_rows * (n_cols > 0)).sum()), int((edge * n_rows * n_cols).sum()),
+            stores[2], stores[6]]
+
+
 def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, kernel, stride, mult,
                    shift, y_zero, y, mask, *, probe):
     """``probe`` = (outputs, clamp mask) of the call, a scratch mask where it has none."""
+    stem_shape = c_in == 3 and kernel == 3 and stride == 2 and k_train in (0, 3) and c_out <= STEM_C_MAX
+    fits, tested = _stem_fits(shift, c_out) if stem_shape else (False, 0)
+    if fits:
+        general = [0] * (len(CONV_FWD_FAST_FEATURES) - len(STEM_FEATURES))
+        general[0] = 1
+        return general + _stem(h_in, w_in, c_out, mask, probe, tested)
     h_out, w_out = out_size(h_in, stride), out_size(w_in, stride)
     kk = kernel * kernel
     parts = [(m, kk * m) for m in (k_train, c_in - k_train) if m > 0]
@@ -121,15 +203,8 @@ def tb_conv_fwd_s8(x, h_in, w_in, c_in, x_zero, w_train, w_frozen, k_train, bias
             taps = [a + b for a, b in zip(taps, [4 * tiles, 4 * rows * ch_pairs, t, t * (m >= 4), t * (m // 4),
                                                  t * (m % 4 != 0), t * (m % 4)])]
     has_mask = mask.size > 0
-    fits = mask_bits(probe[1], h_out * w_out * c_out)
-    # every stored position (both of a pair, twice when an odd last position pairs with itself)
-    stored = (np.arange(h_out)[:, None] * w_out + gathered[None, :]).ravel()
-    first = (stored[:, None] * c_out + np.arange(0, c_out - 1, 2)[None, :]).ravel()  # each stored pair's index
-    opening = int(np.count_nonzero((first % 8 == 7) & fits[np.minimum(first + 1, fits.size - 1)]))
-    singles = stored * c_out + c_out - 1 if c_out % 2 else np.zeros(0, np.int64)
-    singles_fitting = int(fits[singles].sum())
     requant_64 = 2 * pairs * int((np.asarray(shift) <= 32).sum())  # each channel once per stored position
     return [1, has_mask, has_mask * ((h_out * w_out * c_out + 7) // 8), h_out, pairs, pairs * buffered,
             *gather.tolist(), pairs * buffered * (n4 // 4), tiles, *dots, *taps,
-            first.size, has_mask * first.size, has_mask * opening, singles.size, has_mask * singles.size,
-            singles_fitting, has_mask * singles_fitting, requant_64]
+            *_stores(h_out, w_out, c_out, gathered, has_mask, probe), requant_64,
+            int(stem_shape), tested] + [0] * (len(STEM_FEATURES) - 2)
