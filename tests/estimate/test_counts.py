@@ -123,10 +123,11 @@ def test_fast_depthwise_input_gradient_twin_counts_every_tap_of_both_passes():
 
 
 def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():
-    """6 x 6, 3x3, stride 1, 10 channels: channels 0-3 a group (shifts above 32), 4-7 one by one
-    (channel 5's shift is 30: the 64-bit requantization), 8-9 the tail. The group's rows 0 and 5
-    have 2 tap rows (interior windows row by row), rows 1-4 whole interior windows (columns
-    1-4); columns 0 and 5 are edge windows of 2 tap columns."""
+    """6 x 6, 3x3, stride 1, 10 channels: channels 0-3 a group (shifts above 32; all frozen),
+    4-7 one by one (channel 5's shift is 30: the group test stops there, and the 64-bit
+    requantization), 8-9 the tail. The group's rows 0 and 5 have 2 tap rows (interior windows row
+    by row), rows 1-4 whole interior windows (columns 1-4); rows 0-4 keep every bottom tap row;
+    columns 0 and 5 are edge windows of 2 tap columns, column 0 clipped on the left."""
     rng = np.random.default_rng(0)
     c = 10
     shift = np.full(c, 38, np.int32)
@@ -136,13 +137,22 @@ def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():
             np.full(c, 2**30, np.int32), shift, 0, np.zeros(36 * c, np.int8), np.zeros(45, np.uint8)]
     got = dict(zip(FAST_COUNTS["tb_depthwise_fwd_s8"].features,
                    run_and_count("tb_depthwise_fwd_s8", args, kernel_set="fast").counts))
-    assert (got["blocks"], got["groups"], got["pack_taps"], got["group_rows"]) == (3, 1, 9, 6)
-    assert (got["edge_runs"], got["edge_windows"], got["edge_rows"], got["edge_taps"]) == (12, 12, 32, 64)
-    assert (got["whole_windows_3"], got["interior_rows_by_row"], got["row_windows"], got["row_rows"],
-            got["row_taps"]) == (16, 2, 8, 16, 48)
-    assert (got["stores_masked"], got["stores_next_byte"]) == (36, 9)  # i = 10 p: i % 8 = 6 for p % 4 = 3
+    assert (got["calls_masked"], got["mask_bytes_cleared"], got["calls_narrow"]) == (1, 45, 0)
+    assert (got["blocks"], got["shift_checks"], got["groups"], got["pack_taps"]) == (3, 4 + 2, 1, 9)
+    assert (got["pack_frozen_1"], got["pack_frozen_2"], got["pack_frozen_3"], got["group_rows_bottom"]) == \
+        (0, 0, 1, 5)
+    assert (got["edge_calls_left"], got["edge_calls_right"], got["edge_windows"], got["edge_windows_left"]) == \
+        (6, 6, 12, 6)
+    assert [got[f"edge_rows_{n}"] for n in range(1, 7)] == [0, 32, 0, 0, 0, 0]
+    assert (got["whole_rows_3"], got["part_rows_3"], got["empty_whole_rows_3"], got["empty_part_rows_3"]) == \
+        (4, 2, 0, 0)
+    assert (got["whole_windows_3"], got["part_windows_3"], got["part_tap_rows_3"], got["whole_windows_5"]) == \
+        (16, 8, 16, 0)
+    assert (got["stores_masked_edge"], got["stores_masked_whole_3"], got["stores_masked_part_3"]) == (12, 16, 8)
+    assert got["stores_next_byte"] == 9  # i = 10 p: i % 8 = 6 for p % 4 = 3
     assert (got["channels"], got["channel_windows"], got["channel_taps"], got["channel_requant_64bit"]) == \
         (6, 216, 6 * 16 * 16, 36)
+    assert (got["channel_rows_bottom"], got["channel_windows_left"], got["channel_stores_masked"]) == (30, 36, 216)
 
 
 def test_fast_fused_twin_counts_runs_frame_and_quads():

@@ -3,13 +3,19 @@
 The fast kernel's loops are not the reference's: blocks of 4 channels, a block whose shifts all
 exceed 32 taken as a group (filters packed, 4 outputs per window), the others (and the last
 c % 4 channels, all channels for kernels above 7) one channel at a time. A group's output rows
-split into edge windows on the left and right (taps from each window's ranges, row by row) and
-interior windows (every tap column inside), which are whole windows in straight assembly for
-kernels 3, 5 and 7 when every tap row is inside too, else row by row. The twin returns the trip
-counts of those loops, the stores' data-independent paths (mask or none, the 4 mask bits
-reaching the next byte) and, in the one-channel path, what the data decides: the mask bits set
-(a probe of the outputs' clamps) and the requantizations with a shift of at most 32 taking the
-64-bit statement.
+split into edge windows on the left and right (tb_dwf_edges4: taps from each window's ranges, row
+by row, each row an unrolled run for its length) and interior windows (every tap column inside),
+an inlined copy per kernel 3, 5, 7 and per kind of row: whole windows in straight assembly when
+every tap row is inside, else row by row. The twin counts what each basic block of the compiled
+kernel executes (checked block by block under iss on both Cortex-M4 and M7 builds): the loops'
+trips per copy, the branches of the tap ranges (rows keeping their bottom tap row, windows clipped
+on the left, planes with no window inside along x, rows without interior windows), the group test
+and the packing's filter choice (channels 1 .. 3 frozen), the stores' data-independent paths (a
+mask, by copy; the 4 mask bits reaching the next byte) and, in the one-channel path, what the data
+decides: the outputs that fit int8 (a probe of the outputs' clamps; tested before or after the
+mask, by core) and the requantizations with a shift of at most 32 taking the 64-bit statement.
+Not counted, as no model or design reaches them: that statement's saturation branches, and the
+generic interior copy of kernels other than 3, 5 and 7 (its stores count as edge stores).
 """
 
 from __future__ import annotations
@@ -24,15 +30,31 @@ DW_MAX_K = 7
 #: The kernels whose whole windows are straight assembly.
 STRAIGHT = (3, 5, 7)
 
+#: Where a group's windows go: the edge windows, then per straight kernel the interior windows of rows
+#: with every tap row inside (whole) and of the others (part), each an inlined copy of the loop and store.
+_COPIES = ("edge", *[f"{what}_{k}" for k in STRAIGHT for what in ("whole", "part")])
+
 DEPTHWISE_FWD_FAST_FEATURES = (
-    "calls", "mask_bytes_cleared", "blocks",
-    # groups of 4 channels: packing, rows, edge windows, interior windows
-    "groups", "pack_taps", "group_rows", "edge_runs", "edge_windows", "edge_rows", "edge_taps",
-    "interior_rows_by_row", "whole_windows_3", "whole_windows_5", "whole_windows_7",
-    "row_windows", "row_rows", "row_taps", "stores_masked", "stores_next_byte",
+    "calls", "calls_masked", "mask_bytes_cleared", "calls_narrow", "blocks", "shift_checks",
+    # groups of 4 channels: packing (by how many of channels 1 .. 3 are frozen), rows (ky1 = kernel: a branch)
+    "groups", "pack_taps", "pack_frozen_1", "pack_frozen_2", "pack_frozen_3", "group_rows_bottom",
+    # edge windows (tb_dwf_edges4): calls on the left and right, windows (clipped on the left: a
+    # branch), tap rows by their number of taps (each its own unrolled run; an edge window has at
+    # most kernel - 1 tap columns)
+    "edge_calls_left", "edge_calls_right", "edge_windows", "edge_windows_left",
+    *[f"edge_rows_{n}" for n in range(1, DW_MAX_K)],
+    # interior windows by kernel: output rows with every tap row inside (whole windows) or not (row by
+    # row), those without interior windows, the windows, the tap rows of the row-by-row ones
+    *[f"{what}_{k}" for k in STRAIGHT for what in (
+        "whole_rows", "part_rows", "empty_whole_rows", "empty_part_rows", "whole_windows", "part_windows",
+        "part_tap_rows")],
+    # stores with a mask by copy, those whose mask bits reach the next byte (the same 3 instructions in each)
+    *[f"stores_masked_{copy}" for copy in _COPIES], "stores_next_byte",
     # one channel at a time
-    "channels", "channel_rows", "channel_windows", "channel_tap_rows", "channel_taps",
-    "channel_stores_masked", "channel_bits_set", "channel_requant_64bit",
+    "channels", "channel_rows", "channel_rows_bottom", "channel_windows", "channel_windows_left",
+    "channel_tap_rows", "channel_taps",
+    # the store's two tests, in either order (by core): the output fits int8, a mask is given
+    "channel_fits", "channel_stores_masked", "channel_bits_set", "channel_requant_64bit",
 )
 
 
@@ -44,47 +66,67 @@ def _columns(w_in: int, w_out: int, kernel: int, stride: int) -> tuple[int, int]
     return min((pad + stride - 1) // stride, hi), hi
 
 
+def _grouping(c: int, kernel: int, shift: np.ndarray) -> tuple[np.ndarray, int]:
+    """(grouped per block of 4 channels, the shift comparisons of the group test): ch < c4, then
+    the 4 shifts up to the first of at most 32."""
+    c4 = c & ~3 if kernel <= DW_MAX_K else 0
+    grouped, checks = np.zeros((c + 3) // 4, bool), 0
+    for b in range(c4 // 4):
+        low = np.flatnonzero(shift[b * 4:b * 4 + 4] <= 32)
+        checks += int(low[0]) + 1 if low.size else 4
+        grouped[b] = low.size == 0
+    return grouped, checks
+
+
 def tb_depthwise_fwd_s8(x, h_in, w_in, c, x_zero, w_train, w_frozen, k_train, bias, kernel, stride, mult, shift,
                         y_zero, y, mask, *, probe):
     h_out, w_out = out_size(h_in, stride), out_size(w_in, stride)
-    positions, kk = h_out * w_out, kernel * kernel
+    positions, kk, pad = h_out * w_out, kernel * kernel, kernel // 2
     has_mask = mask.size > 0
     shift = np.asarray(shift)
-    c4 = c & ~3 if kernel <= DW_MAX_K else 0
-    blocks = (c + 3) // 4
-    grouped = np.array([b * 4 < c4 and bool((shift[b * 4:b * 4 + 4] > 32).all()) for b in range(blocks)], bool)
+    grouped, checks = _grouping(c, kernel, shift)
     groups = int(grouped.sum())
-    single = np.ones(c, bool)
-    for b in np.flatnonzero(grouped):
-        single[b * 4:b * 4 + 4] = False
+    starts = np.flatnonzero(grouped) * 4
+    single = ~np.repeat(grouped, 4)[:c]
     channels = int(single.sum())
+    frozen_of = np.count_nonzero(starts[:, None] + np.arange(1, 4) >= k_train, axis=1)
+    frozen = [int(np.count_nonzero(frozen_of == f)) for f in (1, 2, 3)]
 
     ky0, ky1 = _ranges(h_out, h_in, kernel, stride)
     kx0, kx1 = _ranges(w_out, w_in, kernel, stride)
     ny, nx = ky1 - ky0, kx1 - kx0
+    bottom = int(np.count_nonzero(np.arange(h_out) * stride - pad + kernel <= h_in))  # rows with ky1 = kernel
+    left = int(np.count_nonzero(np.arange(w_out) * stride < pad))  # windows with kx0 > 0, all edge windows
     lo, hi = _columns(w_in, w_out, kernel, stride)
     edge = np.r_[np.arange(lo), np.arange(hi, w_out)]
     n_inner = hi - lo
-    whole = (ny == kernel) & (kernel in STRAIGHT)  # per output row: interior windows whole
-    by_row = ~whole
-    per_group = [
-        h_out * (int(lo > 0) + int(hi < w_out)),  # edge runs
-        h_out * edge.size, int(ny.sum()) * edge.size, int(ny.sum()) * int(nx[edge].sum()),
-        int(by_row.sum()),
-        *[int(whole.sum()) * n_inner * (kernel == k) for k in STRAIGHT],
-        int(by_row.sum()) * n_inner, int(ny[by_row].sum()) * n_inner, int(ny[by_row].sum()) * n_inner * kernel,
-    ]
-    starts = np.flatnonzero(grouped) * 4
-    index = (np.arange(positions)[:, None] * c + starts[None, :]) & 7
-    stores_masked = has_mask * groups * positions
-    next_byte = has_mask * int(np.count_nonzero(index > 4))
+    whole = ny == kernel  # per output row: every tap row inside
+    rows_w, rows_p = int(whole.sum()), int((~whole).sum())
+    interior = []
+    for k in STRAIGHT:
+        on = kernel == k
+        interior += [on * rows_w, on * rows_p, on * rows_w * (n_inner == 0), on * rows_p * (n_inner == 0),
+                     on * rows_w * n_inner, on * rows_p * n_inner, on * int(ny[~whole].sum()) * n_inner]
+    per_group = [bottom, h_out * (lo > 0), h_out * (hi < w_out), h_out * edge.size, h_out * left,
+                 *[int(ny.sum()) * int(np.count_nonzero(nx[edge] == n)) for n in range(1, DW_MAX_K)],
+                 *interior]
 
-    y_out, m = probe
-    fits = mask_bits(m, positions * c).reshape(positions, c)
+    # the copy each position's store is in (0: edge, then whole and part per straight kernel)
+    inside = (np.arange(w_out) >= lo) & (np.arange(w_out) < hi)
+    copy = np.where(inside[None, :], 1 + 2 * STRAIGHT.index(kernel) + (~whole)[:, None], 0) \
+        if kernel in STRAIGHT else np.zeros((h_out, w_out), int)
+    copy = np.broadcast_to(copy, (h_out, w_out)).ravel()
+    next_byte = ((np.arange(positions)[:, None] * c + starts[None, :]) & 7) > 4
+    stores = [*[has_mask * groups * int(np.count_nonzero(copy == j)) for j in range(len(_COPIES))],
+              has_mask * int(np.count_nonzero(next_byte))]
+
+    _, m = probe
+    fits = int(np.count_nonzero(mask_bits(m, positions * c).reshape(positions, c)[:, single]))
     window_rows, window_taps = int(ny.sum()) * w_out, int(ny.sum()) * int(nx.sum())
-    bits_set = has_mask * int(np.count_nonzero(fits[:, single]))
     low = int(np.count_nonzero(single & (shift <= 32)))
-    return [1, has_mask * ((positions * c + 7) // 8), blocks,
-            groups, groups * kk, groups * h_out, *[groups * v for v in per_group], stores_masked, next_byte,
-            channels, channels * h_out, channels * positions, channels * window_rows, channels * window_taps,
-            has_mask * channels * positions, bits_set, low * positions]
+    narrow = w_in - kernel + pad < 0
+    return [1, int(has_mask), has_mask * ((positions * c + 7) // 8), int(narrow), len(grouped), checks,
+            groups, groups * kk, *frozen, *[groups * int(v) for v in per_group], *stores,
+            channels, channels * h_out, channels * bottom, channels * positions, channels * h_out * left,
+            channels * window_rows, channels * window_taps, fits, has_mask * channels * positions, has_mask * fits,
+            low * positions]
