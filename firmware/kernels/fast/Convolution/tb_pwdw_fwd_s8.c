@@ -73,17 +73,18 @@ static inline int32_t tb_pwdw_out(const tb_pwdw_rq_t *r, int32_t acc)
 
 /* ------------------------------------------------------------------------- pointwise */
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 /* Channels whose requantization is fast, c_in a positive multiple of 8: plane[0 .. 4 * quads),
- * four positions per pass. On DSP cores the whole loop nest is assembly (the inner loop needs
+ * four positions per pass. The whole loop nest is assembly (the inner loop needs
  * all 14 registers; gcc would spill the row pointers): per 4 channels one weight word widened
  * (SXTB16) for the four positions, each position's word widened with the zero point
  * (SXTAB16), 2 SMLAD per position, loads in runs (pipelined); per pass the four accumulators
- * start at the bias and end as SMMLA, ASR, SSAT, STRB (tb_pwdw_out). */
+ * start at the bias and end as SMMLA, ASR, SSAT, STRB (tb_pwdw_out). Without DSP (the host
+ * build) tb_pwdw_plane's plain loop does these positions too. */
 static void tb_pwdw_plane_quads(const int8_t *x, int32_t quads, int32_t c_in, int32_t x_zero, const int8_t *wr,
                                 const tb_pwdw_rq_t *r, int8_t *plane)
 {
     const uint32_t zp = tb_dsp_pair(-x_zero);
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     const int8_t *w0 = wr, *wend = wr + c_in, *x2;
     int8_t *p = plane, *pend = plane + 4 * quads;
     const int32_t init = r->init, mult = r->mult, add = r->add, t = r->t;
@@ -153,19 +154,8 @@ static void tb_pwdw_plane_quads(const int8_t *x, int32_t quads, int32_t c_in, in
         : "cc", "memory");
 #undef TB_PWDW_STEP4
 #undef TB_PWDW_OUT
-#else
-    int32_t pos;
-    for (pos = 0; pos < 4 * quads; pos += 4) {
-        int32_t acc[4];
-        acc[0] = acc[1] = acc[2] = acc[3] = r->init; /* not an initializer: -Os makes it a memset */
-        tb_fast_dot_4x1(x + pos * c_in, c_in, wr, c_in, x_zero, zp, acc);
-        plane[pos] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[0]));
-        plane[pos + 1] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[1]));
-        plane[pos + 2] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[2]));
-        plane[pos + 3] = (int8_t)tb_dsp_ssat8(tb_pwdw_out(r, acc[3]));
-    }
-#endif
 }
+#endif
 
 /* The pointwise part of one channel into plane[0 .. positions); the weight row wr. */
 static __attribute__((noinline)) void tb_pwdw_plane(const int8_t *x, int32_t positions, int32_t c_in, int32_t x_zero,
@@ -173,10 +163,12 @@ static __attribute__((noinline)) void tb_pwdw_plane(const int8_t *x, int32_t pos
 {
     const uint32_t zp = tb_dsp_pair(-x_zero);
     int32_t pos = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     if (r->fast & ((c_in & 7) == 0) & (positions >= 4)) {
         pos = positions & ~3;
         tb_pwdw_plane_quads(x, pos / 4, c_in, x_zero, wr, r, plane);
     }
+#endif
     for (; pos + 4 <= positions; pos += 4) {
         int32_t acc[4];
         acc[0] = acc[1] = acc[2] = acc[3] = r->init; /* not an initializer: -Os makes it a memset */
