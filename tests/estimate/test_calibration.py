@@ -13,7 +13,7 @@ from tinybench.estimate.calibration import (CalibrationError, calibration_path, 
                                             load_calibration, read_calibration)
 from tinybench.estimate.counts import COUNTS
 
-SHIPPED = [("stm32f746", "reference"), ("nrf52840", "reference")]
+SHIPPED = [("stm32f746", "reference"), ("nrf52840", "reference"), ("stm32f746", "fast"), ("nrf52840", "fast")]
 
 
 @pytest.mark.parametrize("target, kernels", SHIPPED)
