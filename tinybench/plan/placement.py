@@ -91,12 +91,13 @@ def _candidates(flo, fhi, top, arena):
     return np.unique(out[:n])
 
 
-@njit(_RESULT(*[_ARRAY] * 8, types.int64, types.int64), cache=True)
-def against_an_end(order, start, other, lo, hi, last, peaks, lows, arena, beat):
+@njit(_RESULT(*[_ARRAY] * 9, types.int64, types.int64), cache=True)
+def against_an_end(order, start, other, lo, hi, last, peaks, lows, frees_low, arena, beat):
     """Each group of ``order`` at the bottom or the top of a free range below ``arena``, the
     one whose neighbour stays longest (the arena's ends stay forever; ties: the lowest
-    offset), lowest fit where none fits; (offsets, False) as soon as one reaches ``beat``
-    (see planners._against_an_end)."""
+    offset, or the highest for a group whose low bytes free first, ``frees_low``, so that
+    they join the free bytes below it), lowest fit where none fits; (offsets, False) as soon
+    as one reaches ``beat`` (see planners._against_an_end)."""
     offsets = np.full(peaks.size, -1, np.int64)
     for i in order:
         top = peaks[i]
@@ -115,7 +116,7 @@ def against_an_end(order, start, other, lo, hi, last, peaks, lows, arena, beat):
             for at in range(cands.size):
                 y = cands[at]
                 stays = UNBOUNDED if y + lows[i] == 0 or y + top == arena else neighbour[at]
-                if stays > best:
+                if stays > best or (stays == best and frees_low[i]):
                     x, best = y, stays
         if x + top >= beat:
             return offsets, False
