@@ -54,8 +54,8 @@ def _tiling(text: str) -> str | tuple[int, int]:
 def add_tiling_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tiling", type=_tiling, default="auto", metavar="auto|none|N:TILES|min-memory",
                    help="run the first N ops of the frozen prefix per row band, TILES bands; auto (default): "
-                        f"the least memory whose recomputed MACs stay within {AUTO_BUDGET * 100:.0f}%% of the step's "
-                        "(MACs stand in for cycles until the estimator lands); min-memory: at any cost")
+                        f"the least memory whose recomputed work stays within {AUTO_BUDGET * 100:.0f}%% of the step's "
+                        "(predicted cycles where a target is given, MACs otherwise); min-memory: at any cost")
 
 
 def estimate(model: str, scheme: str, schedule: str = "reordered", planner: str = DEFAULT_PLANNER,
