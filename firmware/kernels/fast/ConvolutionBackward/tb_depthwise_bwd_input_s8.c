@@ -26,12 +26,16 @@
  * border of a 5 x 5 kernel. */
 #define TB_DWBI_PLANE 144
 
+/* The groups taken first (tb_dwbi_top). */
+#define TB_DWBI_TOP 8
+
 typedef struct {
     const int8_t *grad;
     const uint8_t *mask;
+    const int8_t *w_train, *w_frozen;
     const int32_t *w_factor;
     int8_t *grad_in;
-    int32_t c, kernel, stride, h_in, w_in, h_out, w_out;
+    int32_t k_train, c, kernel, stride, h_in, w_in, h_out, w_out;
     int32_t border; /* of the plane: kernel / 2 for whole windows, else 0 */
     int32_t pitch;  /* words per plane row: w_out + 2 * border */
     int32_t ky0, ny, oy0; /* the taps of the current input row (tb_fast_tap_gather) */
@@ -71,13 +75,12 @@ static void tb_dwbi_pack(const int8_t *w_train, const int8_t *w_frozen, int32_t 
     }
 }
 
-/* The masked gradient words of channels ch .. ch + 3 at every output position into plane, row
- * by row (k->pitch words a row), inside a border of k->border zero words (one word per position
- * instead of one per tap: each is read by several taps). */
-static void tb_dwbi_plane(const tb_dwbi_t *k, int32_t ch, uint32_t *plane)
+/* Zero the border of k->border words around the outputs of the plane (k->pitch words a row),
+ * once per call: the copies (tb_dwbi_plane) write only the outputs. */
+static void tb_dwbi_border(const tb_dwbi_t *k, uint32_t *plane)
 {
     const int32_t b = k->border, pitch = k->pitch;
-    int32_t o, x, gi = ch;
+    int32_t o, x;
     for (o = 0; o < pitch * b; o++) {
         plane[o] = 0;
         plane[(k->h_out + b) * pitch + o] = 0;
@@ -88,7 +91,18 @@ static void tb_dwbi_plane(const tb_dwbi_t *k, int32_t ch, uint32_t *plane)
             plane[x] = 0;
             plane[b + k->w_out + x] = 0;
         }
-        for (x = b; x < b + k->w_out; x++, gi += k->c) {
+    }
+}
+
+/* The masked gradient words of channels ch .. ch + 3 at every output position into the plane's
+ * outputs, row by row (one word per position instead of one per tap: each is read by several
+ * taps). */
+static void tb_dwbi_plane(const tb_dwbi_t *k, int32_t ch, uint32_t *plane)
+{
+    int32_t o, x, gi = ch;
+    plane += k->border * k->pitch + k->border;
+    for (o = 0; o < k->h_out; o++, plane += k->pitch) {
+        for (x = 0; x < k->w_out; x++, gi += k->c) {
             uint32_t g = tb_dsp_read4(k->grad + gi);
             if (k->mask != NULL) {
                 g &= tb_dwbi_pass4(k->mask, gi);
@@ -226,11 +240,74 @@ static inline int32_t tb_dwbi_fits(int32_t v)
     return (uint32_t)(v + TB_NN_GRAD_MAX) <= 2u * TB_NN_GRAD_MAX;
 }
 
+/* out[j] = tb_dwbi_requant(q, acc[j], j) for the 4 channels of a group and 1 when all of them
+ * fit; else 0, out unchanged. On DSP cores in assembly: four SMMUL, an add and a shift each,
+ * the bounds test by one unsigned compare each (gcc spills the multipliers in the kernel's loop). */
+static inline int32_t tb_dwbi_write4(const tb_dwbi_q_t *q, const int32_t *acc, int8_t *out)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    int32_t v0 = acc[0], v1 = acc[1], v2 = acc[2], v3 = acc[3], t0, ok;
+    __asm volatile(
+        "ldr %[t0], [%[q], #0]\n\t"
+        "smmul %[v0], %[v0], %[t0]\n\t"
+        "ldr %[t0], [%[q], #4]\n\t"
+        "smmul %[v1], %[v1], %[t0]\n\t"
+        "ldr %[t0], [%[q], #8]\n\t"
+        "smmul %[v2], %[v2], %[t0]\n\t"
+        "ldr %[t0], [%[q], #12]\n\t"
+        "smmul %[v3], %[v3], %[t0]\n\t"
+        "ldr %[t0], [%[q], #16]\n\t"
+        "ldr %[ok], [%[q], #20]\n\t"
+        "add %[v0], %[v0], %[t0]\n\t"
+        "add %[v1], %[v1], %[t0]\n\t"
+        "add %[v2], %[v2], %[t0]\n\t"
+        "add %[v3], %[v3], %[t0]\n\t"
+        "asr %[v0], %[v0], %[ok]\n\t"
+        "asr %[v1], %[v1], %[ok]\n\t"
+        "asr %[v2], %[v2], %[ok]\n\t"
+        "asr %[v3], %[v3], %[ok]\n\t"
+        "movs %[ok], #0\n\t"
+        "add %[t0], %[v0], #127\n\t"
+        "cmp %[t0], #254\n\t"
+        "bhi 1f\n\t"
+        "add %[t0], %[v1], #127\n\t"
+        "cmp %[t0], #254\n\t"
+        "bhi 1f\n\t"
+        "add %[t0], %[v2], #127\n\t"
+        "cmp %[t0], #254\n\t"
+        "bhi 1f\n\t"
+        "add %[t0], %[v3], #127\n\t"
+        "cmp %[t0], #254\n\t"
+        "bhi 1f\n\t"
+        "strb %[v0], [%[out]]\n\t"
+        "strb %[v1], [%[out], #1]\n\t"
+        "strb %[v2], [%[out], #2]\n\t"
+        "strb %[v3], [%[out], #3]\n\t"
+        "movs %[ok], #1\n\t"
+        "1:\n\t"
+        : [v0] "+r"(v0), [v1] "+r"(v1), [v2] "+r"(v2), [v3] "+r"(v3), [t0] "=&r"(t0), [ok] "=&r"(ok)
+        : [q] "r"(q), [out] "r"(out)
+        : "cc", "memory");
+    return ok;
+#else
+    const int32_t v0 = tb_dwbi_requant(q, acc[0], 0), v1 = tb_dwbi_requant(q, acc[1], 1);
+    const int32_t v2 = tb_dwbi_requant(q, acc[2], 2), v3 = tb_dwbi_requant(q, acc[3], 3);
+    if (!(tb_dwbi_fits(v0) & tb_dwbi_fits(v1) & tb_dwbi_fits(v2) & tb_dwbi_fits(v3))) {
+        return 0;
+    }
+    out[0] = (int8_t)v0;
+    out[1] = (int8_t)v1;
+    out[2] = (int8_t)v2;
+    out[3] = (int8_t)v3;
+    return 1;
+#endif
+}
+
 /* The outputs of channels ch .. ch + nb - 1 (nb = 4: a group, its filters widened in pw and, when
  * plane is not NULL, its masked gradient there; nb = 1: channel ch alone, filter f) at the shift
  * s: 1 when all of them fit it; else 0 as soon as one does not, s grown to the smallest shift
  * that fits that accumulator (the step is then computed again from its start). */
-static int32_t tb_dwbi_channels(tb_dwbi_t *k, int32_t ch, int32_t nb, const uint32_t *pw, const int8_t *f,
+static __attribute__((noinline)) int32_t tb_dwbi_channels(tb_dwbi_t *k, int32_t ch, int32_t nb, const uint32_t *pw, const int8_t *f,
                                 const uint32_t *plane, tb_fast_shift_t *s)
 {
     const tb_dwbi_q_t q = tb_dwbi_q_init(k->w_factor + ch, nb, s->n);
@@ -267,13 +344,7 @@ static int32_t tb_dwbi_channels(tb_dwbi_t *k, int32_t ch, int32_t nb, const uint
                 acc[0] = tb_dwbi_sum1(k, f, ch);
             }
             if (q.t > 0 && nb == 4) {
-                const int32_t v0 = tb_dwbi_requant(&q, acc[0], 0), v1 = tb_dwbi_requant(&q, acc[1], 1);
-                const int32_t v2 = tb_dwbi_requant(&q, acc[2], 2), v3 = tb_dwbi_requant(&q, acc[3], 3);
-                if (tb_dwbi_fits(v0) & tb_dwbi_fits(v1) & tb_dwbi_fits(v2) & tb_dwbi_fits(v3)) {
-                    out[0] = (int8_t)v0;
-                    out[1] = (int8_t)v1;
-                    out[2] = (int8_t)v2;
-                    out[3] = (int8_t)v3;
+                if (tb_dwbi_write4(&q, acc, out)) {
                     continue;
                 }
             } else if (q.t > 0) {
@@ -296,6 +367,93 @@ static int32_t tb_dwbi_channels(tb_dwbi_t *k, int32_t ch, int32_t nb, const uint
     return 1;
 }
 
+/* The groups taken first: the TB_DWBI_TOP (or all, if fewer) with the largest key, largest
+ * first, the first of equal keys first, into top; returns how many. A group's key is the largest
+ * over its channels of w_factor x the sum of |gradient| over the output plane (unmasked): the
+ * groups most likely to need the final shift, so that it grows early and few steps are written
+ * again. Only for planes that fit TB_DWBI_PLANE (sums below 2^15, keys below 2^30). */
+static int32_t tb_dwbi_top(const tb_dwbi_t *k, int32_t c4, int32_t *top)
+{
+    int32_t key[TB_DWBI_TOP];
+    int32_t g, n = 0, j, o;
+    for (g = 0; g < c4 / 4; g++) {
+        const int8_t *gp = k->grad + 4 * g;
+        int32_t best = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        uint32_t even = 0, odd = 0; /* |g| of channels 0, 2 and 1, 3 in halfword lanes */
+        for (o = 0; o < k->h_out * k->w_out; o++, gp += k->c) {
+            uint32_t t, a;
+            __asm("ssub8 %[t], %[zero], %[g]\n\t"
+                  "sel %[a], %[t], %[g]\n\t"
+                  "uxtab16 %[e], %[e], %[a]\n\t"
+                  "uxtab16 %[o], %[o], %[a], ror #8\n\t"
+                  : [t] "=&r"(t), [a] "=&r"(a), [e] "+r"(even), [o] "+r"(odd)
+                  : [g] "r"(tb_dsp_read4(gp)), [zero] "r"(0u)
+                  : "cc");
+        }
+        {
+            const int32_t sum[4] = {(int32_t)(even & 0xFFFFu), (int32_t)(odd & 0xFFFFu), (int32_t)(even >> 16),
+                                    (int32_t)(odd >> 16)};
+#else
+        int32_t sum[4] = {0, 0, 0, 0};
+        for (o = 0; o < k->h_out * k->w_out; o++, gp += k->c) {
+            for (j = 0; j < 4; j++) {
+                sum[j] += gp[j] < 0 ? -gp[j] : gp[j];
+            }
+        }
+        {
+#endif
+            for (j = 0; j < 4; j++) {
+                const int32_t v = k->w_factor[4 * g + j] * sum[j];
+                best = v > best ? v : best;
+            }
+        }
+        if (n < TB_DWBI_TOP || best > key[n - 1]) {
+            for (j = n < TB_DWBI_TOP ? n++ : n - 1; j > 0 && key[j - 1] < best; j--) {
+                key[j] = key[j - 1];
+                top[j] = top[j - 1];
+            }
+            key[j] = best;
+            top[j] = g;
+        }
+    }
+    return n;
+}
+
+/* 1 when group g is among the first n of top. */
+static inline int32_t tb_dwbi_in_top(const int32_t *top, int32_t n, int32_t g)
+{
+    int32_t i;
+    for (i = 0; i < n; i++) {
+        if (top[i] == g) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* One step: channels ch .. ch + nb - 1 (filters packed and widened into pw and, with a plane,
+ * the masked gradient of a group copied into it) written at the shift s, run again as long as
+ * the shift grows; 0 when it grew. */
+static int32_t tb_dwbi_step(tb_dwbi_t *k, int32_t ch, int32_t nb, uint32_t *pw, uint32_t *plane_words,
+                            int32_t in_plane, tb_fast_shift_t *s)
+{
+    const int32_t kk = k->kernel * k->kernel;
+    const int8_t *f = tb_fast_dw_filter(k->w_train, k->w_frozen, k->k_train, ch, kk);
+    const uint32_t *plane = in_plane ? plane_words : NULL;
+    int32_t same = 1;
+    if (nb == 4) {
+        tb_dwbi_pack(k->w_train, k->w_frozen, k->k_train, ch, kk, pw);
+        if (in_plane) {
+            tb_dwbi_plane(k, ch, plane_words);
+        }
+    }
+    while (!tb_dwbi_channels(k, ch, nb, pw, f, plane, s)) {
+        same = 0;
+    }
+    return same;
+}
+
 /* The channels from ch on that one step takes: a group of 4 below c4, else one. */
 static inline int32_t tb_dwbi_width(int32_t ch, int32_t c4)
 {
@@ -308,16 +466,19 @@ int32_t tb_depthwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint
                                   int32_t k_train, int32_t kernel, int32_t stride,
                                   const int32_t *w_factor, int32_t w_exp, int8_t *grad_in)
 {
-    const int32_t kk = kernel * kernel;
     const int32_t c4 = kernel <= TB_FAST_DW_MAX_K ? c & ~3 : 0; /* channels taken 4 at a time */
     uint32_t pw[2 * TB_FAST_DW_MAX_K * TB_FAST_DW_MAX_K];
     uint32_t plane_words[TB_DWBI_PLANE];
     const uint32_t *plane;
     tb_fast_shift_t s;
     tb_dwbi_t k;
-    int32_t p, ch, redo = 0;
+    int32_t top[TB_DWBI_TOP];
+    int32_t p, ch, ntop, redo = 0;
     k.grad = grad;
     k.mask = mask;
+    k.w_train = w_train;
+    k.w_frozen = w_frozen;
+    k.k_train = k_train;
     k.w_factor = w_factor;
     k.grad_in = grad_in;
     k.c = c;
@@ -344,24 +505,32 @@ int32_t tb_depthwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint
     } else {
         plane = plane_words;
     }
+    ntop = 0;
+    if (plane != NULL) {
+        tb_dwbi_border(&k, plane_words);
+        ntop = tb_dwbi_top(&k, c4, top);
+    }
     tb_fast_shift_set(&s, 0);
-    /* Pass 0 writes every channel at the shift that fits the accumulators so far (a channel
-     * step that grows it starts again); pass 1 writes again, at the final shift, the channels
-     * written before the last growth (those from `redo` on already have it). */
+    /* Pass 0 writes every step (the groups of `top` first, then the others in order) at the
+     * shift that fits the accumulators so far (a step that grows it starts again); pass 1 writes
+     * again, at the final shift, the steps taken before the last growth (step `redo` and those
+     * after it already have it). */
     for (p = 0; p < 2; p++) {
-        const int32_t end = p == 0 ? c : redo;
-        for (ch = 0; ch < end; ch += tb_dwbi_width(ch, c4)) {
-            const int32_t nb = tb_dwbi_width(ch, c4);
-            const int8_t *f = tb_fast_dw_filter(w_train, w_frozen, k_train, ch, kk);
-            if (nb == 4) {
-                tb_dwbi_pack(w_train, w_frozen, k_train, ch, kk, pw);
-                if (plane != NULL) {
-                    tb_dwbi_plane(&k, ch, plane_words);
-                }
+        const int32_t end = p == 0 ? INT32_MAX : redo;
+        int32_t i, step = 0;
+        for (i = 0; i < ntop && step < end; i++, step++) {
+            if (!tb_dwbi_step(&k, 4 * top[i], 4, pw, plane_words, plane != NULL, &s)) {
+                redo = step;
             }
-            while (!tb_dwbi_channels(&k, ch, nb, pw, f, plane, &s)) {
-                redo = ch;
+        }
+        for (ch = 0; ch < c && step < end; ch += tb_dwbi_width(ch, c4)) {
+            if (ch < c4 && tb_dwbi_in_top(top, ntop, ch / 4)) {
+                continue;
             }
+            if (!tb_dwbi_step(&k, ch, tb_dwbi_width(ch, c4), pw, plane_words, plane != NULL, &s)) {
+                redo = step;
+            }
+            step++;
         }
     }
     return e_grad + w_exp + s.n;
