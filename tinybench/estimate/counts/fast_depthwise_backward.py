@@ -47,7 +47,7 @@ TAP_SOURCES = ("4p", "4d", "4m", "1")
 SLOW_PATHS = ("slow_n0", "slow_lo", "slow_hi")
 
 POSITION_FEATURES = (
-    "positions4", "positions1", "fast4", "fast1", *WINDOWS, *(f"col_{f}" for f in GATHER_FEATURES),
+    "positions4", "fast4", "fast1", *WINDOWS, *(f"col_{f}" for f in GATHER_FEATURES),
     *(f"{f}{s}" for s in TAP_SOURCES for f in TAP_FEATURES), "taps4m_straddling", "taps1_masked", "taps1_passed",
 )
 ROW_FEATURES = ("rows", *(f"row_{f}" for f in GATHER_FEATURES))
@@ -193,7 +193,6 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
         source = "4p" if in_plane else "4m" if has_mask else "4d"
         group += tap_part(source)
     single = tap_part("1")
-    single[:, :, _INDEX["positions1"]] = 1
     single[:, :, _INDEX["taps1_masked"]] = ny[:, None] * nx[None, :] * has_mask
 
     def straddling(ch: int) -> np.ndarray:

@@ -5,20 +5,23 @@
  * The runtime shift rule is kept (n: the smallest shift that brings every accumulator into
  * [-127, 127]), but the outputs are written as their sums come, at the smallest shift that fits
  * the accumulators seen so far. A channel step (4 channels, or one) that meets an accumulator
- * which does not fit grows the shift and starts again; at the end the steps before the last
- * growth are computed again at the final shift (steps from it on already have it). Rounding at a
- * shift is exact whenever it fits, so every byte is the reference's.
+ * which does not fit grows the shift and runs again from its start; at the end the steps taken
+ * before the last growth run again at the final shift (the later ones already have it). Rounding
+ * at a shift is exact whenever it fits, so every byte is the reference's. To make late growths
+ * rare, the 8 groups with the largest w_factor x sum of |gradient| of a channel go first.
  *
  * A step of 4 channels reads one word of the gradient per tap: its filters are packed once
  * (byte j of a word is channel j, tb_fast_dw_pack4) and widened to halfword pairs (SXTB16), and,
  * when the output plane is small enough, the masked gradient words of its 4 channels are copied
  * into a plane on the stack (the mask bits turned into a byte mask by a table once per output,
- * not once per tap). With stride 1 and kernels 3 and 5 that plane has a zero border of k / 2, so
- * that every input position reads a whole k x k window, unrolled; otherwise the taps of each input
+ * not once per tap). With stride 1 and kernels 3 and 5, and stride 2 and kernels 3 and 7, the
+ * plane has a zero border, so that every input position reads a whole window (of its parities
+ * for stride 2), unrolled, each tap in assembly on DSP cores; otherwise the taps of each input
  * row and column are found once (tb_fast_tap_gather). Four 16 x 16 multiply-accumulates per tap
  * (SMLABB, SMLATT). The outputs take a 32-bit requantization (one SMMUL, an add and a shift) for
- * shifts from 18 on and the reference's 64-bit statement below. The last c % 4 channels (all
- * channels for kernels above 7) take the taps one by one. */
+ * shifts from 18 on, and the reference's 64-bit statement below that and where an accumulator
+ * does not fit. The last c % 4 channels (all channels for kernels above 7) take the taps one by
+ * one. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
@@ -154,9 +157,28 @@ static inline tb_fast_acc4_t tb_dwbi_window4(const uint32_t *p, int32_t pitch, c
     for (r = 0; ky0 + stride * r < kernel; r++, p -= pitch) {
 #pragma GCC unroll 7
         for (x = 0; kx0 + stride * x < kernel; x++) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+            /* the three loads first (pipelined), as memory operands: gcc forms their addresses
+             * (immediate offsets once unrolled) and would otherwise spill */
+            const uint32_t *w = pw + 2 * ((ky0 + stride * r) * kernel + kx0 + stride * x);
+            uint32_t g, go, we, wo;
+            __asm("ldr %[g], %[gm]\n\t"
+                  "ldr %[we], %[wem]\n\t"
+                  "ldr %[wo], %[wom]\n\t"
+                  "sxtb16 %[go], %[g], ror #8\n\t"
+                  "sxtb16 %[g], %[g]\n\t"
+                  "smlabb %[a0], %[g], %[we], %[a0]\n\t"
+                  "smlatt %[a2], %[g], %[we], %[a2]\n\t"
+                  "smlabb %[a1], %[go], %[wo], %[a1]\n\t"
+                  "smlatt %[a3], %[go], %[wo], %[a3]\n\t"
+                  : [g] "=&r"(g), [go] "=&r"(go), [we] "=&r"(we), [wo] "=&r"(wo), [a0] "+r"(acc.a0),
+                    [a1] "+r"(acc.a1), [a2] "+r"(acc.a2), [a3] "+r"(acc.a3)
+                  : [gm] "m"(p[-x]), [wem] "m"(w[0]), [wom] "m"(w[1]));
+#else
             const uint32_t g = p[-x];
             const uint32_t *w = pw + 2 * ((ky0 + stride * r) * kernel + kx0 + stride * x);
             acc = tb_fast_mac4(acc, tb_dsp_sxtb16(g), tb_dsp_sxtb16_ror8(g), w[0], w[1]);
+#endif
         }
     }
     return acc;
