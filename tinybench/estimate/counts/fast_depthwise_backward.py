@@ -203,18 +203,26 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
     counts[_INDEX["calls"]] = 1
     need = _needed_shift(acc)
     steps = [(ch, 4) for ch in range(0, c4, 4)] + [(ch, 1) for ch in range(c4, c)]
-    cum: dict[int, np.ndarray] = {}
+    base = {4: group.reshape(positions, F), 1: single.reshape(positions, F)}
+    base_total = {nb: b.sum(axis=0) for nb, b in base.items()}
+    extras: dict[int, np.ndarray] = {}
 
-    def step_cum(ch: int, nb: int) -> np.ndarray:
-        """Prefix sums over the positions (row by row) of a run's position counts."""
-        if ch not in cum:
-            p = group.copy() if nb == 4 else single.copy()
-            if nb == 4 and source == "4m":
-                p[:, :, _INDEX["taps4m_straddling"]] = straddling(ch)
-            if nb == 1:
-                p[:, :, _INDEX["taps1_passed"]] = read_y @ bits[:, :, ch].astype(np.int64) @ read_x.T
-            cum[ch] = np.cumsum(p.reshape(positions, F), axis=0)
-        return cum[ch]
+    def extra(ch: int, nb: int) -> tuple[int, np.ndarray] | None:
+        """The one per-position count that depends on the channels: the straddling mask words of
+        a group read per tap, the passed taps of a single channel (cached per step)."""
+        if nb == 4 and source != "4m":
+            return None
+        if ch not in extras:
+            extras[ch] = (straddling(ch) if nb == 4 else read_y @ bits[:, :, ch].astype(np.int64) @ read_x.T).ravel()
+        return _INDEX["taps4m_straddling" if nb == 4 else "taps1_passed"], extras[ch]
+
+    def position_counts(ch: int, nb: int, done: int) -> np.ndarray:
+        """The counts of the first ``done`` positions of a run (row by row)."""
+        out = base_total[nb].copy() if done == positions else base[nb][:done].sum(axis=0)
+        e = extra(ch, nb)
+        if e is not None:
+            out[e[0]] += e[1][:done].sum()
+        return out
 
     def visit(ch: int, nb: int) -> None:
         counts[_INDEX[f"visits{nb}"]] += 1
@@ -237,7 +245,7 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
         lanes = need[:, ch:ch + nb].ravel()
         over = np.flatnonzero(lanes > n)
         done = positions if over.size == 0 else int(over[0]) // nb + 1
-        counts[:] += row_cum[(done - 1) // w_in] + step_cum(ch, nb)[done - 1]
+        counts[:] += row_cum[(done - 1) // w_in] + position_counts(ch, nb, done)
         if n >= FAST_SHIFT:
             counts[_INDEX[f"fast{nb}"]] += done
             slow = 0 if over.size == 0 else int(over[0]) % nb  # the lanes of the last position before it
@@ -260,7 +268,7 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
     counts[_INDEX["top_moves"]] = moves
     n, redo = 0, 0
     for p in range(2):
-        end = positions * c + 1 if p == 0 else redo  # more steps than there are, or redo
+        end = len(top) + len(steps) if p == 0 else redo  # every step, then those before the last growth
         step = 0
         for g in top[:end]:
             visit(4 * g, 4)
