@@ -93,33 +93,41 @@ def test_fast_pointwise_twin_counts_every_mac_on_both_paths():
     assert got["outputs_fitting"] <= got["outputs_masked"] == h * w * 5
 
 
-def test_fast_depthwise_input_gradient_twin_counts_every_tap_of_both_passes():
-    """5 x 5 inputs, 3x3 stride 1, 5 channels (a group of 4 and a single one): each axis has 13
-    taps (2 + 3 + 3 + 3 + 2), so 169 per channel and pass; a set mask bit multiplies, a clear
-    one skips only in the single channel."""
-    rng = np.random.default_rng(0)
+def test_fast_depthwise_input_gradient_twin_counts_windows_taps_and_growths():
+    """5 x 5 inputs, stride 1, 5 channels (a group of 4 and a single one). All-zero gradients keep
+    the shift at 0: one run per step, every output by the 64-bit path at n = 0; 3x3 takes whole
+    windows from the bordered plane, 7x7 the taps of the plane (23 per axis: 4 + 5 + 5 + 5 + 4);
+    the single channel 13 taps per axis with 3x3. Gradients growing along the order make the
+    shift grow: the group runs again, and is written again after the single channel's growth."""
     h = w = 5
-    c, k = 5, 3
-    grad = rng.integers(-20, 21, h * w * c).astype(np.int8)
-    factor = np.full(c, 1000, np.int32)
+    c = 5
 
-    def counts(mask):
-        args = [grad, -10, mask, h, w, c, rng.integers(-128, 128, 2 * k * k).astype(np.int8),
-                rng.integers(-128, 128, 3 * k * k).astype(np.int8), 2, k, 1, factor, -12,
-                np.zeros(h * w * c, np.int8)]
+    def counts(grad, mask, k, factor=1000):
+        rng = np.random.default_rng(0)
+        args = [grad, -10, mask, h, w, c, np.full(2 * k * k, 100, np.int8), np.full(3 * k * k, 100, np.int8), 2,
+                k, 1, np.full(c, factor, np.int32), -12, rng.integers(-128, 128, h * w * c).astype(np.int8)]
         return dict(zip(FAST_COUNTS["tb_depthwise_bwd_input_s8"].features,
                         run_and_count("tb_depthwise_bwd_input_s8", args, kernel_set="fast").counts))
 
-    got = counts(np.zeros(0, np.uint8))
-    assert (got["channel_groups"], got["channel_singles"], got["pack_taps"]) == (2, 2, 2 * k * k)
-    assert (got["groups_trained_0"], got["groups_trained_1"], got["groups_trained_2"]) == (2, 2, 0)
-    assert got["taps4"] == got["taps1"] == got["taps1_passed"] == 2 * 169 and got["taps4_masked"] == 0
-    assert 4 * got["taps4"] + got["taps1"] == 2 * 169 * c  # the MACs of both passes
-    assert got["outputs"] == 2 * h * w * c
+    zero = np.zeros(h * w * c, np.int8)
+    got = counts(zero, np.zeros(0, np.uint8), 3)
+    assert (got["visits4"], got["visits1"], got["pack_taps"], got["planes"], got["growths"]) == (1, 1, 9, 1, 0)
+    assert (got["groups_trained_0"], got["groups_trained_1"], got["groups_trained_2"]) == (1, 1, 0)
+    assert got["windows_s1_k3"] == got["positions4"] == 25 and got["taps4p"] == 0
+    assert got["taps1"] == got["taps1_passed"] == 169 and got["taps1_masked"] == 0
+    assert (got["slow_n0"], got["fast4"], got["runs4_q0"], got["runs1_q0"]) == (25 * c, 0, 1, 1)
+    got = counts(zero, np.zeros(0, np.uint8), 7)
+    assert got["taps4p"] == 23 * 23 and got["windows_s1_k3"] == 0
     half = np.packbits(np.arange(h * w * c) % 2 == 0, bitorder="little")
-    got = counts(half)
-    assert got["taps4_masked"] == 2 * 169 and got["taps4"] == 0 and got["taps1_masked"] == 2 * 169
-    assert 0 < got["taps1_passed"] < 2 * 169
+    got = counts(zero, half, 3)
+    assert got["taps1_masked"] == 169 and 0 < got["taps1_passed"] < 169
+    grad = np.ones(h * w * c, np.int8)
+    grad[4::c] = 100  # the single channel's accumulators are the largest
+    got = counts(grad, np.zeros(0, np.uint8), 3)
+    assert got["growths"] >= 2 and (got["visits4"], got["visits1"]) == (2, 1)
+    assert got["windows_s1_k3"] == got["positions4"] > 2 * 25
+    # the steps of the search sum to the final shift, 20: 9 taps x 100 x 100 x 1000 < 255 * 2^19
+    assert got["shift_steps"] == 20 and got["runs4_qmid"] >= 1 and got["fast4"] >= 25
 
 
 def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():

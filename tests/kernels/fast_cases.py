@@ -70,9 +70,45 @@ def edge_cases() -> dict[str, list[list]]:
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
     return {"tb_pointwise_bwd_input_s8": [late] + pointwise_input_room_cases(rng), "tb_conv_fwd_s8": stem_cases(rng) + stem_path_cases(rng),
-            "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng),
+            "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng), "tb_depthwise_bwd_input_s8": depthwise_bwd_input_cases(rng),
             "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng), "tb_pwdw_fwd_s8": pwdw_cases(rng),
             "tb_pointwise_fwd_s8": pointwise_fwd_cases(rng)}
+
+
+def depthwise_bwd_input_cases(rng) -> list[list]:
+    """tb_depthwise_bwd_input_s8: a late growth of the shift (the largest accumulator in the last
+    group, whose sum of |gradient| is the smallest, so that it is not among the groups taken
+    first: every step before it is written again), whole windows of stride 2 on odd sizes
+    (kernels 3 and 7, every parity), taps from the plane (kernel 5, stride 2), planes too large
+    for the stack with a mask whose 4 bits straddle bytes (5 channels), shifts below 18 (the 64-bit
+    requantization) and the largest factors."""
+
+    def case(h, w, c, k, s, grad, mask, f, wts=None):
+        wts = rng.integers(-128, 128, c * k * k).astype(np.int8) if wts is None else wts
+        kt = c // 3
+        return [grad, -10, mask, h, w, c, wts[:kt * k * k].copy(), wts[kt * k * k:].copy(), kt, k, s, f, -20,
+                rng.integers(-128, 128, h * w * c).astype(np.int8)]
+
+    def grads(n, top):
+        return rng.integers(-top, top + 1, n).astype(np.int8)
+
+    def bits(n, p=0.7):
+        return np.packbits(rng.random(n) < p, bitorder="little")
+
+    h = w = 8
+    c, k = 40, 3
+    g = rng.choice(np.array([-10, 10], np.int8), (h * w, c))
+    g[:, 36:] = 0
+    g[h * w // 2, 37] = 127
+    wts = rng.integers(-60, 61, (c, k * k)).astype(np.int8)
+    wts[37] = 127
+    late = case(h, w, c, k, 1, g.ravel().copy(), EMPTY_U8, np.full(c, 2**15, np.int32), wts.ravel().copy())
+    out = [late]
+    for (h, w, c, k, s) in ((7, 9, 8, 3, 2), (9, 7, 12, 7, 2), (5, 7, 6, 5, 2), (14, 13, 5, 3, 1), (13, 14, 9, 5, 1)):
+        n = out_size(h, s) * out_size(w, s) * c
+        out.append(case(h, w, c, k, s, grads(n, 127), bits(n), rng.integers(0, 2**15 + 1, c).astype(np.int32)))
+        out.append(case(h, w, c, k, s, grads(n, 1), bits(n, 0.3), rng.integers(0, 64, c).astype(np.int32)))
+    return out
 
 
 def pointwise_sgd_cases(rng) -> list[list]:

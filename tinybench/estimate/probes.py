@@ -21,7 +21,7 @@ from tinybench.kernels import KERNELS
 from tinybench.kernels.host import mask_bytes
 from tinybench.kernels.host_c import parse_header
 from tinybench.kernels.pooling import AVGPOOL_RECIP_BITS
-from tinybench.kernels.support import tb_nn_input_grad_sum, tb_nn_round_shift
+from tinybench.kernels.support import tb_nn_input_grad_sum, tb_nn_mask_get, tb_nn_round_shift, tb_nn_tap_output
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,42 @@ def _pointwise_input_after(named: dict, state, result: int) -> tuple:
 
 
 @njit(cache=True)
+def _depthwise_input_acc(grad, mask, h_in, w_in, c, w_train, w_frozen, k_train, kernel, stride, w_factor):
+    """Every accumulator of a depthwise input gradient, [h_in * w_in, c] (int64), with the
+    reference kernel's helpers."""
+    pad = kernel // 2
+    h_out, w_out = (h_in + stride - 1) // stride, (w_in + stride - 1) // stride
+    acc = np.zeros((h_in * w_in, c), np.int64)
+    for iy in range(h_in):
+        for ix in range(w_in):
+            for ch in range(c):
+                s = 0
+                for ky in range(kernel):
+                    oy = tb_nn_tap_output(iy, ky, pad, stride, h_out)
+                    if oy < 0:
+                        continue
+                    for kx in range(kernel):
+                        ox = tb_nn_tap_output(ix, kx, pad, stride, w_out)
+                        gi = (oy * w_out + ox) * c + ch
+                        if ox < 0 or tb_nn_mask_get(mask, gi) == 0:
+                            continue
+                        f = w_train[(ch * kernel + ky) * kernel + kx] if ch < k_train else \
+                            w_frozen[((ch - k_train) * kernel + ky) * kernel + kx]
+                        s += grad[gi] * f
+                acc[iy * w_in + ix, ch] = s * w_factor[ch]
+    return acc
+
+
+def _depthwise_input_after(named: dict, state, result: int) -> tuple:
+    """(n_shift, the accumulators): the fast kernel's path follows the accumulators in its order
+    of writing (where the shift grows, which channels are written again)."""
+    acc = _depthwise_input_acc(named["grad"], named["mask"], named["h_in"], named["w_in"], named["c"],
+                               named["w_train"], named["w_frozen"], named["k_train"], named["kernel"],
+                               named["stride"], named["w_factor"])
+    return _shift_after(named, state, result) + (acc,)
+
+
+@njit(cache=True)
 def _grad_sum_acc(a, d_a, b, d_b):
     acc = np.empty(a.size, np.int64)
     for i in range(a.size):
@@ -126,8 +162,8 @@ def _fused(sums_kernel: str) -> Probe:
 PROBES: dict[str, Probe] = {
     **{k: _store(k) for k in ("tb_conv_fwd_s8", "tb_depthwise_fwd_s8", "tb_pointwise_fwd_s8", "tb_add_fwd_s8")},
     "tb_pwdw_fwd_s8": Probe(_pwdw_before, lambda named, state, result: (state[0], state[1], named["y"], state[2])),
-    **{k: Probe(lambda named, call: None, _shift_after)
-       for k in ("tb_conv_bwd_input_s8", "tb_depthwise_bwd_input_s8")},
+    "tb_conv_bwd_input_s8": Probe(lambda named, call: None, _shift_after),
+    "tb_depthwise_bwd_input_s8": Probe(lambda named, call: None, _depthwise_input_after),
     "tb_pointwise_bwd_input_s8": Probe(lambda named, call: None, _pointwise_input_after),
     "tb_grad_sum_bwd_s8": Probe(_grad_sum_before,
                                 lambda named, acc, result: (acc, result - max(named["e_a"], named["e_b"]))),

@@ -78,14 +78,15 @@ DEPTHWISE_BWD_INPUT_FEATURES = CONV_BWD_INPUT_FEATURES
 def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_frozen, k_train, kernel, stride,
                               w_factor, w_exp, grad_in, *, probe):
     """One channel per element (``channels`` = 1): the mask bit of that channel at each reached
-    output position decides."""
+    output position decides. ``probe`` = (n_shift, the accumulators), of which only n_shift counts
+    here."""
     h_out, w_out = out_size(h_in, stride), out_size(w_in, stride)
     bits = mask_bits(mask, h_out * w_out * c).reshape(h_out * w_out, c)
     reach = _reach(h_in, w_in, kernel, stride)[:, None]
     passed = (bits * reach).sum(axis=0)
     gather = _gather(h_in, w_in, c, k_train, 1, kernel, stride, (int(passed[:k_train].sum()),
                                                                    int(passed[k_train:].sum())))
-    return _bwd_input(gather, mask.size > 0, h_in * w_in * c, *probe)
+    return _bwd_input(gather, mask.size > 0, h_in * w_in * c, probe[0])
 
 
 POINTWISE_BWD_INPUT_FEATURES = ("calls", "positions", "elements_train", "elements_frozen", "channels_train",
