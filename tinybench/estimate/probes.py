@@ -18,10 +18,11 @@ import numpy as np
 from numba import njit
 
 from tinybench.kernels import KERNELS
+from tinybench.kernels.convolution_backward import depthwise_input_acc
 from tinybench.kernels.host import mask_bytes
 from tinybench.kernels.host_c import parse_header
 from tinybench.kernels.pooling import AVGPOOL_RECIP_BITS
-from tinybench.kernels.support import tb_nn_input_grad_sum, tb_nn_mask_get, tb_nn_round_shift, tb_nn_tap_output
+from tinybench.kernels.support import tb_nn_input_grad_sum, tb_nn_round_shift
 
 
 @dataclass(frozen=True)
@@ -85,28 +86,15 @@ def _pointwise_input_after(named: dict, state, result: int) -> tuple:
 
 @njit(cache=True)
 def _depthwise_input_acc(grad, mask, h_in, w_in, c, w_train, w_frozen, k_train, kernel, stride, w_factor):
-    """Every accumulator of a depthwise input gradient, [h_in * w_in, c] (int64), with the
-    reference kernel's helpers."""
-    pad = kernel // 2
+    """Every accumulator of a depthwise input gradient, [h_in * w_in, c] (int64), as the
+    reference kernel computes each."""
     h_out, w_out = (h_in + stride - 1) // stride, (w_in + stride - 1) // stride
     acc = np.zeros((h_in * w_in, c), np.int64)
     for iy in range(h_in):
         for ix in range(w_in):
             for ch in range(c):
-                s = 0
-                for ky in range(kernel):
-                    oy = tb_nn_tap_output(iy, ky, pad, stride, h_out)
-                    if oy < 0:
-                        continue
-                    for kx in range(kernel):
-                        ox = tb_nn_tap_output(ix, kx, pad, stride, w_out)
-                        gi = (oy * w_out + ox) * c + ch
-                        if ox < 0 or tb_nn_mask_get(mask, gi) == 0:
-                            continue
-                        f = w_train[(ch * kernel + ky) * kernel + kx] if ch < k_train else \
-                            w_frozen[((ch - k_train) * kernel + ky) * kernel + kx]
-                        s += grad[gi] * f
-                acc[iy * w_in + ix, ch] = s * w_factor[ch]
+                acc[iy * w_in + ix, ch] = depthwise_input_acc(grad, mask, iy, ix, ch, c, w_train, w_frozen, k_train,
+                                                              kernel, stride, h_out, w_out, w_factor)
     return acc
 
 

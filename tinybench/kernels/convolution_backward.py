@@ -67,10 +67,35 @@ def tb_conv_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c_in, w_train, w_frozen
 
 
 @njit(cache=True)
+def depthwise_input_acc(grad, mask, iy, ix, ch, c, w_train, w_frozen, k_train, kernel, stride, h_out, w_out,
+                        w_factor):
+    """The int64 accumulator of input-gradient element (iy, ix, ch): its taps' masked gradients
+    times the filter, in int32, times the channel's factor (the estimator's probe needs it too)."""
+    pad = kernel // 2
+    acc32 = 0
+    for ky in range(kernel):
+        oy = tb_nn_tap_output(iy, ky, pad, stride, h_out)
+        if oy < 0:
+            continue
+        for kx in range(kernel):
+            ox = tb_nn_tap_output(ix, kx, pad, stride, w_out)
+            if ox < 0:
+                continue
+            gi = (oy * w_out + ox) * c + ch
+            if tb_nn_mask_get(mask, gi) == 0:
+                continue
+            if ch < k_train:
+                wv = w_train[(ch * kernel + ky) * kernel + kx]
+            else:
+                wv = w_frozen[((ch - k_train) * kernel + ky) * kernel + kx]
+            acc32 += grad[gi] * wv
+    return np.int64(acc32) * w_factor[ch]
+
+
+@njit(cache=True)
 def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_frozen, k_train,
                               kernel, stride, w_factor, w_exp, grad_in):
     """Input gradient of a depthwise k x k convolution."""
-    pad = kernel // 2
     h_out = (h_in + stride - 1) // stride
     w_out = (w_in + stride - 1) // stride
     rng = np.zeros(2, np.int64)
@@ -81,24 +106,8 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
         for iy in range(h_in):
             for ix in range(w_in):
                 for ch in range(c):
-                    acc32 = 0
-                    for ky in range(kernel):
-                        oy = tb_nn_tap_output(iy, ky, pad, stride, h_out)
-                        if oy < 0:
-                            continue
-                        for kx in range(kernel):
-                            ox = tb_nn_tap_output(ix, kx, pad, stride, w_out)
-                            if ox < 0:
-                                continue
-                            gi = (oy * w_out + ox) * c + ch
-                            if tb_nn_mask_get(mask, gi) == 0:
-                                continue
-                            if ch < k_train:
-                                wv = w_train[(ch * kernel + ky) * kernel + kx]
-                            else:
-                                wv = w_frozen[((ch - k_train) * kernel + ky) * kernel + kx]
-                            acc32 += grad[gi] * wv
-                    acc = np.int64(acc32) * w_factor[ch]
+                    acc = depthwise_input_acc(grad, mask, iy, ix, ch, c, w_train, w_frozen, k_train, kernel,
+                                              stride, h_out, w_out, w_factor)
                     if p == 0:
                         tb_nn_range_add(rng, acc)
                     else:
