@@ -366,6 +366,249 @@ static void tb_pw_usual_wide(const int8_t *x, int32_t hw, int32_t c_in, int32_t 
     tb_pw_usual_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, 1);
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* --------------------------------------------------- usual path, one part, DSP cores */
+
+/* The whole loop over the output channel pairs of one pair of positions in assembly, for one
+ * weight part of c_in (a multiple of 4, at most TB_PW_MAX_CIN) channels: the tiles' dot (all 14
+ * registers) and its requantization, stores and mask bits share the registers, the rest of the
+ * state lives in a frame the assembly copies below sp on entry (no memory operands: gcc would
+ * want a register to address them, and there is none left; the C tile loop spilled and reloaded
+ * its state around every dot). Per tile: the 4 accumulators cleared, the dot's loop entered by
+ * TBB (TB_PW_STEP), the 6 parameters of the 2 channels loaded at one offset from their 3 arrays,
+ * tb_pw_out2's arithmetic, 4 STRB; masked, the 4 bits ORed into a word (p0's byte in bits 0-7,
+ * p1's in 8-15) at a bit that moves 2 places a tile, both bytes stored every 4 tiles (out of
+ * line). */
+typedef struct {
+    const uint32_t *buf, *end; /* 0, 4: the widened pair, the word after it */
+    uint32_t ti;               /* 8: TBB index of the dot's loop */
+    int32_t o, o_end;          /* 12, 16: byte offset of the channel pair in the parameter arrays, 4 c_out */
+    const int32_t *bias, *mult, *shift; /* 20, 24, 28 */
+    int32_t k;                 /* 32: 1 + 2 y_zero */
+    int8_t *y;                 /* 36: p0's output of the channel pair */
+    int32_t dy;                /* 40: p1's outputs less p0's */
+    uint32_t mw, bit;          /* 44, 48: mask bits so far, bit of the pair's first channel at p0 */
+    uint8_t *mp;               /* 52: p0's mask byte */
+    int32_t dm;                /* 56: p1's mask byte less p0's */
+} tb_pw_state_t;
+/* the offsets above, as the assembly uses them (a negative array size if not) */
+typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && sizeof(tb_pw_state_t) == 60 ? 1 : -1];
+
+/* The state (at t) copied to the frame [sp, sp + 64) */
+#define TB_PW_FRAME_IN                                                                     \
+    "sub sp, sp, #64\n\t"                                                                 \
+    "ldr %[a00], [%[t]]\n\t"                                                              \
+    "ldr %[a01], [%[t], #4]\n\t"                                                          \
+    "ldr %[a10], [%[t], #8]\n\t"                                                          \
+    "ldr %[a11], [%[t], #12]\n\t"                                                         \
+    "ldr %[x0e], [%[t], #16]\n\t"                                                         \
+    "ldr %[x0o], [%[t], #20]\n\t"                                                         \
+    "ldr %[x1e], [%[t], #24]\n\t"                                                         \
+    "ldr %[x1o], [%[t], #28]\n\t"                                                         \
+    "str %[a00], [sp]\n\t"                                                                \
+    "str %[a01], [sp, #4]\n\t"                                                            \
+    "str %[a10], [sp, #8]\n\t"                                                            \
+    "str %[a11], [sp, #12]\n\t"                                                           \
+    "str %[x0e], [sp, #16]\n\t"                                                           \
+    "str %[x0o], [sp, #20]\n\t"                                                           \
+    "str %[x1e], [sp, #24]\n\t"                                                           \
+    "str %[x1o], [sp, #28]\n\t"                                                           \
+    "ldr %[a00], [%[t], #32]\n\t"                                                         \
+    "ldr %[a01], [%[t], #36]\n\t"                                                         \
+    "ldr %[a10], [%[t], #40]\n\t"                                                         \
+    "ldr %[a11], [%[t], #44]\n\t"                                                         \
+    "ldr %[x0e], [%[t], #48]\n\t"                                                         \
+    "ldr %[x0o], [%[t], #52]\n\t"                                                         \
+    "ldr %[x1e], [%[t], #56]\n\t"                                                         \
+    "str %[a00], [sp, #32]\n\t"                                                           \
+    "str %[a01], [sp, #36]\n\t"                                                           \
+    "str %[a10], [sp, #40]\n\t"                                                           \
+    "str %[a11], [sp, #44]\n\t"                                                           \
+    "str %[x0e], [sp, #48]\n\t"                                                           \
+    "str %[x0o], [sp, #52]\n\t"                                                           \
+    "str %[x1e], [sp, #56]\n\t"
+
+#define TB_PW_TILE_START                                                                   \
+    "1:\n\t"                                                                              \
+    "ldr %[xb], [sp]\n\t"                                                                 \
+    "ldr %[t], [sp, #8]\n\t"                                                              \
+    "mov %[a00], #0\n\t"                                                                  \
+    "mov %[a01], #0\n\t"                                                                  \
+    "mov %[a10], #0\n\t"                                                                  \
+    "mov %[a11], #0\n\t"                                                                  \
+    "tbb [pc, %[t]]\n\t"                                                                  \
+    "3:\n\t"                                                                              \
+    ".byte (10f - 3b) / 2, (11f - 3b) / 2, (12f - 3b) / 2, (13f - 3b) / 2\n\t"            \
+    "10:\n\t" TB_PW_STEP("")                                                              \
+    "11:\n\t" TB_PW_STEP("")                                                              \
+    "12:\n\t" TB_PW_STEP("")                                                              \
+    "13:\n\t" TB_PW_STEP("ldr %[t], [sp, #4]\n\tcmp %[xb], %[t]\n\t")                     \
+    "bne 10b\n\t"                                                                         \
+    "add %[w], %[w], %[s]\n\t" /* the next pair's first row */                            \
+    /* bias, mult, shift of both channels: x0e, x0o, x1e, x1o, t, w1 */                  \
+    "ldr %[t], [sp, #12]\n\t"                                                             \
+    "ldr %[xb], [sp, #20]\n\t"                                                            \
+    "ldr %[w0], [sp, #24]\n\t"                                                            \
+    "ldr %[w1], [sp, #28]\n\t"                                                            \
+    "add %[xb], %[xb], %[t]\n\t"                                                          \
+    "add %[w0], %[w0], %[t]\n\t"                                                          \
+    "add %[w1], %[w1], %[t]\n\t"                                                          \
+    "add %[t], %[t], #8\n\t"                                                              \
+    "str %[t], [sp, #12]\n\t"                                                             \
+    "ldr %[x0e], [%[xb]]\n\t"                                                             \
+    "ldr %[x0o], [%[xb], #4]\n\t"                                                         \
+    "ldr %[x1e], [%[w0]]\n\t"                                                             \
+    "ldr %[x1o], [%[w0], #4]\n\t"                                                         \
+    "ldr %[t], [%[w1]]\n\t"                                                               \
+    "ldr %[w1], [%[w1], #4]\n\t"                                                          \
+    "qadd %[a00], %[a00], %[x0e]\n\t"                                                     \
+    "qadd %[a10], %[a10], %[x0e]\n\t"                                                     \
+    "qadd %[a01], %[a01], %[x0o]\n\t"                                                     \
+    "qadd %[a11], %[a11], %[x0o]\n\t"                                                     \
+    "smmul %[a00], %[a00], %[x1e]\n\t"                                                    \
+    "smmul %[a10], %[a10], %[x1e]\n\t"                                                    \
+    "smmul %[a01], %[a01], %[x1o]\n\t"                                                    \
+    "smmul %[a11], %[a11], %[x1o]\n\t"                                                    \
+    "sub %[t], %[t], #33\n\t"                                                             \
+    "sub %[w1], %[w1], #33\n\t"                                                           \
+    "asr %[a00], %[a00], %[t]\n\t"                                                        \
+    "asr %[a10], %[a10], %[t]\n\t"                                                        \
+    "asr %[a01], %[a01], %[w1]\n\t"                                                       \
+    "asr %[a11], %[a11], %[w1]\n\t"                                                       \
+    "ldr %[t], [sp, #32]\n\t"                                                             \
+    "add %[a00], %[a00], %[t]\n\t"                                                        \
+    "add %[a01], %[a01], %[t]\n\t"                                                        \
+    "add %[a10], %[a10], %[t]\n\t"                                                        \
+    "add %[a11], %[a11], %[t]\n\t"                                                        \
+    "ssat %[x0e], #8, %[a00], asr #1\n\t"                                                 \
+    "ssat %[x0o], #8, %[a01], asr #1\n\t"                                                 \
+    "ssat %[x1e], #8, %[a10], asr #1\n\t"                                                 \
+    "ssat %[x1o], #8, %[a11], asr #1\n\t"                                                 \
+    /* p1's bytes last: the same bytes as p0's when p1 = p0 */                            \
+    "ldr %[xb], [sp, #36]\n\t"                                                            \
+    "ldr %[t], [sp, #40]\n\t"                                                             \
+    "strb %[x0o], [%[xb], #1]\n\t"                                                        \
+    "strb %[x0e], [%[xb]], #2\n\t"                                                        \
+    "str %[xb], [sp, #36]\n\t"                                                            \
+    "add %[t], %[t], %[xb]\n\t"                                                           \
+    "strb %[x1e], [%[t], #-2]\n\t"                                                        \
+    "strb %[x1o], [%[t], #-1]\n\t"
+
+#define TB_PW_TILE_END                                                                     \
+    "ldr %[t], [sp, #12]\n\t"                                                             \
+    "ldr %[xb], [sp, #16]\n\t"                                                            \
+    "cmp %[t], %[xb]\n\t"                                                                 \
+    "bne 1b\n\t"
+
+/* mask bits v fits (v = a >> 1 equal to its saturation); a byte of each position is
+ * complete every 4 tiles (the bit back at 1) */
+#define TB_PW_TILE_MASK                                                                    \
+    "ldr %[xb], [sp, #44]\n\t"                                                            \
+    "ldr %[t], [sp, #48]\n\t"                                                             \
+    "cmp %[x0e], %[a00], asr #1\n\t"                                                      \
+    "it eq\n\t"                                                                           \
+    "orreq %[xb], %[xb], %[t]\n\t"                                                        \
+    "cmp %[x0o], %[a01], asr #1\n\t"                                                      \
+    "it eq\n\t"                                                                           \
+    "orreq %[xb], %[xb], %[t], lsl #1\n\t"                                                \
+    "cmp %[x1e], %[a10], asr #1\n\t"                                                      \
+    "it eq\n\t"                                                                           \
+    "orreq %[xb], %[xb], %[t], lsl #8\n\t"                                                \
+    "cmp %[x1o], %[a11], asr #1\n\t"                                                      \
+    "it eq\n\t"                                                                           \
+    "orreq %[xb], %[xb], %[t], lsl #9\n\t"                                                \
+    "lsl %[t], %[t], #2\n\t"                                                              \
+    "cmp %[t], #256\n\t"                                                                  \
+    "beq 5f\n\t"                                                                          \
+    "4:\n\t"                                                                              \
+    "str %[xb], [sp, #44]\n\t"                                                            \
+    "str %[t], [sp, #48]\n\t"
+
+#define TB_PW_MASK_BYTES                                                                   \
+    "b 6f\n\t"                                                                            \
+    "5:\n\t"                                                                              \
+    "ldr %[w0], [sp, #52]\n\t"                                                            \
+    "ldr %[w1], [sp, #56]\n\t"                                                            \
+    "lsr %[x0e], %[xb], #8\n\t"                                                           \
+    "strb %[xb], [%[w0]]\n\t"                                                             \
+    "strb %[x0e], [%[w0], %[w1]]\n\t"                                                     \
+    "add %[w0], %[w0], #1\n\t"                                                            \
+    "str %[w0], [sp, #52]\n\t"                                                            \
+    "mov %[xb], #0\n\t"                                                                   \
+    "mov %[t], #1\n\t"                                                                    \
+    "b 4b\n\t"                                                                            \
+    "6:\n\t"
+
+#define TB_PW_FRAME_OUT "add sp, sp, #64\n\t"
+
+#define TB_PW_CH_OPERANDS                                                                          \
+    [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xb] "=&r"(xb), [w] "+r"(wr), \
+        [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [w0] "=&r"(w0),       \
+        [w1] "=&r"(w1), [t] "+r"(t)                                                                 \
+    : [s] "r"(c_in)
+
+/* Every pair of positions of a call of one weight part w of c_in channels (a multiple of 4, at
+ * most TB_PW_MAX_CIN): widened (tb_pw_widen), then every channel pair in assembly. */
+static inline __attribute__((always_inline)) void
+tb_pw_one_part_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w, const int32_t *bias,
+                    int32_t c_out, const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
+                    uint8_t *mask, int masked)
+{
+    uint32_t buf[TB_PW_MAX_CIN];
+    const uint32_t zp = tb_dsp_pair(-x_zero);
+    const int8_t *wr;
+    int32_t a00, a01, a10, a11;
+    uint32_t x0e, x0o, x1e, x1o, w0, w1, t;
+    const uint32_t *xb;
+    tb_pw_state_t st;
+    int32_t p;
+    st.buf = buf;
+    st.end = buf + c_in;
+    st.ti = (uint32_t)(-(c_in >> 2)) & 3u;
+    st.o_end = 4 * c_out;
+    st.bias = bias;
+    st.mult = mult;
+    st.shift = shift;
+    st.k = 1 + 2 * y_zero;
+    st.mw = 0;
+    st.bit = 1;
+    st.mp = mask;
+    st.dm = 0;
+    for (p = 0; p < hw; p += 2) {
+        const int32_t p1 = p + 1 < hw ? p + 1 : p;
+        tb_pw_widen(x + p * c_in, x + p1 * c_in, c_in, x_zero, zp, buf);
+        wr = w;
+        t = (uint32_t)(uintptr_t)&st;
+        st.o = 0;
+        st.y = y + p * c_out;
+        st.dy = (p1 - p) * c_out;
+        if (masked) {
+            st.mp = mask + ((p * c_out) >> 3);
+            st.dm = ((p1 - p) * c_out) >> 3;
+            __asm volatile(TB_PW_FRAME_IN TB_PW_TILE_START TB_PW_TILE_MASK TB_PW_TILE_END TB_PW_MASK_BYTES
+                           TB_PW_FRAME_OUT
+                           : TB_PW_CH_OPERANDS
+                           : "cc", "memory");
+        } else {
+            __asm volatile(TB_PW_FRAME_IN TB_PW_TILE_START TB_PW_TILE_END TB_PW_FRAME_OUT
+                           : TB_PW_CH_OPERANDS
+                           : "cc", "memory");
+        }
+    }
+}
+
+static void tb_pw_one_part(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w,
+                           const int32_t *bias, int32_t c_out, const int32_t *mult, const int32_t *shift,
+                           int32_t y_zero, int8_t *y, uint8_t *mask)
+{
+    if (mask != NULL) {
+        tb_pw_one_part_body(x, hw, c_in, x_zero, w, bias, c_out, mult, shift, y_zero, y, mask, 1);
+    } else {
+        tb_pw_one_part_body(x, hw, c_in, x_zero, w, bias, c_out, mult, shift, y_zero, y, mask, 0);
+    }
+}
+#endif
+
 /* ------------------------------------------------------------------- general path */
 
 /* tb_fast_dot_1x1 as a function: both weight parts run the same code. */
@@ -403,6 +646,13 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
     if (tb_pw_usual(h, w, c_in, x_zero, k_train, c_out, shift, y_zero)) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        if ((k_train == 0 || k_train == c_in) && c_in <= TB_PW_MAX_CIN && c_in % 4 == 0) {
+            tb_pw_one_part(x, h * w, c_in, x_zero, k_train == 0 ? w_frozen : w_train, bias, c_out, mult, shift,
+                           y_zero, y, mask);
+            return;
+        }
+#endif
         if (c_in > TB_PW_MAX_CIN) {
             tb_pw_usual_wide(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero,
                              y, mask);
