@@ -3,10 +3,11 @@
 The kernel first checks whether its usual path applies (channel counts, zero points, every channel's
 shift, the loop stopping at the first channel that fails).
 
-Usual path, one weight part of a multiple of 4 channels, at most ``MAX_CIN`` (the assembly path): per
-call and per pair (widened once, as below) the set-up, per tile (a pair of output channels, every
-channel pair in one assembly loop) its dot (the loop of 4 steps below: passes and steps shared) with
-its requantization and stores, masked its bits and every 4 tiles the mask bytes.
+Usual path, weight parts of multiples of 4 channels, at most ``MAX_CIN`` in all (the assembly path): per
+call and per pair (widened part by part, as below) the set-up (one weight part or two), per tile (a pair
+of output channels, every channel pair in one assembly loop) its dot per part (the loop of 4 steps
+below: passes and steps shared) with its requantization and stores, masked its bits and every 4 tiles
+the mask bytes.
 
 Usual path otherwise: pairs of positions, both widened per weight part (an assembly loop of 8 channels, a
 step of 4, the rest one by one; a wide part only its first ``MAX_CIN`` channels), then per pair of output channels a
@@ -31,8 +32,8 @@ from tinybench.estimate.counts.geometry import mask_bits
 #: TB_PW_MAX_CIN of the kernel: the usual path's widened input channels per position.
 MAX_CIN = 240
 
-ASM_FEATURES = ("asm_calls", "asm_calls_masked", "asm_pairs", "asm_pairs_masked", "asm_tiles", "asm_tiles_masked",
-                "asm_mask_bytes")
+ASM_FEATURES = ("asm_calls", "asm_calls_masked", "asm_calls_two_parts", "asm_pairs", "asm_pairs_masked",
+                "asm_pairs_two_parts", "asm_tiles", "asm_tiles_masked", "asm_tiles_two_parts", "asm_mask_bytes")
 
 USUAL_FEATURES = (
     "check_channels", *ASM_FEATURES, "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
@@ -69,22 +70,25 @@ def _check(h, w, c_in, x_zero, k_train, c_out, shift, y_zero) -> tuple[bool, int
     return bad.size == 0, int(bad[0]) + 1 if bad.size else c_out
 
 
-def _asm(h, w, c_in, c_out, has_mask) -> list[int]:
+def _asm(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
     """The assembly path's counts, in USUAL_FEATURES' order (after check_channels)."""
+    one_part = k_train in (0, c_in)
+    parts = (c_in,) if one_part else (k_train, c_in - k_train)
     pairs = (h * w + 1) // 2
     tiles = pairs * (c_out // 2)
-    g = c_in // 4
-    counts = dict(zip(ASM_FEATURES, [1, has_mask, pairs, has_mask * pairs, tiles, has_mask * tiles,
-                                     has_mask * tiles // 4]))
-    counts.update(widen_loops=pairs * (c_in >= 8), widen_steps8=pairs * (c_in // 8),
-                  widen_steps4=pairs * (c_in % 8 // 4), passes=tiles * -(-g // 4), steps=tiles * g)
+    two = not one_part
+    counts = dict(zip(ASM_FEATURES, [1, has_mask, two, pairs, has_mask * pairs, two * pairs, tiles,
+                                     has_mask * tiles, two * tiles, has_mask * tiles // 4]))
+    counts.update(widen_loops=pairs * sum(n >= 8 for n in parts), widen_steps8=pairs * sum(n // 8 for n in parts),
+                  widen_steps4=pairs * sum(n % 8 // 4 for n in parts),
+                  passes=tiles * sum(-(-n // 16) for n in parts), steps=tiles * (c_in // 4))
     return [counts.get(f, 0) for f in USUAL_FEATURES[1:]]
 
 
 def _usual(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
     one_part = k_train in (0, c_in)
-    if one_part and c_in <= MAX_CIN and c_in % 4 == 0:
-        return _asm(h, w, c_in, c_out, has_mask)
+    if c_in <= MAX_CIN and c_in % 4 == 0 and k_train % 4 == 0:
+        return _asm(h, w, c_in, k_train, c_out, has_mask)
     parts = (c_in,) if one_part else (k_train, c_in - k_train)
     buffered = [min(n, MAX_CIN) for n in parts]
     pairs = (h * w + 1) // 2

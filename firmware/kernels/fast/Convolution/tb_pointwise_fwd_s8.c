@@ -390,13 +390,23 @@ typedef struct {
     uint32_t mw, bit;          /* 44, 48: mask bits so far, bit of the pair's first channel at p0 */
     uint8_t *mp;               /* 52: p0's mask byte */
     int32_t dm;                /* 56: p1's mask byte less p0's */
+    /* two weight parts: the first's rows (running), channels, TBB index, end in the buffer; the
+     * second's rows (running), channels, TBB index */
+    const int8_t *wa;          /* 60 */
+    int32_t sa;                /* 64 */
+    uint32_t tia;              /* 68 */
+    const uint32_t *enda;      /* 72 */
+    const int8_t *wb;          /* 76 */
+    int32_t sb;                /* 80 */
+    uint32_t tib;              /* 84 */
 } tb_pw_state_t;
 /* the offsets above, as the assembly uses them (a negative array size if not) */
-typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && sizeof(tb_pw_state_t) == 60 ? 1 : -1];
+typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb_pw_state_t, tib) == 84 &&
+                                sizeof(tb_pw_state_t) == 88 ? 1 : -1];
 
-/* The state (at t) copied to the frame [sp, sp + 64) */
+/* The state (at t) copied to the frame [sp, sp + 88): its first 15 words; two parts, all */
 #define TB_PW_FRAME_IN                                                                     \
-    "sub sp, sp, #64\n\t"                                                                 \
+    "sub sp, sp, #88\n\t"                                                                 \
     "ldr %[a00], [%[t]]\n\t"                                                              \
     "ldr %[a01], [%[t], #4]\n\t"                                                          \
     "ldr %[a10], [%[t], #8]\n\t"                                                          \
@@ -427,24 +437,69 @@ typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && sizeof(tb_p
     "str %[x0e], [sp, #48]\n\t"                                                           \
     "str %[x0o], [sp, #52]\n\t"                                                           \
     "str %[x1e], [sp, #56]\n\t"
+#define TB_PW_FRAME_IN2                                                                    \
+    TB_PW_FRAME_IN                                                                         \
+    "ldr %[a00], [%[t], #60]\n\t"                                                         \
+    "ldr %[a01], [%[t], #64]\n\t"                                                         \
+    "ldr %[a10], [%[t], #68]\n\t"                                                         \
+    "ldr %[a11], [%[t], #72]\n\t"                                                         \
+    "ldr %[x0e], [%[t], #76]\n\t"                                                         \
+    "ldr %[x0o], [%[t], #80]\n\t"                                                         \
+    "ldr %[x1e], [%[t], #84]\n\t"                                                         \
+    "str %[a00], [sp, #60]\n\t"                                                           \
+    "str %[a01], [sp, #64]\n\t"                                                           \
+    "str %[a10], [sp, #68]\n\t"                                                           \
+    "str %[a11], [sp, #72]\n\t"                                                           \
+    "str %[x0e], [sp, #76]\n\t"                                                           \
+    "str %[x0o], [sp, #80]\n\t"                                                           \
+    "str %[x1e], [sp, #84]\n\t"
 
-#define TB_PW_TILE_START                                                                   \
-    "1:\n\t"                                                                              \
-    "ldr %[xb], [sp]\n\t"                                                                 \
-    "ldr %[t], [sp, #8]\n\t"                                                              \
-    "mov %[a00], #0\n\t"                                                                  \
-    "mov %[a01], #0\n\t"                                                                  \
-    "mov %[a10], #0\n\t"                                                                  \
-    "mov %[a11], #0\n\t"                                                                  \
+/* The dot's loop of 4 steps entered by TBB (index in t) at the step that leaves a multiple of
+ * 4 steps; it ends where xb reaches the word at [sp + end] */
+#define TB_PW_DOT(end)                                                                     \
     "tbb [pc, %[t]]\n\t"                                                                  \
     "3:\n\t"                                                                              \
     ".byte (10f - 3b) / 2, (11f - 3b) / 2, (12f - 3b) / 2, (13f - 3b) / 2\n\t"            \
     "10:\n\t" TB_PW_STEP("")                                                              \
     "11:\n\t" TB_PW_STEP("")                                                              \
     "12:\n\t" TB_PW_STEP("")                                                              \
-    "13:\n\t" TB_PW_STEP("ldr %[t], [sp, #4]\n\tcmp %[xb], %[t]\n\t")                     \
-    "bne 10b\n\t"                                                                         \
+    "13:\n\t" TB_PW_STEP("ldr %[t], [sp, #" end "]\n\tcmp %[xb], %[t]\n\t")             \
+    "bne 10b\n\t"
+
+#define TB_PW_CLEAR                                                                        \
+    "mov %[a00], #0\n\t"                                                                  \
+    "mov %[a01], #0\n\t"                                                                  \
+    "mov %[a10], #0\n\t"                                                                  \
+    "mov %[a11], #0\n\t"
+
+/* one part: its rows in w, s across the tiles */
+#define TB_PW_TILE_START                                                                   \
+    "1:\n\t"                                                                              \
+    "ldr %[xb], [sp]\n\t"                                                                 \
+    "ldr %[t], [sp, #8]\n\t"                                                              \
+    TB_PW_CLEAR TB_PW_DOT("4")                                                             \
     "add %[w], %[w], %[s]\n\t" /* the next pair's first row */                            \
+    TB_PW_REQUANT
+
+/* two parts: each part's rows, channels and TBB index from the frame, its next rows back */
+#define TB_PW_TILE_START2                                                                  \
+    "1:\n\t"                                                                              \
+    "ldr %[xb], [sp]\n\t"                                                                 \
+    "ldr %[w], [sp, #60]\n\t"                                                             \
+    "ldr %[s], [sp, #64]\n\t"                                                             \
+    "ldr %[t], [sp, #68]\n\t"                                                             \
+    TB_PW_CLEAR TB_PW_DOT("72")                                                            \
+    "add %[w], %[w], %[s]\n\t"                                                            \
+    "str %[w], [sp, #60]\n\t"                                                             \
+    "ldr %[w], [sp, #76]\n\t"                                                             \
+    "ldr %[s], [sp, #80]\n\t"                                                             \
+    "ldr %[t], [sp, #84]\n\t"                                                             \
+    TB_PW_DOT("4")                                                                         \
+    "add %[w], %[w], %[s]\n\t"                                                            \
+    "str %[w], [sp, #76]\n\t"                                                             \
+    TB_PW_REQUANT
+
+#define TB_PW_REQUANT                                                                      \
     /* bias, mult, shift of both channels: x0e, x0o, x1e, x1o, t, w1 */                  \
     "ldr %[t], [sp, #12]\n\t"                                                             \
     "ldr %[xb], [sp, #20]\n\t"                                                            \
@@ -539,25 +594,26 @@ typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && sizeof(tb_p
     "b 4b\n\t"                                                                            \
     "6:\n\t"
 
-#define TB_PW_FRAME_OUT "add sp, sp, #64\n\t"
+#define TB_PW_FRAME_OUT "add sp, sp, #88\n\t"
 
 #define TB_PW_CH_OPERANDS                                                                          \
     [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xb] "=&r"(xb), [w] "+r"(wr), \
         [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [w0] "=&r"(w0),       \
-        [w1] "=&r"(w1), [t] "+r"(t)                                                                 \
-    : [s] "r"(c_in)
+        [w1] "=&r"(w1), [t] "+r"(t), [s] "+r"(sr)
 
-/* Every pair of positions of a call of one weight part w of c_in channels (a multiple of 4, at
- * most TB_PW_MAX_CIN): widened (tb_pw_widen), then every channel pair in assembly. */
+/* Every pair of positions of a call whose weight parts (k_train and c_in - k_train channels, `parts`
+ * of them nonempty: a constant) are multiples of 4 channels, c_in at most TB_PW_MAX_CIN: widened
+ * (tb_pw_widen, part by part), then every channel pair in assembly (`masked` a constant). */
 static inline __attribute__((always_inline)) void
-tb_pw_one_part_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w, const int32_t *bias,
-                    int32_t c_out, const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y,
-                    uint8_t *mask, int masked)
+tb_pw_asm_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+               const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
+               const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask, int parts, int masked)
 {
     uint32_t buf[TB_PW_MAX_CIN];
     const uint32_t zp = tb_dsp_pair(-x_zero);
-    const int8_t *wr;
-    int32_t a00, a01, a10, a11;
+    const int32_t k_frozen = c_in - k_train;
+    const int8_t *w_one = k_train == 0 ? w_frozen : w_train, *wr;
+    int32_t a00, a01, a10, a11, sr;
     uint32_t x0e, x0o, x1e, x1o, w0, w1, t;
     const uint32_t *xb;
     tb_pw_state_t st;
@@ -574,38 +630,76 @@ tb_pw_one_part_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, c
     st.bit = 1;
     st.mp = mask;
     st.dm = 0;
+    st.sa = k_train;
+    st.tia = (uint32_t)(-(k_train >> 2)) & 3u;
+    st.enda = buf + k_train;
+    st.sb = k_frozen;
+    st.tib = (uint32_t)(-(k_frozen >> 2)) & 3u;
     for (p = 0; p < hw; p += 2) {
         const int32_t p1 = p + 1 < hw ? p + 1 : p;
-        tb_pw_widen(x + p * c_in, x + p1 * c_in, c_in, x_zero, zp, buf);
-        wr = w;
+        uint32_t *b = buf;
+        if (parts == 2) {
+            b = tb_pw_widen(x + p * c_in, x + p1 * c_in, k_train, x_zero, zp, buf);
+        }
+        tb_pw_widen(x + p * c_in + (parts == 2 ? k_train : 0), x + p1 * c_in + (parts == 2 ? k_train : 0),
+                    parts == 2 ? k_frozen : c_in, x_zero, zp, b);
+        wr = w_one;
+        sr = c_in;
         t = (uint32_t)(uintptr_t)&st;
         st.o = 0;
         st.y = y + p * c_out;
         st.dy = (p1 - p) * c_out;
+        st.wa = w_train;
+        st.wb = w_frozen;
         if (masked) {
             st.mp = mask + ((p * c_out) >> 3);
             st.dm = ((p1 - p) * c_out) >> 3;
+        }
+        if (parts == 1 && masked) {
             __asm volatile(TB_PW_FRAME_IN TB_PW_TILE_START TB_PW_TILE_MASK TB_PW_TILE_END TB_PW_MASK_BYTES
                            TB_PW_FRAME_OUT
                            : TB_PW_CH_OPERANDS
+                           :
                            : "cc", "memory");
-        } else {
+        } else if (parts == 1) {
             __asm volatile(TB_PW_FRAME_IN TB_PW_TILE_START TB_PW_TILE_END TB_PW_FRAME_OUT
                            : TB_PW_CH_OPERANDS
+                           :
+                           : "cc", "memory");
+        } else if (masked) {
+            __asm volatile(TB_PW_FRAME_IN2 TB_PW_TILE_START2 TB_PW_TILE_MASK TB_PW_TILE_END TB_PW_MASK_BYTES
+                           TB_PW_FRAME_OUT
+                           : TB_PW_CH_OPERANDS
+                           :
+                           : "cc", "memory");
+        } else {
+            __asm volatile(TB_PW_FRAME_IN2 TB_PW_TILE_START2 TB_PW_TILE_END TB_PW_FRAME_OUT
+                           : TB_PW_CH_OPERANDS
+                           :
                            : "cc", "memory");
         }
     }
 }
 
-static void tb_pw_one_part(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w,
-                           const int32_t *bias, int32_t c_out, const int32_t *mult, const int32_t *shift,
-                           int32_t y_zero, int8_t *y, uint8_t *mask)
+/* The assembly path: both weight parts multiples of 4 channels, c_in at most TB_PW_MAX_CIN. */
+static void tb_pw_asm(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                      const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
+                      const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
-    if (mask != NULL) {
-        tb_pw_one_part_body(x, hw, c_in, x_zero, w, bias, c_out, mult, shift, y_zero, y, mask, 1);
+#define TB_PW_ASM(parts, masked)                                                                               \
+    tb_pw_asm_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, \
+                   parts, masked)
+    const int one_part = k_train == 0 || k_train == c_in;
+    if (one_part && mask != NULL) {
+        TB_PW_ASM(1, 1);
+    } else if (one_part) {
+        TB_PW_ASM(1, 0);
+    } else if (mask != NULL) {
+        TB_PW_ASM(2, 1);
     } else {
-        tb_pw_one_part_body(x, hw, c_in, x_zero, w, bias, c_out, mult, shift, y_zero, y, mask, 0);
+        TB_PW_ASM(2, 0);
     }
+#undef TB_PW_ASM
 }
 #endif
 
@@ -647,9 +741,8 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
 {
     if (tb_pw_usual(h, w, c_in, x_zero, k_train, c_out, shift, y_zero)) {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-        if ((k_train == 0 || k_train == c_in) && c_in <= TB_PW_MAX_CIN && c_in % 4 == 0) {
-            tb_pw_one_part(x, h * w, c_in, x_zero, k_train == 0 ? w_frozen : w_train, bias, c_out, mult, shift,
-                           y_zero, y, mask);
+        if (c_in <= TB_PW_MAX_CIN && c_in % 4 == 0 && k_train % 4 == 0) {
+            tb_pw_asm(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask);
             return;
         }
 #endif
