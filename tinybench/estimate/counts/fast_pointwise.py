@@ -4,8 +4,9 @@ The kernel first checks whether its usual path applies (channel counts, zero poi
 shift, the loop stopping at the first channel that fails).
 
 Usual path, weight parts of multiples of 4 channels, at most ``MAX_CIN`` in all (the assembly path): per
-call and per pair (widened part by part, as below) the set-up (one weight part or two), per tile (a pair
-of output channels, every channel pair in one assembly loop) its dot per part (the loop of 4 steps
+call (the whole loop nest in assembly) and per pair its set-up (one weight part or two) and widening
+(both parts at once: 8 channels per step, then at most a step of 4), per tile (a pair of output
+channels) its dot per part (the loop of 4 steps
 below: passes and steps shared) with its requantization and stores, masked its bits and every 4 tiles
 the mask bytes.
 
@@ -33,7 +34,10 @@ from tinybench.estimate.counts.geometry import mask_bits
 MAX_CIN = 240
 
 ASM_FEATURES = ("asm_calls", "asm_calls_masked", "asm_calls_two_parts", "asm_pairs", "asm_pairs_masked",
-                "asm_pairs_two_parts", "asm_tiles", "asm_tiles_masked", "asm_tiles_two_parts", "asm_mask_bytes")
+                "asm_pairs_two_parts",
+                # the pair's widening: its loop of 8 channels (entered, steps), a step of 4
+                "asm_widen_loops", "asm_widen8", "asm_widen4",
+                "asm_tiles", "asm_tiles_masked", "asm_tiles_two_parts", "asm_mask_bytes")
 
 USUAL_FEATURES = (
     "check_channels", *ASM_FEATURES, "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
@@ -77,11 +81,10 @@ def _asm(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
     pairs = (h * w + 1) // 2
     tiles = pairs * (c_out // 2)
     two = not one_part
-    counts = dict(zip(ASM_FEATURES, [1, has_mask, two, pairs, has_mask * pairs, two * pairs, tiles,
-                                     has_mask * tiles, two * tiles, has_mask * tiles // 4]))
-    counts.update(widen_loops=pairs * sum(n >= 8 for n in parts), widen_steps8=pairs * sum(n // 8 for n in parts),
-                  widen_steps4=pairs * sum(n % 8 // 4 for n in parts),
-                  passes=tiles * sum(-(-n // 16) for n in parts), steps=tiles * (c_in // 4))
+    counts = dict(zip(ASM_FEATURES, [1, has_mask, two, pairs, has_mask * pairs, two * pairs, pairs * (c_in >= 8),
+                                     pairs * (c_in // 8), pairs * (c_in % 8 // 4), tiles, has_mask * tiles,
+                                     two * tiles, has_mask * tiles // 4]))
+    counts.update(passes=tiles * sum(-(-n // 16) for n in parts), steps=tiles * (c_in // 4))
     return [counts.get(f, 0) for f in USUAL_FEATURES[1:]]
 
 

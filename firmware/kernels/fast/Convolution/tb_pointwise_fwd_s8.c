@@ -399,60 +399,87 @@ typedef struct {
     const int8_t *wb;          /* 76 */
     int32_t sb;                /* 80 */
     uint32_t tib;              /* 84 */
+    /* the loop over the pairs of positions */
+    const int8_t *x0;          /* 88: p0's inputs (running) */
+    const int8_t *x_last;      /* 92: the last position's */
+    const int8_t *x_end;       /* 96: the end of the input */
+    uint32_t zp;               /* 100: -x_zero in both halfwords */
+    int32_t c_in;              /* 104 */
+    const int8_t *w_one;       /* 108: one part's rows */
+    const int8_t *wt, *wf;     /* 112, 116: two parts' rows */
+    int32_t c_out, c_out8;     /* 120, 124: c_out, c_out / 8 */
 } tb_pw_state_t;
 /* the offsets above, as the assembly uses them (a negative array size if not) */
 typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb_pw_state_t, tib) == 84 &&
-                                sizeof(tb_pw_state_t) == 88 ? 1 : -1];
+                                offsetof(tb_pw_state_t, c_out8) == 124 && sizeof(tb_pw_state_t) == 128 ? 1 : -1];
 
-/* The state (at t) copied to the frame [sp, sp + 88): its first 15 words; two parts, all */
+/* The state (at t) copied to the frame [sp, sp + 128) */
 #define TB_PW_FRAME_IN                                                                     \
-    "sub sp, sp, #88\n\t"                                                                 \
-    "ldr %[a00], [%[t]]\n\t"                                                              \
-    "ldr %[a01], [%[t], #4]\n\t"                                                          \
-    "ldr %[a10], [%[t], #8]\n\t"                                                          \
-    "ldr %[a11], [%[t], #12]\n\t"                                                         \
-    "ldr %[x0e], [%[t], #16]\n\t"                                                         \
-    "ldr %[x0o], [%[t], #20]\n\t"                                                         \
-    "ldr %[x1e], [%[t], #24]\n\t"                                                         \
-    "ldr %[x1o], [%[t], #28]\n\t"                                                         \
-    "str %[a00], [sp]\n\t"                                                                \
-    "str %[a01], [sp, #4]\n\t"                                                            \
-    "str %[a10], [sp, #8]\n\t"                                                            \
-    "str %[a11], [sp, #12]\n\t"                                                           \
-    "str %[x0e], [sp, #16]\n\t"                                                           \
-    "str %[x0o], [sp, #20]\n\t"                                                           \
-    "str %[x1e], [sp, #24]\n\t"                                                           \
-    "str %[x1o], [sp, #28]\n\t"                                                           \
-    "ldr %[a00], [%[t], #32]\n\t"                                                         \
-    "ldr %[a01], [%[t], #36]\n\t"                                                         \
-    "ldr %[a10], [%[t], #40]\n\t"                                                         \
-    "ldr %[a11], [%[t], #44]\n\t"                                                         \
-    "ldr %[x0e], [%[t], #48]\n\t"                                                         \
-    "ldr %[x0o], [%[t], #52]\n\t"                                                         \
-    "ldr %[x1e], [%[t], #56]\n\t"                                                         \
-    "str %[a00], [sp, #32]\n\t"                                                           \
-    "str %[a01], [sp, #36]\n\t"                                                           \
-    "str %[a10], [sp, #40]\n\t"                                                           \
-    "str %[a11], [sp, #44]\n\t"                                                           \
-    "str %[x0e], [sp, #48]\n\t"                                                           \
-    "str %[x0o], [sp, #52]\n\t"                                                           \
-    "str %[x1e], [sp, #56]\n\t"
-#define TB_PW_FRAME_IN2                                                                    \
-    TB_PW_FRAME_IN                                                                         \
-    "ldr %[a00], [%[t], #60]\n\t"                                                         \
-    "ldr %[a01], [%[t], #64]\n\t"                                                         \
-    "ldr %[a10], [%[t], #68]\n\t"                                                         \
-    "ldr %[a11], [%[t], #72]\n\t"                                                         \
-    "ldr %[x0e], [%[t], #76]\n\t"                                                         \
-    "ldr %[x0o], [%[t], #80]\n\t"                                                         \
-    "ldr %[x1e], [%[t], #84]\n\t"                                                         \
-    "str %[a00], [sp, #60]\n\t"                                                           \
-    "str %[a01], [sp, #64]\n\t"                                                           \
-    "str %[a10], [sp, #68]\n\t"                                                           \
-    "str %[a11], [sp, #72]\n\t"                                                           \
-    "str %[x0e], [sp, #76]\n\t"                                                           \
-    "str %[x0o], [sp, #80]\n\t"                                                           \
-    "str %[x1e], [sp, #84]\n\t"
+    "sub sp, sp, #128\n\t"                                                                \
+    "ldr %[a00], [%[t], #0]\n\t" \
+    "ldr %[a01], [%[t], #4]\n\t" \
+    "ldr %[a10], [%[t], #8]\n\t" \
+    "ldr %[a11], [%[t], #12]\n\t" \
+    "ldr %[x0e], [%[t], #16]\n\t" \
+    "ldr %[x0o], [%[t], #20]\n\t" \
+    "ldr %[x1e], [%[t], #24]\n\t" \
+    "ldr %[x1o], [%[t], #28]\n\t" \
+    "str %[a00], [sp, #0]\n\t" \
+    "str %[a01], [sp, #4]\n\t" \
+    "str %[a10], [sp, #8]\n\t" \
+    "str %[a11], [sp, #12]\n\t" \
+    "str %[x0e], [sp, #16]\n\t" \
+    "str %[x0o], [sp, #20]\n\t" \
+    "str %[x1e], [sp, #24]\n\t" \
+    "str %[x1o], [sp, #28]\n\t" \
+    "ldr %[a00], [%[t], #32]\n\t" \
+    "ldr %[a01], [%[t], #36]\n\t" \
+    "ldr %[a10], [%[t], #40]\n\t" \
+    "ldr %[a11], [%[t], #44]\n\t" \
+    "ldr %[x0e], [%[t], #48]\n\t" \
+    "ldr %[x0o], [%[t], #52]\n\t" \
+    "ldr %[x1e], [%[t], #56]\n\t" \
+    "ldr %[x1o], [%[t], #60]\n\t" \
+    "str %[a00], [sp, #32]\n\t" \
+    "str %[a01], [sp, #36]\n\t" \
+    "str %[a10], [sp, #40]\n\t" \
+    "str %[a11], [sp, #44]\n\t" \
+    "str %[x0e], [sp, #48]\n\t" \
+    "str %[x0o], [sp, #52]\n\t" \
+    "str %[x1e], [sp, #56]\n\t" \
+    "str %[x1o], [sp, #60]\n\t" \
+    "ldr %[a00], [%[t], #64]\n\t" \
+    "ldr %[a01], [%[t], #68]\n\t" \
+    "ldr %[a10], [%[t], #72]\n\t" \
+    "ldr %[a11], [%[t], #76]\n\t" \
+    "ldr %[x0e], [%[t], #80]\n\t" \
+    "ldr %[x0o], [%[t], #84]\n\t" \
+    "ldr %[x1e], [%[t], #88]\n\t" \
+    "ldr %[x1o], [%[t], #92]\n\t" \
+    "str %[a00], [sp, #64]\n\t" \
+    "str %[a01], [sp, #68]\n\t" \
+    "str %[a10], [sp, #72]\n\t" \
+    "str %[a11], [sp, #76]\n\t" \
+    "str %[x0e], [sp, #80]\n\t" \
+    "str %[x0o], [sp, #84]\n\t" \
+    "str %[x1e], [sp, #88]\n\t" \
+    "str %[x1o], [sp, #92]\n\t" \
+    "ldr %[a00], [%[t], #96]\n\t" \
+    "ldr %[a01], [%[t], #100]\n\t" \
+    "ldr %[a10], [%[t], #104]\n\t" \
+    "ldr %[a11], [%[t], #108]\n\t" \
+    "ldr %[x0e], [%[t], #112]\n\t" \
+    "ldr %[x0o], [%[t], #116]\n\t" \
+    "ldr %[x1e], [%[t], #120]\n\t" \
+    "ldr %[x1o], [%[t], #124]\n\t" \
+    "str %[a00], [sp, #96]\n\t" \
+    "str %[a01], [sp, #100]\n\t" \
+    "str %[a10], [sp, #104]\n\t" \
+    "str %[a11], [sp, #108]\n\t" \
+    "str %[x0e], [sp, #112]\n\t" \
+    "str %[x0o], [sp, #116]\n\t" \
+    "str %[x1e], [sp, #120]\n\t" \
+    "str %[x1o], [sp, #124]\n\t"
 
 /* The dot's loop of 4 steps entered by TBB (index in t) at the step that leaves a multiple of
  * 4 steps; it ends where xb reaches the word at [sp + end] */
@@ -594,12 +621,107 @@ typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb
     "b 4b\n\t"                                                                            \
     "6:\n\t"
 
-#define TB_PW_FRAME_OUT "add sp, sp, #88\n\t"
+#define TB_PW_FRAME_OUT "add sp, sp, #128\n\t"
+
+/* A pair of positions: p1 = p0 + 1, or p0 for an odd last one (dy, dm then 0); both inputs
+ * widened into the buffer, 8 channels per step, then at most a step of 4 (tb_pw_widen's
+ * layout; the two parts' channels follow one another, both multiples of 4); the channel pairs'
+ * offset back at 0 */
+#define TB_PW_PAIR_START                                                                   \
+    "7:\n\t"                                                                              \
+    "ldr %[xb], [sp, #88]\n\t"                                                            \
+    "ldr %[t], [sp, #104]\n\t"                                                            \
+    "ldr %[w0], [sp, #92]\n\t"                                                            \
+    "ldr %[w1], [sp, #120]\n\t"                                                           \
+    "ldr %[a11], [sp, #124]\n\t"                                                          \
+    "add %[t], %[xb], %[t]\n\t"                                                           \
+    "cmp %[t], %[w0]\n\t"                                                                 \
+    "ittt hi\n\t"                                                                         \
+    "movhi %[t], %[xb]\n\t"                                                               \
+    "movhi %[w1], #0\n\t"                                                                 \
+    "movhi %[a11], #0\n\t"                                                                \
+    "str %[w1], [sp, #40]\n\t"                                                            \
+    "str %[a11], [sp, #56]\n\t"                                                           \
+    "ldr %[w0], [sp]\n\t"                                                                 \
+    "ldr %[w1], [sp, #100]\n\t"                                                           \
+    "ldr %[a11], [sp, #104]\n\t"                                                          \
+    "bic %[a10], %[a11], #7\n\t"                                                          \
+    "add %[a10], %[xb], %[a10]\n\t"                                                       \
+    "cmp %[xb], %[a10]\n\t"                                                               \
+    "beq 8f\n\t"                                                                          \
+    "9:\n\t"                                                                              \
+    "ldr %[a00], [%[xb]], #4\n\t"                                                         \
+    "ldr %[a01], [%[t]], #4\n\t"                                                          \
+    "ldr %[x0e], [%[xb]], #4\n\t"                                                         \
+    "ldr %[x0o], [%[t]], #4\n\t"                                                          \
+    "sxtab16 %[x1e], %[w1], %[a00]\n\t"                                                   \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a00], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a01]\n\t"                                                   \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a01], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[x0e]\n\t"                                                   \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[x0e], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[x0o]\n\t"                                                   \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[x0o], ror #8\n\t"                                           \
+    "cmp %[xb], %[a10]\n\t"                                                               \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "bne 9b\n\t"                                                                          \
+    "8:\n\t"                                                                              \
+    "tst %[a11], #4\n\t"                                                                  \
+    "beq 2f\n\t"                                                                          \
+    "ldr %[a00], [%[xb]]\n\t"                                                             \
+    "ldr %[a01], [%[t]]\n\t"                                                              \
+    "sxtab16 %[x1e], %[w1], %[a00]\n\t"                                                   \
+    "str %[x1e], [%[w0]]\n\t"                                                             \
+    "sxtab16 %[x1e], %[w1], %[a00], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0], #4]\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a01]\n\t"                                                   \
+    "str %[x1e], [%[w0], #8]\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a01], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0], #12]\n\t"                                                        \
+    "2:\n\t"                                                                              \
+    "mov %[t], #0\n\t"                                                                    \
+    "str %[t], [sp, #12]\n\t"
+
+/* one part: its rows and channels in w, s; two: both parts' rows back at the start */
+#define TB_PW_PAIR_ROWS "ldr %[w], [sp, #108]\n\t" "ldr %[s], [sp, #104]\n\t"
+#define TB_PW_PAIR_ROWS2                                                                   \
+    "ldr %[t], [sp, #112]\n\t"                                                            \
+    "ldr %[xb], [sp, #116]\n\t"                                                           \
+    "str %[t], [sp, #60]\n\t"                                                             \
+    "str %[xb], [sp, #76]\n\t"
+
+/* the next pair: inputs 2 c_in on, outputs 2 c_out on (c_out done), mask bytes 2 c_out / 8
+ * (c_out / 8 done); until the inputs end */
+#define TB_PW_PAIR_END(mask)                                                               \
+    "ldr %[xb], [sp, #88]\n\t"                                                            \
+    "ldr %[t], [sp, #104]\n\t"                                                            \
+    "ldr %[w0], [sp, #96]\n\t"                                                            \
+    "ldr %[x0e], [sp, #36]\n\t"                                                           \
+    "ldr %[w1], [sp, #120]\n\t"                                                           \
+    "add %[xb], %[xb], %[t], lsl #1\n\t"                                                  \
+    "add %[x0e], %[x0e], %[w1]\n\t"                                                       \
+    "str %[xb], [sp, #88]\n\t"                                                            \
+    "str %[x0e], [sp, #36]\n\t"                                                           \
+    mask                                                                                   \
+    "cmp %[xb], %[w0]\n\t"                                                                \
+    "blo 7b\n\t"
+#define TB_PW_PAIR_MASK                                                                    \
+    "ldr %[x0e], [sp, #52]\n\t"                                                           \
+    "ldr %[w1], [sp, #124]\n\t"                                                           \
+    "add %[x0e], %[x0e], %[w1]\n\t"                                                       \
+    "str %[x0e], [sp, #52]\n\t"
 
 #define TB_PW_CH_OPERANDS                                                                          \
-    [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xb] "=&r"(xb), [w] "+r"(wr), \
+    [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xb] "=&r"(xb), [w] "=&r"(wr), \
         [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [w0] "=&r"(w0),       \
-        [w1] "=&r"(w1), [t] "+r"(t), [s] "+r"(sr)
+        [w1] "=&r"(w1), [t] "+r"(t), [s] "=&r"(sr)
 
 /* Every pair of positions of a call whose weight parts (k_train and c_in - k_train channels, `parts`
  * of them nonempty: a constant) are multiples of 4 channels, c_in at most TB_PW_MAX_CIN: widened
@@ -610,14 +732,12 @@ tb_pw_asm_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const 
                const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask, int parts, int masked)
 {
     uint32_t buf[TB_PW_MAX_CIN];
-    const uint32_t zp = tb_dsp_pair(-x_zero);
     const int32_t k_frozen = c_in - k_train;
-    const int8_t *w_one = k_train == 0 ? w_frozen : w_train, *wr;
+    const int8_t *wr;
     int32_t a00, a01, a10, a11, sr;
     uint32_t x0e, x0o, x1e, x1o, w0, w1, t;
     const uint32_t *xb;
     tb_pw_state_t st;
-    int32_t p;
     st.buf = buf;
     st.end = buf + c_in;
     st.ti = (uint32_t)(-(c_in >> 2)) & 3u;
@@ -635,49 +755,46 @@ tb_pw_asm_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const 
     st.enda = buf + k_train;
     st.sb = k_frozen;
     st.tib = (uint32_t)(-(k_frozen >> 2)) & 3u;
-    for (p = 0; p < hw; p += 2) {
-        const int32_t p1 = p + 1 < hw ? p + 1 : p;
-        uint32_t *b = buf;
-        if (parts == 2) {
-            b = tb_pw_widen(x + p * c_in, x + p1 * c_in, k_train, x_zero, zp, buf);
-        }
-        tb_pw_widen(x + p * c_in + (parts == 2 ? k_train : 0), x + p1 * c_in + (parts == 2 ? k_train : 0),
-                    parts == 2 ? k_frozen : c_in, x_zero, zp, b);
-        wr = w_one;
-        sr = c_in;
-        t = (uint32_t)(uintptr_t)&st;
-        st.o = 0;
-        st.y = y + p * c_out;
-        st.dy = (p1 - p) * c_out;
-        st.wa = w_train;
-        st.wb = w_frozen;
-        if (masked) {
-            st.mp = mask + ((p * c_out) >> 3);
-            st.dm = ((p1 - p) * c_out) >> 3;
-        }
-        if (parts == 1 && masked) {
-            __asm volatile(TB_PW_FRAME_IN TB_PW_TILE_START TB_PW_TILE_MASK TB_PW_TILE_END TB_PW_MASK_BYTES
-                           TB_PW_FRAME_OUT
-                           : TB_PW_CH_OPERANDS
-                           :
-                           : "cc", "memory");
-        } else if (parts == 1) {
-            __asm volatile(TB_PW_FRAME_IN TB_PW_TILE_START TB_PW_TILE_END TB_PW_FRAME_OUT
-                           : TB_PW_CH_OPERANDS
-                           :
-                           : "cc", "memory");
-        } else if (masked) {
-            __asm volatile(TB_PW_FRAME_IN2 TB_PW_TILE_START2 TB_PW_TILE_MASK TB_PW_TILE_END TB_PW_MASK_BYTES
-                           TB_PW_FRAME_OUT
-                           : TB_PW_CH_OPERANDS
-                           :
-                           : "cc", "memory");
-        } else {
-            __asm volatile(TB_PW_FRAME_IN2 TB_PW_TILE_START2 TB_PW_TILE_END TB_PW_FRAME_OUT
-                           : TB_PW_CH_OPERANDS
-                           :
-                           : "cc", "memory");
-        }
+    st.x0 = x;
+    st.x_last = x + (hw - 1) * c_in;
+    st.x_end = x + hw * c_in;
+    st.zp = tb_dsp_pair(-x_zero);
+    st.c_in = c_in;
+    st.w_one = k_train == 0 ? w_frozen : w_train;
+    st.wt = w_train;
+    st.wf = w_frozen;
+    st.c_out = c_out;
+    st.c_out8 = c_out / 8;
+    st.o = 0;
+    st.y = y;
+    st.dy = 0;
+    st.wa = w_train;
+    st.wb = w_frozen;
+    t = (uint32_t)(uintptr_t)&st;
+    if (parts == 1 && masked) {
+        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS TB_PW_TILE_START TB_PW_TILE_MASK
+                       TB_PW_TILE_END TB_PW_MASK_BYTES TB_PW_PAIR_END(TB_PW_PAIR_MASK) TB_PW_FRAME_OUT
+                       : TB_PW_CH_OPERANDS
+                       :
+                       : "cc", "memory");
+    } else if (parts == 1) {
+        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS TB_PW_TILE_START TB_PW_TILE_END
+                       TB_PW_PAIR_END("") TB_PW_FRAME_OUT
+                       : TB_PW_CH_OPERANDS
+                       :
+                       : "cc", "memory");
+    } else if (masked) {
+        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS2 TB_PW_TILE_START2 TB_PW_TILE_MASK
+                       TB_PW_TILE_END TB_PW_MASK_BYTES TB_PW_PAIR_END(TB_PW_PAIR_MASK) TB_PW_FRAME_OUT
+                       : TB_PW_CH_OPERANDS
+                       :
+                       : "cc", "memory");
+    } else {
+        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS2 TB_PW_TILE_START2 TB_PW_TILE_END
+                       TB_PW_PAIR_END("") TB_PW_FRAME_OUT
+                       : TB_PW_CH_OPERANDS
+                       :
+                       : "cc", "memory");
     }
 }
 
