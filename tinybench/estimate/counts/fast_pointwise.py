@@ -6,9 +6,8 @@ shift, the loop stopping at the first channel that fails).
 Usual path, weight parts of multiples of 4 channels, at most ``MAX_CIN`` in all (the assembly path): per
 call (the whole loop nest in assembly) and per pair its set-up (one weight part or two) and widening
 (both parts at once: 8 channels per step, then at most a step of 4), per tile (a pair of output
-channels) its dot per part (the loop of 4 steps
-below: passes and steps shared) with its requantization and stores, masked its bits and every 4 tiles
-the mask bytes.
+channels) its dot per part (the loop of 4 steps below: passes and steps shared) with its
+requantization and stores, masked its bits and every 4 tiles the mask bytes.
 
 Usual path otherwise: pairs of positions, both widened per weight part (an assembly loop of 8 channels, a
 step of 4, the rest one by one; a wide part only its first ``MAX_CIN`` channels), then per pair of output channels a

@@ -7,9 +7,14 @@
  * int8 weight rows: a 2 x 2 tile, two loads of widened input and one weight word per SMLAD
  * pair, 16 channels per pass of the assembly main loop, entered (TBB) where the rest of 4
  * channels is a multiple of 16 (the approach of CMSIS-NN's arm_nn_mat_mult_kernel_s8_s16).
- * A weight split at k_train is two parts of the buffer, each read with its own weight rows. Outputs are written after the pair's inputs have been
- * read, so an in-place output (stream_overlap) is safe; the mask bits of one position are
- * contiguous and written as whole bytes (c_out a multiple of 8), no clearing pass.
+ * A weight split at k_train is two parts of the buffer, each read with its own weight rows.
+ * Outputs are written after the pair's inputs have been read, so an in-place output
+ * (stream_overlap) is safe; the mask bits of one position are contiguous and written as whole
+ * bytes (c_out a multiple of 8), no clearing pass. On DSP cores, when both weight parts are
+ * multiples of 4 channels (every shipped layer but those of a k_train like 7) and c_in is at most
+ * TB_PW_MAX_CIN, the whole loop nest is one assembly block (tb_pw_asm: the C loops around the
+ * dots spilled and reloaded their pointers around every tile); otherwise C loops run the same
+ * dots (tb_pw_usual_*).
  * The requantization (shifts s in [33, 62], checked once per call) is exact in 32 bits:
  * with t = s - 32 and h = (sat(acc + bias) * m) >> 32 (QADD, SMMUL), the reference's
  * ((sat(acc + bias) * m + 2^(s-1)) >> s) + y_zero is ((h >> (t - 1)) + 1 + 2 y_zero) >> 1
@@ -367,18 +372,20 @@ static void tb_pw_usual_wide(const int8_t *x, int32_t hw, int32_t c_in, int32_t 
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* --------------------------------------------------- usual path, one part, DSP cores */
+/* ---------------------------------------- usual path, parts of multiples of 4, DSP cores */
 
-/* The whole loop over the output channel pairs of one pair of positions in assembly, for one
- * weight part of c_in (a multiple of 4, at most TB_PW_MAX_CIN) channels: the tiles' dot (all 14
- * registers) and its requantization, stores and mask bits share the registers, the rest of the
- * state lives in a frame the assembly copies below sp on entry (no memory operands: gcc would
- * want a register to address them, and there is none left; the C tile loop spilled and reloaded
- * its state around every dot). Per tile: the 4 accumulators cleared, the dot's loop entered by
- * TBB (TB_PW_STEP), the 6 parameters of the 2 channels loaded at one offset from their 3 arrays,
- * tb_pw_out2's arithmetic, 4 STRB; masked, the 4 bits ORed into a word (p0's byte in bits 0-7,
- * p1's in 8-15) at a bit that moves 2 places a tile, both bytes stored every 4 tiles (out of
- * line). */
+/* The whole loop nest in one assembly block, for weight parts of multiples of 4 channels, c_in
+ * at most TB_PW_MAX_CIN: the tiles' dot needs all 14 registers, its requantization, stores and
+ * mask bits share them, and the rest of the state (tb_pw_state_t) lives in a frame the block
+ * copies below sp on entry and gives back at its end (no memory operands: gcc would want a
+ * register to address them, and none is left; the C tile loop spilled and reloaded its state
+ * around every dot). Per pair of positions: both rows widened (tb_pw_widen's layout, the parts'
+ * channels one after the other), p1 = p0 for an odd last one. Per tile: the 4 accumulators
+ * cleared, per part the dot's loop entered by TBB (TB_PW_STEP; two parts: each part's rows,
+ * channels and TBB index from the frame), the 6 parameters of the 2 channels loaded at one
+ * offset from their 3 arrays, tb_pw_out2's arithmetic, 4 STRB; masked, the 4 bits ORed into a
+ * word (p0's byte in bits 0-7, p1's in 8-15) at a bit that moves 2 places a tile, both bytes
+ * stored every 4 tiles (out of line). */
 typedef struct {
     const uint32_t *buf, *end; /* 0, 4: the widened pair, the word after it */
     uint32_t ti;               /* 8: TBB index of the dot's loop */
