@@ -256,7 +256,13 @@ def pointwise_fwd_cases(rng) -> list[list]:
         (1, 5, 64, 64, 24, 3, -5, True), (2, 2, 240, 120, 8, -1, 0, True), (1, 1, 96, 0, 16, 0, 0, True),
         # wide layers: the channels beyond the buffer as int8 (strided steps of 8 and a rest), and
         # an odd width (the general path)
-        (2, 2, 300, 0, 16, -128, 5, True), (3, 2, 251, 251, 8, 7, -3, False), (1, 3, 260, 0, 8, 1, 1, True)]
+        (2, 2, 300, 0, 16, -128, 5, True), (3, 2, 251, 251, 8, 7, -3, False), (1, 3, 260, 0, 8, 1, 1, True),
+        # the assembly path (parts of multiples of 4 channels): its loop entered at each step, mask
+        # bytes of 5 channel octets, odd last positions with and without a mask
+        (3, 1, 4, 0, 40, -128, 127, True), (1, 3, 8, 8, 8, 127, -128, True), (2, 1, 12, 0, 24, 0, 0, False),
+        (5, 1, 20, 20, 16, -7, 3, True), (1, 1, 240, 240, 8, 127, 127, False), (3, 3, 48, 0, 32, -128, -128, True),
+        # and two weight parts, each entering the loop at its own step
+        (3, 1, 24, 8, 16, 5, -9, False), (1, 3, 8, 4, 24, -128, 127, True), (2, 2, 60, 44, 8, 0, 1, True)]
     for h, w, c_in, k_train, c_out, xz, yz, with_mask in shapes:
         n_out = h * w * c_out
         wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)

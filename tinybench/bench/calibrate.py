@@ -72,21 +72,26 @@ def _thumb(elf: ElfInfo, function: str):
 
 def stack_frame(elf: ElfInfo, function: str) -> int:
     """Bytes a function's prologue reserves: registers pushed, FP registers pushed, the stack
-    pointer lowered."""
+    pointer lowered; plus the largest frame its body lowers the stack pointer by past the prologue
+    (an inline-assembly block's frame below sp, given back before the block ends)."""
     import capstone
 
     start, size, md = _thumb(elf, function)
-    frame = 0
-    for insn in list(md.disasm(elf.read(start, min(size, 40)), start))[:10]:
+    frame, body = 0, 0
+    for i, insn in enumerate(md.disasm(elf.read(start, size), start)):
         regs = [op for op in insn.operands if op.type == capstone.arm.ARM_OP_REG]
         writes_sp = regs and insn.reg_name(regs[0].reg) == "sp"
-        if insn.mnemonic in ("push", "push.w", "vpush"):
+        lowers_sp = insn.mnemonic.startswith("sub") and writes_sp
+        if i >= 10:
+            if lowers_sp:
+                body = max(body, next(op.imm for op in insn.operands if op.type == capstone.arm.ARM_OP_IMM))
+        elif insn.mnemonic in ("push", "push.w", "vpush"):
             frame += len(regs) * (8 if insn.mnemonic == "vpush" else 4)
         elif insn.mnemonic.startswith("stmdb") and writes_sp:
             frame += 4 * (len(regs) - 1)
-        elif insn.mnemonic.startswith("sub") and writes_sp:
+        elif lowers_sp:
             frame += next(op.imm for op in insn.operands if op.type == capstone.arm.ARM_OP_IMM)
-    return frame
+    return frame + body
 
 
 def _callees(elf: ElfInfo, function: str, candidates: set[str]) -> tuple[set[str], set[str]]:

@@ -143,8 +143,9 @@ def depthwise_fwd(rng: Rng) -> Args:
 
 def pointwise_fwd(rng: Rng) -> Args:
     h, w = int(rng.integers(1, 12)), int(rng.integers(1, 12))
-    # the fast kernel's usual path: output channels a multiple of 8; wide layers beyond 240 inputs
-    c_in = int(rng.choice([1, 3, 8, 13, 24, 40, 64, 101, 236, 260, 336]))
+    # the fast kernel's usual path: output channels a multiple of 8; wide layers beyond 240 inputs; its
+    # assembly path (one weight part, a multiple of 4 channels) entered at every step of its loop
+    c_in = int(rng.choice([1, 3, 4, 8, 12, 13, 16, 24, 40, 64, 101, 236, 260, 300, 336]))
     c_out = int(rng.choice([8, 16, 24])) if rng.random() < 0.65 else int(rng.integers(1, 24))
     kt = _k_train(rng, c_in)
     wt, wf = _split(_s8(rng, c_out * c_in).reshape(c_out, 1, 1, c_in), kt)

@@ -3,7 +3,13 @@
 The kernel first checks whether its usual path applies (channel counts, zero points, every channel's
 shift, the loop stopping at the first channel that fails).
 
-Usual path: pairs of positions, both widened per weight part (an assembly loop of 8 channels, a
+Usual path, weight parts of multiples of 4 channels, at most ``MAX_CIN`` in all (the assembly path): per
+call (the whole loop nest in assembly) and per pair its set-up (one weight part or two) and widening
+(both parts at once: 8 channels per step, then at most a step of 4), per tile (a pair of output
+channels) its dot per part (the loop of 4 steps below: passes and steps shared) with its
+requantization and stores, masked its bits and every 4 tiles the mask bytes.
+
+Usual path otherwise: pairs of positions, both widened per weight part (an assembly loop of 8 channels, a
 step of 4, the rest one by one; a wide part only its first ``MAX_CIN`` channels), then per pair of output channels a
 2 x 2 tile: per nonempty part the assembly loop of 4 steps of 4 channels (entered or not, its
 passes, its steps), the rest one by one; a wide part's channels beyond the buffer through the
@@ -26,8 +32,14 @@ from tinybench.estimate.counts.geometry import mask_bits
 #: TB_PW_MAX_CIN of the kernel: the usual path's widened input channels per position.
 MAX_CIN = 240
 
+ASM_FEATURES = ("asm_calls", "asm_calls_masked", "asm_calls_two_parts", "asm_pairs", "asm_pairs_masked",
+                "asm_pairs_two_parts",
+                # the pair's widening: its loop of 8 channels (entered, steps), a step of 4
+                "asm_widen_loops", "asm_widen8", "asm_widen4",
+                "asm_tiles", "asm_tiles_masked", "asm_tiles_two_parts", "asm_mask_bytes")
+
 USUAL_FEATURES = (
-    "check_channels", "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
+    "check_channels", *ASM_FEATURES, "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
     "pairs_two_parts",
     # widening per part: the assembly loop of 8 channels (entered, steps), a step of 4, the rest
     "widen_loops", "widen_steps8", "widen_steps4", "widen_rest_parts", "widen_rest", "tiles_one_part", "tiles_two_parts", "tiles_masked",
@@ -61,8 +73,24 @@ def _check(h, w, c_in, x_zero, k_train, c_out, shift, y_zero) -> tuple[bool, int
     return bad.size == 0, int(bad[0]) + 1 if bad.size else c_out
 
 
+def _asm(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
+    """The assembly path's counts, in USUAL_FEATURES' order (after check_channels)."""
+    one_part = k_train in (0, c_in)
+    parts = (c_in,) if one_part else (k_train, c_in - k_train)
+    pairs = (h * w + 1) // 2
+    tiles = pairs * (c_out // 2)
+    two = not one_part
+    counts = dict(zip(ASM_FEATURES, [1, has_mask, two, pairs, has_mask * pairs, two * pairs, pairs * (c_in >= 8),
+                                     pairs * (c_in // 8), pairs * (c_in % 8 // 4), tiles, has_mask * tiles,
+                                     two * tiles, has_mask * tiles // 4]))
+    counts.update(passes=tiles * sum(-(-n // 16) for n in parts), steps=tiles * (c_in // 4))
+    return [counts.get(f, 0) for f in USUAL_FEATURES[1:]]
+
+
 def _usual(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
     one_part = k_train in (0, c_in)
+    if c_in <= MAX_CIN and c_in % 4 == 0 and k_train % 4 == 0:
+        return _asm(h, w, c_in, k_train, c_out, has_mask)
     parts = (c_in,) if one_part else (k_train, c_in - k_train)
     buffered = [min(n, MAX_CIN) for n in parts]
     pairs = (h * w + 1) // 2
@@ -75,7 +103,7 @@ def _usual(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
         loops += [-(-g // 4), g]
     dots = np.concatenate([entries.ravel(), loops])
     wide = max(parts[-1] - MAX_CIN, 0)
-    return [1, has_mask, not one_part, pairs, has_mask * pairs, pairs * (not one_part),
+    return [0] * len(ASM_FEATURES) + [1, has_mask, not one_part, pairs, has_mask * pairs, pairs * (not one_part),
             pairs * sum(n >= 8 for n in buffered),
             pairs * sum(n // 8 for n in buffered), pairs * sum(n % 8 // 4 for n in buffered),
             pairs * sum(n % 4 != 0 for n in buffered), pairs * sum(n % 4 for n in buffered),

@@ -7,9 +7,14 @@
  * int8 weight rows: a 2 x 2 tile, two loads of widened input and one weight word per SMLAD
  * pair, 16 channels per pass of the assembly main loop, entered (TBB) where the rest of 4
  * channels is a multiple of 16 (the approach of CMSIS-NN's arm_nn_mat_mult_kernel_s8_s16).
- * A weight split at k_train is two parts of the buffer, each read with its own weight rows. Outputs are written after the pair's inputs have been
- * read, so an in-place output (stream_overlap) is safe; the mask bits of one position are
- * contiguous and written as whole bytes (c_out a multiple of 8), no clearing pass.
+ * A weight split at k_train is two parts of the buffer, each read with its own weight rows.
+ * Outputs are written after the pair's inputs have been read, so an in-place output
+ * (stream_overlap) is safe; the mask bits of one position are contiguous and written as whole
+ * bytes (c_out a multiple of 8), no clearing pass. On DSP cores, when both weight parts are
+ * multiples of 4 channels (every shipped layer but those of a k_train like 7) and c_in is at most
+ * TB_PW_MAX_CIN, the whole loop nest is one assembly block (tb_pw_asm: the C loops around the
+ * dots spilled and reloaded their pointers around every tile); otherwise C loops run the same
+ * dots (tb_pw_usual_*).
  * The requantization (shifts s in [33, 62], checked once per call) is exact in 32 bits:
  * with t = s - 32 and h = (sat(acc + bias) * m) >> 32 (QADD, SMMUL), the reference's
  * ((sat(acc + bias) * m + 2^(s-1)) >> s) + y_zero is ((h >> (t - 1)) + 1 + 2 y_zero) >> 1
@@ -366,6 +371,462 @@ static void tb_pw_usual_wide(const int8_t *x, int32_t hw, int32_t c_in, int32_t 
     tb_pw_usual_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, 1);
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* ---------------------------------------- usual path, parts of multiples of 4, DSP cores */
+
+/* The whole loop nest in one assembly block, for weight parts of multiples of 4 channels, c_in
+ * at most TB_PW_MAX_CIN: the tiles' dot needs all 14 registers, its requantization, stores and
+ * mask bits share them, and the rest of the state (tb_pw_state_t) lives in a frame the block
+ * copies below sp on entry and gives back at its end (no memory operands: gcc would want a
+ * register to address them, and none is left; the C tile loop spilled and reloaded its state
+ * around every dot). Per pair of positions: both rows widened (tb_pw_widen's layout, the parts'
+ * channels one after the other), p1 = p0 for an odd last one. Per tile: the 4 accumulators
+ * cleared, per part the dot's loop entered by TBB (TB_PW_STEP; two parts: each part's rows,
+ * channels and TBB index from the frame), the 6 parameters of the 2 channels loaded at one
+ * offset from their 3 arrays, tb_pw_out2's arithmetic, 4 STRB; masked, the 4 bits ORed into a
+ * word (p0's byte in bits 0-7, p1's in 8-15) at a bit that moves 2 places a tile, both bytes
+ * stored every 4 tiles (out of line). */
+typedef struct {
+    const uint32_t *buf, *end; /* 0, 4: the widened pair, the word after it */
+    uint32_t ti;               /* 8: TBB index of the dot's loop */
+    int32_t o, o_end;          /* 12, 16: byte offset of the channel pair in the parameter arrays, 4 c_out */
+    const int32_t *bias, *mult, *shift; /* 20, 24, 28 */
+    int32_t k;                 /* 32: 1 + 2 y_zero */
+    int8_t *y;                 /* 36: p0's output of the channel pair */
+    int32_t dy;                /* 40: p1's outputs less p0's */
+    uint32_t mw, bit;          /* 44, 48: mask bits so far, bit of the pair's first channel at p0 */
+    uint8_t *mp;               /* 52: p0's mask byte */
+    int32_t dm;                /* 56: p1's mask byte less p0's */
+    /* two weight parts: the first's rows (running), channels, TBB index, end in the buffer; the
+     * second's rows (running), channels, TBB index */
+    const int8_t *wa;          /* 60 */
+    int32_t sa;                /* 64 */
+    uint32_t tia;              /* 68 */
+    const uint32_t *enda;      /* 72 */
+    const int8_t *wb;          /* 76 */
+    int32_t sb;                /* 80 */
+    uint32_t tib;              /* 84 */
+    /* the loop over the pairs of positions */
+    const int8_t *x0;          /* 88: p0's inputs (running) */
+    const int8_t *x_last;      /* 92: the last position's */
+    const int8_t *x_end;       /* 96: the end of the input */
+    uint32_t zp;               /* 100: -x_zero in both halfwords */
+    int32_t c_in;              /* 104 */
+    const int8_t *w_one;       /* 108: one part's rows */
+    const int8_t *wt, *wf;     /* 112, 116: two parts' rows */
+    int32_t c_out, c_out8;     /* 120, 124: c_out, c_out / 8 */
+} tb_pw_state_t;
+/* the offsets above, as the assembly uses them (a negative array size if not) */
+typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb_pw_state_t, tib) == 84 &&
+                                offsetof(tb_pw_state_t, c_out8) == 124 && sizeof(tb_pw_state_t) == 128 ? 1 : -1];
+
+/* The state (at t) copied to the frame [sp, sp + 128) */
+#define TB_PW_FRAME_IN                                                                     \
+    "sub sp, sp, #128\n\t"                                                                \
+    "ldr %[a00], [%[t], #0]\n\t" \
+    "ldr %[a01], [%[t], #4]\n\t" \
+    "ldr %[a10], [%[t], #8]\n\t" \
+    "ldr %[a11], [%[t], #12]\n\t" \
+    "ldr %[x0e], [%[t], #16]\n\t" \
+    "ldr %[x0o], [%[t], #20]\n\t" \
+    "ldr %[x1e], [%[t], #24]\n\t" \
+    "ldr %[x1o], [%[t], #28]\n\t" \
+    "str %[a00], [sp, #0]\n\t" \
+    "str %[a01], [sp, #4]\n\t" \
+    "str %[a10], [sp, #8]\n\t" \
+    "str %[a11], [sp, #12]\n\t" \
+    "str %[x0e], [sp, #16]\n\t" \
+    "str %[x0o], [sp, #20]\n\t" \
+    "str %[x1e], [sp, #24]\n\t" \
+    "str %[x1o], [sp, #28]\n\t" \
+    "ldr %[a00], [%[t], #32]\n\t" \
+    "ldr %[a01], [%[t], #36]\n\t" \
+    "ldr %[a10], [%[t], #40]\n\t" \
+    "ldr %[a11], [%[t], #44]\n\t" \
+    "ldr %[x0e], [%[t], #48]\n\t" \
+    "ldr %[x0o], [%[t], #52]\n\t" \
+    "ldr %[x1e], [%[t], #56]\n\t" \
+    "ldr %[x1o], [%[t], #60]\n\t" \
+    "str %[a00], [sp, #32]\n\t" \
+    "str %[a01], [sp, #36]\n\t" \
+    "str %[a10], [sp, #40]\n\t" \
+    "str %[a11], [sp, #44]\n\t" \
+    "str %[x0e], [sp, #48]\n\t" \
+    "str %[x0o], [sp, #52]\n\t" \
+    "str %[x1e], [sp, #56]\n\t" \
+    "str %[x1o], [sp, #60]\n\t" \
+    "ldr %[a00], [%[t], #64]\n\t" \
+    "ldr %[a01], [%[t], #68]\n\t" \
+    "ldr %[a10], [%[t], #72]\n\t" \
+    "ldr %[a11], [%[t], #76]\n\t" \
+    "ldr %[x0e], [%[t], #80]\n\t" \
+    "ldr %[x0o], [%[t], #84]\n\t" \
+    "ldr %[x1e], [%[t], #88]\n\t" \
+    "ldr %[x1o], [%[t], #92]\n\t" \
+    "str %[a00], [sp, #64]\n\t" \
+    "str %[a01], [sp, #68]\n\t" \
+    "str %[a10], [sp, #72]\n\t" \
+    "str %[a11], [sp, #76]\n\t" \
+    "str %[x0e], [sp, #80]\n\t" \
+    "str %[x0o], [sp, #84]\n\t" \
+    "str %[x1e], [sp, #88]\n\t" \
+    "str %[x1o], [sp, #92]\n\t" \
+    "ldr %[a00], [%[t], #96]\n\t" \
+    "ldr %[a01], [%[t], #100]\n\t" \
+    "ldr %[a10], [%[t], #104]\n\t" \
+    "ldr %[a11], [%[t], #108]\n\t" \
+    "ldr %[x0e], [%[t], #112]\n\t" \
+    "ldr %[x0o], [%[t], #116]\n\t" \
+    "ldr %[x1e], [%[t], #120]\n\t" \
+    "ldr %[x1o], [%[t], #124]\n\t" \
+    "str %[a00], [sp, #96]\n\t" \
+    "str %[a01], [sp, #100]\n\t" \
+    "str %[a10], [sp, #104]\n\t" \
+    "str %[a11], [sp, #108]\n\t" \
+    "str %[x0e], [sp, #112]\n\t" \
+    "str %[x0o], [sp, #116]\n\t" \
+    "str %[x1e], [sp, #120]\n\t" \
+    "str %[x1o], [sp, #124]\n\t"
+
+/* The dot's loop of 4 steps entered by TBB (index in t) at the step that leaves a multiple of
+ * 4 steps; it ends where xb reaches the word at [sp + end] */
+#define TB_PW_DOT(end)                                                                     \
+    "tbb [pc, %[t]]\n\t"                                                                  \
+    "3:\n\t"                                                                              \
+    ".byte (10f - 3b) / 2, (11f - 3b) / 2, (12f - 3b) / 2, (13f - 3b) / 2\n\t"            \
+    "10:\n\t" TB_PW_STEP("")                                                              \
+    "11:\n\t" TB_PW_STEP("")                                                              \
+    "12:\n\t" TB_PW_STEP("")                                                              \
+    "13:\n\t" TB_PW_STEP("ldr %[t], [sp, #" end "]\n\tcmp %[xb], %[t]\n\t")             \
+    "bne 10b\n\t"
+
+#define TB_PW_CLEAR                                                                        \
+    "mov %[a00], #0\n\t"                                                                  \
+    "mov %[a01], #0\n\t"                                                                  \
+    "mov %[a10], #0\n\t"                                                                  \
+    "mov %[a11], #0\n\t"
+
+/* one part: its rows in w, s across the tiles */
+#define TB_PW_TILE_START                                                                   \
+    "1:\n\t"                                                                              \
+    "ldr %[xb], [sp]\n\t"                                                                 \
+    "ldr %[t], [sp, #8]\n\t"                                                              \
+    TB_PW_CLEAR TB_PW_DOT("4")                                                             \
+    "add %[w], %[w], %[s]\n\t" /* the next pair's first row */                            \
+    TB_PW_REQUANT
+
+/* two parts: each part's rows, channels and TBB index from the frame, its next rows back */
+#define TB_PW_TILE_START2                                                                  \
+    "1:\n\t"                                                                              \
+    "ldr %[xb], [sp]\n\t"                                                                 \
+    "ldr %[w], [sp, #60]\n\t"                                                             \
+    "ldr %[s], [sp, #64]\n\t"                                                             \
+    "ldr %[t], [sp, #68]\n\t"                                                             \
+    TB_PW_CLEAR TB_PW_DOT("72")                                                            \
+    "add %[w], %[w], %[s]\n\t"                                                            \
+    "str %[w], [sp, #60]\n\t"                                                             \
+    "ldr %[w], [sp, #76]\n\t"                                                             \
+    "ldr %[s], [sp, #80]\n\t"                                                             \
+    "ldr %[t], [sp, #84]\n\t"                                                             \
+    TB_PW_DOT("4")                                                                         \
+    "add %[w], %[w], %[s]\n\t"                                                            \
+    "str %[w], [sp, #76]\n\t"                                                             \
+    TB_PW_REQUANT
+
+#define TB_PW_REQUANT                                                                      \
+    /* bias, mult, shift of both channels: x0e, x0o, x1e, x1o, t, w1 */                  \
+    "ldr %[t], [sp, #12]\n\t"                                                             \
+    "ldr %[xb], [sp, #20]\n\t"                                                            \
+    "ldr %[w0], [sp, #24]\n\t"                                                            \
+    "ldr %[w1], [sp, #28]\n\t"                                                            \
+    "add %[xb], %[xb], %[t]\n\t"                                                          \
+    "add %[w0], %[w0], %[t]\n\t"                                                          \
+    "add %[w1], %[w1], %[t]\n\t"                                                          \
+    "add %[t], %[t], #8\n\t"                                                              \
+    "str %[t], [sp, #12]\n\t"                                                             \
+    "ldr %[x0e], [%[xb]]\n\t"                                                             \
+    "ldr %[x0o], [%[xb], #4]\n\t"                                                         \
+    "ldr %[x1e], [%[w0]]\n\t"                                                             \
+    "ldr %[x1o], [%[w0], #4]\n\t"                                                         \
+    "ldr %[t], [%[w1]]\n\t"                                                               \
+    "ldr %[w1], [%[w1], #4]\n\t"                                                          \
+    "qadd %[a00], %[a00], %[x0e]\n\t"                                                     \
+    "qadd %[a10], %[a10], %[x0e]\n\t"                                                     \
+    "qadd %[a01], %[a01], %[x0o]\n\t"                                                     \
+    "qadd %[a11], %[a11], %[x0o]\n\t"                                                     \
+    "smmul %[a00], %[a00], %[x1e]\n\t"                                                    \
+    "smmul %[a10], %[a10], %[x1e]\n\t"                                                    \
+    "smmul %[a01], %[a01], %[x1o]\n\t"                                                    \
+    "smmul %[a11], %[a11], %[x1o]\n\t"                                                    \
+    "sub %[t], %[t], #33\n\t"                                                             \
+    "sub %[w1], %[w1], #33\n\t"                                                           \
+    "asr %[a00], %[a00], %[t]\n\t"                                                        \
+    "asr %[a10], %[a10], %[t]\n\t"                                                        \
+    "asr %[a01], %[a01], %[w1]\n\t"                                                       \
+    "asr %[a11], %[a11], %[w1]\n\t"                                                       \
+    "ldr %[t], [sp, #32]\n\t"                                                             \
+    "add %[a00], %[a00], %[t]\n\t"                                                        \
+    "add %[a01], %[a01], %[t]\n\t"                                                        \
+    "add %[a10], %[a10], %[t]\n\t"                                                        \
+    "add %[a11], %[a11], %[t]\n\t"                                                        \
+    "ssat %[x0e], #8, %[a00], asr #1\n\t"                                                 \
+    "ssat %[x0o], #8, %[a01], asr #1\n\t"                                                 \
+    "ssat %[x1e], #8, %[a10], asr #1\n\t"                                                 \
+    "ssat %[x1o], #8, %[a11], asr #1\n\t"                                                 \
+    /* p1's bytes last: the same bytes as p0's when p1 = p0 */                            \
+    "ldr %[xb], [sp, #36]\n\t"                                                            \
+    "ldr %[t], [sp, #40]\n\t"                                                             \
+    "strb %[x0o], [%[xb], #1]\n\t"                                                        \
+    "strb %[x0e], [%[xb]], #2\n\t"                                                        \
+    "str %[xb], [sp, #36]\n\t"                                                            \
+    "add %[t], %[t], %[xb]\n\t"                                                           \
+    "strb %[x1e], [%[t], #-2]\n\t"                                                        \
+    "strb %[x1o], [%[t], #-1]\n\t"
+
+#define TB_PW_TILE_END                                                                     \
+    "ldr %[t], [sp, #12]\n\t"                                                             \
+    "ldr %[xb], [sp, #16]\n\t"                                                            \
+    "cmp %[t], %[xb]\n\t"                                                                 \
+    "bne 1b\n\t"
+
+/* mask bits v fits (v = a >> 1 equal to its saturation); a byte of each position is
+ * complete every 4 tiles (the bit back at 1) */
+#define TB_PW_TILE_MASK                                                                    \
+    "ldr %[xb], [sp, #44]\n\t"                                                            \
+    "ldr %[t], [sp, #48]\n\t"                                                             \
+    "cmp %[x0e], %[a00], asr #1\n\t"                                                      \
+    "it eq\n\t"                                                                           \
+    "orreq %[xb], %[xb], %[t]\n\t"                                                        \
+    "cmp %[x0o], %[a01], asr #1\n\t"                                                      \
+    "it eq\n\t"                                                                           \
+    "orreq %[xb], %[xb], %[t], lsl #1\n\t"                                                \
+    "cmp %[x1e], %[a10], asr #1\n\t"                                                      \
+    "it eq\n\t"                                                                           \
+    "orreq %[xb], %[xb], %[t], lsl #8\n\t"                                                \
+    "cmp %[x1o], %[a11], asr #1\n\t"                                                      \
+    "it eq\n\t"                                                                           \
+    "orreq %[xb], %[xb], %[t], lsl #9\n\t"                                                \
+    "lsl %[t], %[t], #2\n\t"                                                              \
+    "cmp %[t], #256\n\t"                                                                  \
+    "beq 5f\n\t"                                                                          \
+    "4:\n\t"                                                                              \
+    "str %[xb], [sp, #44]\n\t"                                                            \
+    "str %[t], [sp, #48]\n\t"
+
+#define TB_PW_MASK_BYTES                                                                   \
+    "b 6f\n\t"                                                                            \
+    "5:\n\t"                                                                              \
+    "ldr %[w0], [sp, #52]\n\t"                                                            \
+    "ldr %[w1], [sp, #56]\n\t"                                                            \
+    "lsr %[x0e], %[xb], #8\n\t"                                                           \
+    "strb %[xb], [%[w0]]\n\t"                                                             \
+    "strb %[x0e], [%[w0], %[w1]]\n\t"                                                     \
+    "add %[w0], %[w0], #1\n\t"                                                            \
+    "str %[w0], [sp, #52]\n\t"                                                            \
+    "mov %[xb], #0\n\t"                                                                   \
+    "mov %[t], #1\n\t"                                                                    \
+    "b 4b\n\t"                                                                            \
+    "6:\n\t"
+
+#define TB_PW_FRAME_OUT "add sp, sp, #128\n\t"
+
+/* A pair of positions: p1 = p0 + 1, or p0 for an odd last one (dy, dm then 0); both inputs
+ * widened into the buffer, 8 channels per step, then at most a step of 4 (tb_pw_widen's
+ * layout; the two parts' channels follow one another, both multiples of 4); the channel pairs'
+ * offset back at 0 */
+#define TB_PW_PAIR_START                                                                   \
+    "7:\n\t"                                                                              \
+    "ldr %[xb], [sp, #88]\n\t"                                                            \
+    "ldr %[t], [sp, #104]\n\t"                                                            \
+    "ldr %[w0], [sp, #92]\n\t"                                                            \
+    "ldr %[w1], [sp, #120]\n\t"                                                           \
+    "ldr %[a11], [sp, #124]\n\t"                                                          \
+    "add %[t], %[xb], %[t]\n\t"                                                           \
+    "cmp %[t], %[w0]\n\t"                                                                 \
+    "ittt hi\n\t"                                                                         \
+    "movhi %[t], %[xb]\n\t"                                                               \
+    "movhi %[w1], #0\n\t"                                                                 \
+    "movhi %[a11], #0\n\t"                                                                \
+    "str %[w1], [sp, #40]\n\t"                                                            \
+    "str %[a11], [sp, #56]\n\t"                                                           \
+    "ldr %[w0], [sp]\n\t"                                                                 \
+    "ldr %[w1], [sp, #100]\n\t"                                                           \
+    "ldr %[a11], [sp, #104]\n\t"                                                          \
+    "bic %[a10], %[a11], #7\n\t"                                                          \
+    "add %[a10], %[xb], %[a10]\n\t"                                                       \
+    "cmp %[xb], %[a10]\n\t"                                                               \
+    "beq 8f\n\t"                                                                          \
+    "9:\n\t"                                                                              \
+    "ldr %[a00], [%[xb]], #4\n\t"                                                         \
+    "ldr %[a01], [%[t]], #4\n\t"                                                          \
+    "ldr %[x0e], [%[xb]], #4\n\t"                                                         \
+    "ldr %[x0o], [%[t]], #4\n\t"                                                          \
+    "sxtab16 %[x1e], %[w1], %[a00]\n\t"                                                   \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a00], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a01]\n\t"                                                   \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a01], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[x0e]\n\t"                                                   \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[x0e], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[x0o]\n\t"                                                   \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[x0o], ror #8\n\t"                                           \
+    "cmp %[xb], %[a10]\n\t"                                                               \
+    "str %[x1e], [%[w0]], #4\n\t"                                                         \
+    "bne 9b\n\t"                                                                          \
+    "8:\n\t"                                                                              \
+    "tst %[a11], #4\n\t"                                                                  \
+    "beq 2f\n\t"                                                                          \
+    "ldr %[a00], [%[xb]]\n\t"                                                             \
+    "ldr %[a01], [%[t]]\n\t"                                                              \
+    "sxtab16 %[x1e], %[w1], %[a00]\n\t"                                                   \
+    "str %[x1e], [%[w0]]\n\t"                                                             \
+    "sxtab16 %[x1e], %[w1], %[a00], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0], #4]\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a01]\n\t"                                                   \
+    "str %[x1e], [%[w0], #8]\n\t"                                                         \
+    "sxtab16 %[x1e], %[w1], %[a01], ror #8\n\t"                                           \
+    "str %[x1e], [%[w0], #12]\n\t"                                                        \
+    "2:\n\t"                                                                              \
+    "mov %[t], #0\n\t"                                                                    \
+    "str %[t], [sp, #12]\n\t"
+
+/* one part: its rows and channels in w, s; two: both parts' rows back at the start */
+#define TB_PW_PAIR_ROWS "ldr %[w], [sp, #108]\n\t" "ldr %[s], [sp, #104]\n\t"
+#define TB_PW_PAIR_ROWS2                                                                   \
+    "ldr %[t], [sp, #112]\n\t"                                                            \
+    "ldr %[xb], [sp, #116]\n\t"                                                           \
+    "str %[t], [sp, #60]\n\t"                                                             \
+    "str %[xb], [sp, #76]\n\t"
+
+/* the next pair: inputs 2 c_in on, outputs 2 c_out on (c_out done), mask bytes 2 c_out / 8
+ * (c_out / 8 done); until the inputs end */
+#define TB_PW_PAIR_END(mask)                                                               \
+    "ldr %[xb], [sp, #88]\n\t"                                                            \
+    "ldr %[t], [sp, #104]\n\t"                                                            \
+    "ldr %[w0], [sp, #96]\n\t"                                                            \
+    "ldr %[x0e], [sp, #36]\n\t"                                                           \
+    "ldr %[w1], [sp, #120]\n\t"                                                           \
+    "add %[xb], %[xb], %[t], lsl #1\n\t"                                                  \
+    "add %[x0e], %[x0e], %[w1]\n\t"                                                       \
+    "str %[xb], [sp, #88]\n\t"                                                            \
+    "str %[x0e], [sp, #36]\n\t"                                                           \
+    mask                                                                                   \
+    "cmp %[xb], %[w0]\n\t"                                                                \
+    "blo 7b\n\t"
+#define TB_PW_PAIR_MASK                                                                    \
+    "ldr %[x0e], [sp, #52]\n\t"                                                           \
+    "ldr %[w1], [sp, #124]\n\t"                                                           \
+    "add %[x0e], %[x0e], %[w1]\n\t"                                                       \
+    "str %[x0e], [sp, #52]\n\t"
+
+#define TB_PW_CH_OPERANDS                                                                          \
+    [a00] "=&r"(a00), [a01] "=&r"(a01), [a10] "=&r"(a10), [a11] "=&r"(a11), [xb] "=&r"(xb), [w] "=&r"(wr), \
+        [x0e] "=&r"(x0e), [x0o] "=&r"(x0o), [x1e] "=&r"(x1e), [x1o] "=&r"(x1o), [w0] "=&r"(w0),       \
+        [w1] "=&r"(w1), [t] "+r"(t), [s] "=&r"(sr)
+
+/* Every pair of positions of a call whose weight parts (k_train and c_in - k_train channels, `parts`
+ * of them nonempty: a constant) are multiples of 4 channels, c_in at most TB_PW_MAX_CIN: widened
+ * (tb_pw_widen, part by part), then every channel pair in assembly (`masked` a constant). */
+static inline __attribute__((always_inline)) void
+tb_pw_asm_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+               const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
+               const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask, int parts, int masked)
+{
+    uint32_t buf[TB_PW_MAX_CIN];
+    const int32_t k_frozen = c_in - k_train;
+    const int8_t *wr;
+    int32_t a00, a01, a10, a11, sr;
+    uint32_t x0e, x0o, x1e, x1o, w0, w1, t;
+    const uint32_t *xb;
+    tb_pw_state_t st;
+    st.buf = buf;
+    st.end = buf + c_in;
+    st.ti = (uint32_t)(-(c_in >> 2)) & 3u;
+    st.o_end = 4 * c_out;
+    st.bias = bias;
+    st.mult = mult;
+    st.shift = shift;
+    st.k = 1 + 2 * y_zero;
+    st.mw = 0;
+    st.bit = 1;
+    st.mp = mask;
+    st.dm = 0;
+    st.sa = k_train;
+    st.tia = (uint32_t)(-(k_train >> 2)) & 3u;
+    st.enda = buf + k_train;
+    st.sb = k_frozen;
+    st.tib = (uint32_t)(-(k_frozen >> 2)) & 3u;
+    st.x0 = x;
+    st.x_last = x + (hw - 1) * c_in;
+    st.x_end = x + hw * c_in;
+    st.zp = tb_dsp_pair(-x_zero);
+    st.c_in = c_in;
+    st.w_one = k_train == 0 ? w_frozen : w_train;
+    st.wt = w_train;
+    st.wf = w_frozen;
+    st.c_out = c_out;
+    st.c_out8 = c_out / 8;
+    st.o = 0;
+    st.y = y;
+    st.dy = 0;
+    st.wa = w_train;
+    st.wb = w_frozen;
+    t = (uint32_t)(uintptr_t)&st;
+    if (parts == 1 && masked) {
+        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS TB_PW_TILE_START TB_PW_TILE_MASK
+                       TB_PW_TILE_END TB_PW_MASK_BYTES TB_PW_PAIR_END(TB_PW_PAIR_MASK) TB_PW_FRAME_OUT
+                       : TB_PW_CH_OPERANDS
+                       :
+                       : "cc", "memory");
+    } else if (parts == 1) {
+        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS TB_PW_TILE_START TB_PW_TILE_END
+                       TB_PW_PAIR_END("") TB_PW_FRAME_OUT
+                       : TB_PW_CH_OPERANDS
+                       :
+                       : "cc", "memory");
+    } else if (masked) {
+        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS2 TB_PW_TILE_START2 TB_PW_TILE_MASK
+                       TB_PW_TILE_END TB_PW_MASK_BYTES TB_PW_PAIR_END(TB_PW_PAIR_MASK) TB_PW_FRAME_OUT
+                       : TB_PW_CH_OPERANDS
+                       :
+                       : "cc", "memory");
+    } else {
+        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS2 TB_PW_TILE_START2 TB_PW_TILE_END
+                       TB_PW_PAIR_END("") TB_PW_FRAME_OUT
+                       : TB_PW_CH_OPERANDS
+                       :
+                       : "cc", "memory");
+    }
+}
+
+/* The assembly path: both weight parts multiples of 4 channels, c_in at most TB_PW_MAX_CIN. */
+static void tb_pw_asm(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                      const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
+                      const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+{
+#define TB_PW_ASM(parts, masked)                                                                               \
+    tb_pw_asm_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, \
+                   parts, masked)
+    const int one_part = k_train == 0 || k_train == c_in;
+    if (one_part && mask != NULL) {
+        TB_PW_ASM(1, 1);
+    } else if (one_part) {
+        TB_PW_ASM(1, 0);
+    } else if (mask != NULL) {
+        TB_PW_ASM(2, 1);
+    } else {
+        TB_PW_ASM(2, 0);
+    }
+#undef TB_PW_ASM
+}
+#endif
+
 /* ------------------------------------------------------------------- general path */
 
 /* tb_fast_dot_1x1 as a function: both weight parts run the same code. */
@@ -403,6 +864,12 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
                          const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
 {
     if (tb_pw_usual(h, w, c_in, x_zero, k_train, c_out, shift, y_zero)) {
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+        if (c_in <= TB_PW_MAX_CIN && c_in % 4 == 0 && k_train % 4 == 0) {
+            tb_pw_asm(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask);
+            return;
+        }
+#endif
         if (c_in > TB_PW_MAX_CIN) {
             tb_pw_usual_wide(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero,
                              y, mask);
