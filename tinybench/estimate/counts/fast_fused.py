@@ -22,6 +22,14 @@ from tinybench.estimate.counts.geometry import mask_bits, out_size
 
 #: The largest kernel the fast kernel reads by words (TB_PWDW_MAX_K); larger ones go tap by tap.
 MAX_K = 7
+#: The bordered plane (TB_PWDW_PADDED bytes, TB_PWDW_SLACK of them after the last row).
+PADDED, SLACK = 488, 4
+
+
+def padded_bytes(h_in: int, w_in: int, kernel: int) -> int:
+    """The bytes the fast kernel fills for a bordered plane, 0 if it takes none."""
+    n = (h_in + kernel - 1) * (w_in + kernel - 1) + SLACK
+    return n if kernel in (3, 5, 7) and n <= PADDED else 0
 
 PWDW_FWD_FAST_FEATURES = (
     "calls", "calls_masked", "calls_rows_fit", "mask_bytes_cleared", "channels",
@@ -39,6 +47,13 @@ PWDW_FWD_FAST_FEATURES = (
     "run_calls_masked_k3", "run_calls_masked_k5", "run_calls_masked_k7",
     "run_windows_masked_k3", "run_windows_masked_k5", "run_windows_masked_k7", "run_calls_k3_lane3",
     "run_windows_k3_lane3",
+    # grids of windows all inside (the inner columns' full rows, bordered planes): 3 x 3 without a mask in one
+    # call (pairs of windows by stride, an odd last one), else a run per row
+    "grid3_calls", "grid3_rows", "grid3_pair_rows", "grid3_pairs_s1", "grid3_pairs_s2", "grid3_odd_rows",
+    "grid_run_rows",
+    # small planes: the bordered plane filled once per call, each fast channel's plane copied in
+    "padded_calls", "padded_fill_words", "padded_channels", "padded_copy_rows", "padded_copy_words",
+    "padded_copy_bytes",
     # single windows, by words per row; tap by tap
     "single_calls_2words", "single_windows_1word", "single_windows_2words", "single_rows_1word",
     "single_rows_2words", "tap_windows", "tap_rows", "taps",
@@ -50,7 +65,8 @@ PWDW_FWD_FAST_FEATURES = (
 
 #: The depthwise loop counts of one channel (:func:`_depthwise`).
 DW_LOOPS = ("runs", "inner", "columns", "norun", "inner_runs", "edge_runs", "builds", "narrow_builds", "run_calls",
-            "run_windows", "lead_runs", "lead_windows",
+            "run_windows", "lead_runs", "lead_windows", "grid3", "grid3_rows", "grid3_pair_rows", "grid3_pairs",
+            "grid3_odd_rows", "grid_run_rows", "padded",
             "single_calls", "single_windows", "single_rows", "tap_windows", "tap_rows", "taps")
 
 
@@ -66,9 +82,24 @@ def _tap_range(o: int, stride: int, kernel: int, n_in: int) -> tuple[int, int]:
     return (-first if first < 0 else 0), (n_in - first if first + kernel > n_in else kernel)
 
 
-def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool) -> tuple[dict[str, int], np.ndarray]:
+def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool, has_mask: bool
+               ) -> tuple[dict[str, int], np.ndarray]:
     """The depthwise loops of one channel (kernel <= MAX_K) whose requantization is fast or not,
     and which outputs (h_out x w_out) its runs compute."""
+    c = dict.fromkeys(DW_LOOPS, 0)
+
+    def grid(rows: int, n: int) -> None:  # tb_pwdw_grid
+        if kernel == 3 and not has_mask:
+            c["grid3"] += 1
+            c["grid3_rows"] += rows
+            c["grid3_pair_rows"] += rows * (n >= 2)
+            c["grid3_pairs"] += rows * (n // 2)
+            c["grid3_odd_rows"] += rows * (n % 2)
+        else:
+            c["grid_run_rows"] += rows
+            c["run_calls"] += rows
+            c["run_windows"] += rows * n
+
     h_out, w_out = out_size(h_in, stride), out_size(w_in, stride)
     pad, words = kernel // 2, (kernel + 3) // 4
     span = 4 * words
@@ -82,17 +113,25 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool) -> tu
     ox_hi = min(right // stride + 1 if right >= 0 else 0, w_out)
     if not runs or ox_lo >= ox_hi:
         ox_lo = ox_hi = 0
+    if fast and padded_bytes(h_in, w_in, kernel):
+        c["padded"] = 1
+        c["builds"] = 1
+        grid(h_out, w_out)
+        return c, np.ones((h_out, w_out), bool)
     run_map = np.zeros((h_out, w_out), bool)
-    c = dict.fromkeys(DW_LOOPS, 0)
     c["runs"] = int(runs)
     key = -1
     if ox_lo < ox_hi:
         key = kernel
         c["inner"] = 1
         c["builds"] += 1
-        c["inner_runs"] += h_out
-        c["run_calls"] += h_out
-        c["run_windows"] += h_out * (ox_hi - ox_lo)
+        n = ox_hi - ox_lo
+        full = max(oy_hi - oy_lo, 0)  # the full rows: one grid
+        if full:
+            grid(full, n)
+        c["inner_runs"] += h_out - full
+        c["run_calls"] += h_out - full
+        c["run_windows"] += (h_out - full) * n
         run_map[:, ox_lo:ox_hi] = True
 
     def singles(oy0: int, oy1: int, ox: int, rs: int) -> None:
@@ -177,12 +216,13 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
         f.update(tap_windows=n, tap_rows=c_mid * w_out * rows, taps=c_mid * rows * cols)
         return list(f.values())
     words = (kernel + 3) // 4
+    padded = padded_bytes(h_in, w_in, kernel)
     dw = dict.fromkeys(DW_LOOPS, 0)
     in_runs = 0  # outputs of runs that fit int8
     n_dw = int(dw_fast.sum())
     for flag, count in ((True, n_dw), (False, c_mid - n_dw)):
         if count:
-            loops, run_map = _depthwise(h_in, w_in, kernel, stride, flag)
+            loops, run_map = _depthwise(h_in, w_in, kernel, stride, flag, bool(has_mask))
             for name, v in loops.items():
                 dw[name] += count * v
             in_runs += int(fits[run_map][:, dw_fast == flag].sum())
@@ -194,6 +234,12 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
              dw_columns_norun=dw["norun"], dw_inner_runs=dw["inner_runs"], dw_edge_runs=dw["edge_runs"],
              filter_builds=dw["builds"], filter_rows=dw["builds"] * kernel, filter_words=dw["builds"] * kernel * words,
              filter_narrow_words=dw["narrow_builds"] * kernel * words,
+             grid3_calls=dw["grid3"], grid3_rows=dw["grid3_rows"], grid3_pair_rows=dw["grid3_pair_rows"],
+             grid3_pairs_s1=dw["grid3_pairs"] * (stride == 1), grid3_pairs_s2=dw["grid3_pairs"] * (stride == 2),
+             grid3_odd_rows=dw["grid3_odd_rows"], grid_run_rows=dw["grid_run_rows"],
+             padded_calls=int(padded > 0), padded_fill_words=(padded + 3) // 4, padded_channels=dw["padded"],
+             padded_copy_rows=dw["padded"] * h_in, padded_copy_words=dw["padded"] * h_in * (w_in // 4),
+             padded_copy_bytes=dw["padded"] * h_in * (w_in % 4),
              single_calls_2words=dw["single_calls"] * two, single_windows_1word=dw["single_windows"] * one,
              single_windows_2words=dw["single_windows"] * two, single_rows_1word=dw["single_rows"] * one,
              single_rows_2words=dw["single_rows"] * two, tap_windows=dw["tap_windows"], tap_rows=dw["tap_rows"],
