@@ -246,7 +246,7 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
              taps=dw["taps"], singles_masked=(n - dw["run_windows"]) * has_mask,
              singles_fit_1word=in_singles * one, singles_fit_2words=in_singles * two,
              mask_sets_singles_1word=in_singles * has_mask * one, mask_sets_singles_2words=in_singles * has_mask * two)
-    if not dw["runs"]:
+    if not dw["run_calls"]:
         return list(f.values())
     k = f"k{kernel}"
     f[f"run_calls_{k}"] = dw["run_calls"]
