@@ -3,15 +3,18 @@
 
 Per channel the fast kernel computes the plane four positions at a time (an assembly loop nest
 of 8-channel steps for channels whose requantization is fast and whose c_in is a multiple of
-8, else C quads of 4-channel groups; the last positions one by one), then the depthwise part:
-the filter rows padded once, the inner columns' windows as runs along each output row (windows
-cut by the plane's top or bottom read the kernel's rows from a start row moved inside, against
-zero filter rows), the edge columns one by one (each column's filter rebuilt when its pattern
-changes, its full-height windows as one run down the column, the rest one window at a time, by
-words or, where the words would leave the plane, tap by tap). The twin returns those loops' trip
-counts and entries, split where the compiled code differs (kernel size, words per row, mask or
-none, the 3 x 3 run in assembly or in C); a channel's paths follow from its bias and shift
-(arguments), the outputs that fit int8 from the probe.
+8, else C quads of 4-channel groups; the last positions one by one), then the depthwise part.
+Planes whose bordered copy fits the kernel's buffer (PADDED bytes, filled with the zero point
+once per call) are copied into it and every window is inside: one grid of windows. Larger
+planes: the filter rows padded, the inner columns' full rows one grid, their rows cut by the
+plane's top or bottom as runs (a start row moved inside, against zero filter rows), the edge
+columns one by one (each column's filter rebuilt when its pattern changes, its full-height
+windows as one run down the column, the rest one window at a time, by words or, where the words
+would leave the plane, tap by tap). A grid of a 3 x 3 kernel without a mask goes by pairs of
+windows (by stride) and an odd last one per row, other grids a run per row. The twin returns
+those loops' trip counts and entries, split where the compiled code differs (kernel size, words
+per row, mask or none, the 3 x 3 and 5 x 5 runs in assembly or in C); a channel's paths follow
+from its bias and shift (arguments), the outputs that fit int8 from the probe.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ PWDW_FWD_FAST_FEATURES = (
     "run_calls_k3", "run_calls_k5", "run_calls_k7", "run_windows_k3", "run_windows_k5", "run_windows_k7",
     "run_calls_masked_k3", "run_calls_masked_k5", "run_calls_masked_k7",
     "run_windows_masked_k3", "run_windows_masked_k5", "run_windows_masked_k7", "run_calls_k3_lane3",
-    "run_windows_k3_lane3",
+    "run_windows_k3_lane3", "run_calls_k5_lead", "run_windows_k5_lead",
     # grids of windows all inside (the inner columns' full rows, bordered planes): 3 x 3 without a mask in one
     # call (pairs of windows by stride, an odd last one), else a run per row
     "grid3_calls", "grid3_rows", "grid3_pair_rows", "grid3_pairs_s1", "grid3_pairs_s2", "grid3_odd_rows",
@@ -254,6 +257,9 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
     f[f"run_calls_masked_{k}"] = dw["run_calls"] * has_mask
     f[f"run_windows_masked_{k}"] = dw["run_windows"] * has_mask
     f[f"mask_sets_runs_{k}"] = in_runs * has_mask
-    if kernel == 3 and not has_mask:  # the assembly run takes filters with lane 3 empty, the C run the others
+    # the assembly runs take filters of lead <= 0 (3 x 3: lane 3 empty, 5 x 5: lanes 5-7), the C run the others
+    if kernel == 3 and not has_mask:
         f.update(run_calls_k3_lane3=dw["lead_runs"], run_windows_k3_lane3=dw["lead_windows"])
+    if kernel == 5 and not has_mask:
+        f.update(run_calls_k5_lead=dw["lead_runs"], run_windows_k5_lead=dw["lead_windows"])
     return list(f.values())

@@ -5,16 +5,20 @@
  *   word widened by SXTB16 for the four positions, each position's word by SXTAB16 with the
  *   zero point, SMLAD), the loop nest in assembly on DSP cores (gcc spills the row pointers);
  * - depthwise, by words: a window reads 1 or 2 words per tap row (4 * words >= kernel bytes)
- *   against its column's filter, widened once (SXTB16) with zero lanes for the taps outside
- *   the plane (the read start rs clamped so that the words stay inside the row) and zero rows
- *   around it. The inner columns share one filter and go output row by output row, each row
- *   one run along it (a window cut by the plane's top or bottom reads the kernel's rows from a
+ *   against a filter widened once (SXTB16) with zero lanes for the taps outside the plane.
+ *   A plane whose copy with a border of pad bytes of mid_zero fits TB_PWDW_PADDED bytes is
+ *   copied into it (the border filled once per call) and all its windows are inside: one grid
+ *   against one filter. Larger planes: the filter's read start rs clamped so that the words stay
+ *   inside the row, zero rows around it; the inner columns share one filter, their full rows one
+ *   grid, the rows cut by the plane's top or bottom one run each (the kernel's rows read from a
  *   start row moved inside the plane, against the filter's rows moved alike); each edge column
  *   builds its filter when the pattern changes and runs down its full-height windows. Runs
  *   unroll the kernel's rows (3, 5, 7), keep the filter in locals and fold the zero point into
- *   the start (every tap read is inside or has a zero weight). The windows left (edge columns'
- *   first and last rows, planes narrower than the words, other requantizations) go one by one,
- *   rows cut at the plane's edges, taps one by one where the words would leave the plane.
+ *   the start (every tap read is inside or has a zero weight); without a mask the 3 x 3 and
+ *   5 x 5 ones are assembly, and a grid of 3 x 3 goes by pairs of windows along each row. The
+ *   windows left (edge columns' first and last rows, planes narrower than the words, other
+ *   requantizations) go one by one, rows cut at the plane's edges, taps one by one where the
+ *   words would leave the plane.
  * Requantization: for a channel whose shift is in [33, 54] and whose bias cannot saturate the
  * int32 sum, the accumulator starts at the bias and one SMMLA gives
  * floor(p / 2^32) + 2^(t-1) + (y_zero << t) (t = shift - 32, see tb_fast_requant), so the
@@ -532,8 +536,81 @@ static void tb_pwdw_run3(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in
 #endif
 }
 
+/* tb_pwdw_run of a 5 x 5 kernel without a mask whose words hold no tap past lane 4 (lead <= 0).
+ * On DSP cores the loop is assembly (gcc spills the filter): per row the word of lanes 0-3
+ * (SXTB16, two SMLAD against the rows' (k0, k2), (k1, k3) words read from the filter) and byte 4
+ * by LDRSB against the row's k4 (halfwords, two rows a word), SMMLA, ASR, SSAT, STRB. */
+static void tb_pwdw_run5(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in, const tb_pwdw_filter_t *f,
+                         int32_t base, int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, int32_t i, int32_t ystep)
+{
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    uint32_t k[13]; /* per row (k0, k2), (k1, k3); then k4 of rows (0, 1), (2, 3), (4, -) */
+    int32_t ky, sum = 0, acc;
+    int8_t *yp = y + i;
+    const int8_t *yend = yp + n * ystep;
+    const int8_t *rp;
+    uint32_t t0, t1, t2, f0, f1, g;
+    int32_t init, mult = r->mult, add = r->add, t = r->t;
+    for (ky = 0; ky < 5; ky++) {
+        k[2 * ky] = f->e[base + ky][0];
+        k[2 * ky + 1] = f->o[base + ky][0];
+        sum += f->rsum[base + ky];
+    }
+    k[10] = (f->e[base][1] & 0xFFFFu) | (f->e[base + 1][1] << 16);
+    k[11] = (f->e[base + 2][1] & 0xFFFFu) | (f->e[base + 3][1] << 16);
+    k[12] = f->e[base + 4][1];
+    init = r->init - mid_zero * sum;
+#define TB_PWDW_ROW5(row, off, half)                                                          \
+        "ldr %[t0], [" row "]\n\t"                                                            \
+        "ldrsb %[t1], [" row ", #4]\n\t"                                                      \
+        "ldr %[f0], [%[k], #" off "]\n\t"                                                     \
+        "ldr %[f1], [%[k], #" off " + 4]\n\t"                                                 \
+        "sxtb16 %[t2], %[t0]\n\t"                                                             \
+        "smlad %[acc], %[t2], %[f0], %[acc]\n\t"                                              \
+        "sxtb16 %[t0], %[t0], ror #8\n\t"                                                     \
+        "smlad %[acc], %[t0], %[f1], %[acc]\n\t"                                              \
+        "smlab" half " %[acc], %[t1], %[g], %[acc]\n\t"
+    __asm volatile(
+        "1:\n\t"
+        "ldr %[acc], %[init]\n\t"
+        "ldr %[g], [%[k], #40]\n\t"
+        TB_PWDW_ROW5("%[p]", "0", "b")
+        "add %[rp], %[p], %[w]\n\t"
+        TB_PWDW_ROW5("%[rp]", "8", "t")
+        "add %[rp], %[rp], %[w]\n\t"
+        "ldr %[g], [%[k], #44]\n\t"
+        TB_PWDW_ROW5("%[rp]", "16", "b")
+        "add %[rp], %[rp], %[w]\n\t"
+        TB_PWDW_ROW5("%[rp]", "24", "t")
+        "add %[rp], %[rp], %[w]\n\t"
+        "ldr %[g], [%[k], #48]\n\t"
+        TB_PWDW_ROW5("%[rp]", "32", "b")
+        "ldr %[t0], %[mult]\n\t"
+        "ldr %[t1], %[add]\n\t"
+        "ldr %[t2], %[t]\n\t"
+        "smmla %[acc], %[acc], %[t0], %[t1]\n\t"
+        "asr %[acc], %[acc], %[t2]\n\t"
+        "ssat %[acc], #8, %[acc]\n\t"
+        "strb %[acc], [%[yp]]\n\t"
+        "ldr %[t0], %[yend]\n\t"
+        "add %[yp], %[yp], %[ys]\n\t"
+        "add %[p], %[p], %[ps]\n\t"
+        "cmp %[yp], %[t0]\n\t"
+        "bne 1b\n\t"
+        : [p] "+r"(p), [yp] "+r"(yp), [rp] "=&r"(rp), [acc] "=&r"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1),
+          [t2] "=&r"(t2), [f0] "=&r"(f0), [f1] "=&r"(f1), [g] "=&r"(g)
+        : [w] "r"(w_in), [ps] "r"(pstep), [ys] "r"(ystep), [k] "r"(k), [init] "m"(init), [mult] "m"(mult),
+          [add] "m"(add), [t] "m"(t), [yend] "m"(yend)
+        : "cc", "memory");
+#undef TB_PWDW_ROW5
+#else
+    tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, NULL, i, ystep);
+#endif
+}
+
 /* tb_pwdw_run for the kernels 3, 5, 7 (a mask or none: the test out of the loop); the column's
- * lead (ix0 - rs) <= 0 leaves lane 3 of a 3 x 3 filter's words zero (tb_pwdw_run3). */
+ * lead (ix0 - rs) <= 0 leaves lane 3 of a 3 x 3 filter's words zero (tb_pwdw_run3) and the
+ * lanes past 4 of a 5 x 5 one (tb_pwdw_run5). */
 static __attribute__((noinline)) void tb_pwdw_runs(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
                                                    const tb_pwdw_filter_t *f, int32_t base, int32_t k, int32_t lead,
                                                    int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask,
@@ -544,6 +621,8 @@ static __attribute__((noinline)) void tb_pwdw_runs(const int8_t *p, int32_t n, i
             tb_pwdw_run3(p, n, pstep, w_in, f, base, mid_zero, r, y, i, ystep);
         } else if (k == 3) {
             tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, NULL, i, ystep);
+        } else if (k == 5 && lead <= 0) {
+            tb_pwdw_run5(p, n, pstep, w_in, f, base, mid_zero, r, y, i, ystep);
         } else if (k == 5) {
             tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, NULL, i, ystep);
         } else {
