@@ -50,10 +50,11 @@ PWDW_FWD_FAST_FEATURES = (
     "run_calls_masked_k3", "run_calls_masked_k5", "run_calls_masked_k7",
     "run_windows_masked_k3", "run_windows_masked_k5", "run_windows_masked_k7", "run_calls_k3_lane3",
     "run_windows_k3_lane3", "run_calls_k5_lead", "run_windows_k5_lead",
+    "run_rows_k3", "run_rows_k5", "run_rows_k7", "run_rows_masked_k3", "run_rows_masked_k5", "run_rows_masked_k7",
     # grids of windows all inside (the inner columns' full rows, bordered planes): 3 x 3 without a mask in one
     # call (pairs of windows by stride, an odd last one), else a run per row
     "grid3_calls", "grid3_rows", "grid3_pair_rows", "grid3_pairs_s1", "grid3_pairs_s2", "grid3_odd_rows",
-    "grid_run_rows",
+    "grid_runs",
     # small planes: the bordered plane filled once per call, each fast channel's plane copied in
     "padded_calls", "padded_fill_words", "padded_channels", "padded_copy_rows", "padded_copy_words",
     "padded_copy_bytes",
@@ -69,7 +70,7 @@ PWDW_FWD_FAST_FEATURES = (
 #: The depthwise loop counts of one channel (:func:`_depthwise`).
 DW_LOOPS = ("runs", "inner", "columns", "norun", "inner_runs", "edge_runs", "builds", "narrow_builds", "run_calls",
             "run_windows", "lead_runs", "lead_windows", "grid3", "grid3_rows", "grid3_pair_rows", "grid3_pairs",
-            "grid3_odd_rows", "grid_run_rows", "padded",
+            "grid3_odd_rows", "grid_runs", "run_rows", "padded",
             "single_calls", "single_windows", "single_rows", "tap_windows", "tap_rows", "taps")
 
 
@@ -99,8 +100,9 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool, has_m
             c["grid3_pairs"] += rows * (n // 2)
             c["grid3_odd_rows"] += rows * (n % 2)
         else:
-            c["grid_run_rows"] += rows
-            c["run_calls"] += rows
+            c["grid_runs"] += 1  # one run of all the rows
+            c["run_calls"] += 1
+            c["run_rows"] += rows
             c["run_windows"] += rows * n
 
     h_out, w_out = out_size(h_in, stride), out_size(w_in, stride)
@@ -134,6 +136,7 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool, has_m
             grid(full, n)
         c["inner_runs"] += h_out - full
         c["run_calls"] += h_out - full
+        c["run_rows"] += h_out - full
         c["run_windows"] += (h_out - full) * n
         run_map[:, ox_lo:ox_hi] = True
 
@@ -171,6 +174,7 @@ def _depthwise(h_in: int, w_in: int, kernel: int, stride: int, fast: bool, has_m
             singles(0, oy_lo, ox, rs)
             if oy_lo < oy_hi:
                 c["run_calls"] += 1
+                c["run_rows"] += 1
                 c["edge_runs"] += 1
                 c["run_windows"] += oy_hi - oy_lo
                 c["lead_runs"] += ix0 > rs  # a filter with a tap in lane 3
@@ -239,7 +243,7 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
              filter_narrow_words=dw["narrow_builds"] * kernel * words,
              grid3_calls=dw["grid3"], grid3_rows=dw["grid3_rows"], grid3_pair_rows=dw["grid3_pair_rows"],
              grid3_pairs_s1=dw["grid3_pairs"] * (stride == 1), grid3_pairs_s2=dw["grid3_pairs"] * (stride == 2),
-             grid3_odd_rows=dw["grid3_odd_rows"], grid_run_rows=dw["grid_run_rows"],
+             grid3_odd_rows=dw["grid3_odd_rows"], grid_runs=dw["grid_runs"],
              padded_calls=int(padded > 0), padded_fill_words=(padded + 3) // 4, padded_channels=dw["padded"],
              padded_copy_rows=dw["padded"] * h_in, padded_copy_words=dw["padded"] * h_in * (w_in // 4),
              padded_copy_bytes=dw["padded"] * h_in * (w_in % 4),
@@ -253,6 +257,8 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
         return list(f.values())
     k = f"k{kernel}"
     f[f"run_calls_{k}"] = dw["run_calls"]
+    f[f"run_rows_{k}"] = dw["run_rows"]
+    f[f"run_rows_masked_{k}"] = dw["run_rows"] * has_mask
     f[f"run_windows_{k}"] = dw["run_windows"]
     f[f"run_calls_masked_{k}"] = dw["run_calls"] * has_mask
     f[f"run_windows_masked_{k}"] = dw["run_windows"] * has_mask

@@ -310,18 +310,44 @@ typedef struct {
     int32_t pitch;        /* its row length, w_in + 2 * pad */
 } tb_pwdw_geo_t;
 
-/* n windows of k rows (k a constant: the rows unrolled, the filter in locals) read from p on,
- * each next pstep bytes on, against the filter rows base .. base + k - 1 (zero rows for the
+/* Where a run's windows lie: `rows` rows of n windows, the first at p, the next of a row pstep
+ * bytes on, the next row prow bytes on, the tap rows w_in bytes apart; their outputs y[i],
+ * y[i + ystep], ..., the rows yrow apart. */
+typedef struct {
+    const int8_t *p;
+    int32_t n, pstep, w_in, i, ystep, rows, prow, yrow;
+} tb_pwdw_walk_t;
+
+static inline tb_pwdw_walk_t tb_pwdw_walk(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in, int32_t i,
+                                          int32_t ystep, int32_t rows, int32_t prow, int32_t yrow)
+{
+    tb_pwdw_walk_t wk;
+    wk.p = p;
+    wk.n = n;
+    wk.pstep = pstep;
+    wk.w_in = w_in;
+    wk.i = i;
+    wk.ystep = ystep;
+    wk.rows = rows;
+    wk.prow = prow;
+    wk.yrow = yrow;
+    return wk;
+}
+
+/* The windows of a walk, k rows each (k a constant: the rows unrolled, the filter in locals; set
+ * up once for all the walk's rows), against the filter rows base .. base + k - 1 (zero rows for the
  * window's taps outside the plane); outputs y[i], y[i + ystep], ...; fast requantization only.
  * The lanes and rows of the taps outside hold zero weights, so the zero point goes into the
  * start: init = bias - mid_zero * (the sum of the rows read), and the bytes are widened as they
  * are. */
-static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
-                                                              const tb_pwdw_filter_t *f, int32_t base, int32_t k,
-                                                              int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y,
-                                                              uint8_t *mask, int32_t i, int32_t ystep)
+static inline __attribute__((always_inline)) void tb_pwdw_run(const tb_pwdw_walk_t *wk, const tb_pwdw_filter_t *f,
+                                                              int32_t base, int32_t k, int32_t mid_zero,
+                                                              const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask)
 {
     const int32_t words = (k + 3) / 4;
+    const int32_t pstep = wk->pstep, w_in = wk->w_in, ystep = wk->ystep, prow = wk->prow, yrow = wk->yrow;
+    const int8_t *p0 = wk->p;
+    int32_t i0 = wk->i, row;
     const int32_t mult = r->mult, add = r->add, t = r->t;
     uint32_t e[TB_PWDW_MAX_K][TB_PWDW_WORDS], o[TB_PWDW_MAX_K][TB_PWDW_WORDS];
     int32_t ky, q, init, sum = 0;
@@ -335,17 +361,22 @@ static inline __attribute__((always_inline)) void tb_pwdw_run(const int8_t *p, i
         }
     }
     init = r->init - mid_zero * sum;
-    for (; n > 0; n--, p += pstep, i += ystep) {
-        int32_t acc = init;
+    for (row = wk->rows; row > 0; row--, p0 += prow, i0 += yrow) {
+        const int8_t *p = p0;
+        int32_t i = i0, n;
+        for (n = wk->n; n > 0; n--, p += pstep, i += ystep) {
+            int32_t acc = init;
 #pragma GCC unroll 7
-        for (ky = 0; ky < k; ky++) {
+            for (ky = 0; ky < k; ky++) {
 #pragma GCC unroll 2
-            for (q = 0; q < words; q++) {
-                const uint32_t v = tb_dsp_read4(p + ky * w_in + 4 * q);
-                acc = tb_dsp_smlad(tb_dsp_sxtb16_ror8(v), o[ky][q], tb_dsp_smlad(tb_dsp_sxtb16(v), e[ky][q], acc));
+                for (q = 0; q < words; q++) {
+                    const uint32_t v = tb_dsp_read4(p + ky * w_in + 4 * q);
+                    acc = tb_dsp_smlad(tb_dsp_sxtb16_ror8(v), o[ky][q],
+                                       tb_dsp_smlad(tb_dsp_sxtb16(v), e[ky][q], acc));
+                }
             }
+            tb_fast_store_s8(y, mask, i, tb_pwdw_smmla(acc, mult, add) >> t);
         }
-        tb_fast_store_s8(y, mask, i, tb_pwdw_smmla(acc, mult, add) >> t);
     }
 }
 
@@ -525,14 +556,19 @@ static inline __attribute__((always_inline)) void tb_pwdw_pairs3(const int8_t **
 #endif
 
 /* tb_pwdw_run of a 3 x 3 kernel without a mask (assembly on DSP cores: tb_pwdw_loop3). */
-static void tb_pwdw_run3(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in, const tb_pwdw_filter_t *f,
-                         int32_t base, int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, int32_t i, int32_t ystep)
+static void tb_pwdw_run3(const tb_pwdw_walk_t *wk, const tb_pwdw_filter_t *f, int32_t base, int32_t mid_zero,
+                         const tb_pwdw_rq_t *r, int8_t *y)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     const tb_pwdw_k3_t k = tb_pwdw_k3(f, base, mid_zero, r);
-    tb_pwdw_loop3(p, y + i, y + i + n * ystep, w_in, pstep, ystep, &k);
+    const int8_t *p = wk->p;
+    int8_t *yp = y + wk->i;
+    int32_t row;
+    for (row = wk->rows; row > 0; row--, p += wk->prow, yp += wk->yrow) {
+        tb_pwdw_loop3(p, yp, yp + wk->n * wk->ystep, wk->w_in, wk->pstep, wk->ystep, &k);
+    }
 #else
-    tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, NULL, i, ystep);
+    tb_pwdw_run(wk, f, base, 3, mid_zero, r, y, NULL);
 #endif
 }
 
@@ -540,16 +576,15 @@ static void tb_pwdw_run3(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in
  * On DSP cores the loop is assembly (gcc spills the filter): per row the word of lanes 0-3
  * (SXTB16, two SMLAD against the rows' (k0, k2), (k1, k3) words read from the filter) and byte 4
  * by LDRSB against the row's k4 (halfwords, two rows a word), SMMLA, ASR, SSAT, STRB. */
-static void tb_pwdw_run5(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in, const tb_pwdw_filter_t *f,
-                         int32_t base, int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, int32_t i, int32_t ystep)
+static void tb_pwdw_run5(const tb_pwdw_walk_t *wk, const tb_pwdw_filter_t *f, int32_t base, int32_t mid_zero,
+                         const tb_pwdw_rq_t *r, int8_t *y)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     uint32_t k[13]; /* per row (k0, k2), (k1, k3); then k4 of rows (0, 1), (2, 3), (4, -) */
-    int32_t ky, sum = 0, acc;
-    int8_t *yp = y + i;
-    const int8_t *yend = yp + n * ystep;
-    const int8_t *rp;
-    uint32_t t0, t1, t2, f0, f1, g;
+    const int32_t w_in = wk->w_in, pstep = wk->pstep, ystep = wk->ystep;
+    const int8_t *p0 = wk->p;
+    int8_t *y0 = y + wk->i;
+    int32_t ky, row, sum = 0;
     int32_t init, mult = r->mult, add = r->add, t = r->t;
     for (ky = 0; ky < 5; ky++) {
         k[2 * ky] = f->e[base + ky][0];
@@ -560,6 +595,12 @@ static void tb_pwdw_run5(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in
     k[11] = (f->e[base + 2][1] & 0xFFFFu) | (f->e[base + 3][1] << 16);
     k[12] = f->e[base + 4][1];
     init = r->init - mid_zero * sum;
+    for (row = wk->rows; row > 0; row--, p0 += wk->prow, y0 += wk->yrow) {
+        const int8_t *p = p0, *rp;
+        int8_t *yp = y0;
+        const int8_t *yend = yp + wk->n * ystep;
+        int32_t acc;
+        uint32_t t0, t1, t2, f0, f1, g;
 #define TB_PWDW_ROW5(row, off, half)                                                          \
         "ldr %[t0], [" row "]\n\t"                                                            \
         "ldrsb %[t1], [" row ", #4]\n\t"                                                      \
@@ -603,37 +644,37 @@ static void tb_pwdw_run5(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in
           [add] "m"(add), [t] "m"(t), [yend] "m"(yend)
         : "cc", "memory");
 #undef TB_PWDW_ROW5
+    }
 #else
-    tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, NULL, i, ystep);
+    tb_pwdw_run(wk, f, base, 5, mid_zero, r, y, NULL);
 #endif
 }
 
 /* tb_pwdw_run for the kernels 3, 5, 7 (a mask or none: the test out of the loop); the column's
  * lead (ix0 - rs) <= 0 leaves lane 3 of a 3 x 3 filter's words zero (tb_pwdw_run3) and the
  * lanes past 4 of a 5 x 5 one (tb_pwdw_run5). */
-static __attribute__((noinline)) void tb_pwdw_runs(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in,
-                                                   const tb_pwdw_filter_t *f, int32_t base, int32_t k, int32_t lead,
-                                                   int32_t mid_zero, const tb_pwdw_rq_t *r, int8_t *y, uint8_t *mask,
-                                                   int32_t i, int32_t ystep)
+static __attribute__((noinline)) void tb_pwdw_runs(const tb_pwdw_walk_t *wk, const tb_pwdw_filter_t *f, int32_t base,
+                                                   int32_t k, int32_t lead, int32_t mid_zero, const tb_pwdw_rq_t *r,
+                                                   int8_t *y, uint8_t *mask)
 {
     if (mask == NULL) {
         if (k == 3 && lead <= 0) {
-            tb_pwdw_run3(p, n, pstep, w_in, f, base, mid_zero, r, y, i, ystep);
+            tb_pwdw_run3(wk, f, base, mid_zero, r, y);
         } else if (k == 3) {
-            tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, NULL, i, ystep);
+            tb_pwdw_run(wk, f, base, 3, mid_zero, r, y, NULL);
         } else if (k == 5 && lead <= 0) {
-            tb_pwdw_run5(p, n, pstep, w_in, f, base, mid_zero, r, y, i, ystep);
+            tb_pwdw_run5(wk, f, base, mid_zero, r, y);
         } else if (k == 5) {
-            tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, NULL, i, ystep);
+            tb_pwdw_run(wk, f, base, 5, mid_zero, r, y, NULL);
         } else {
-            tb_pwdw_run(p, n, pstep, w_in, f, base, 7, mid_zero, r, y, NULL, i, ystep);
+            tb_pwdw_run(wk, f, base, 7, mid_zero, r, y, NULL);
         }
     } else if (k == 3) {
-        tb_pwdw_run(p, n, pstep, w_in, f, base, 3, mid_zero, r, y, mask, i, ystep);
+        tb_pwdw_run(wk, f, base, 3, mid_zero, r, y, mask);
     } else if (k == 5) {
-        tb_pwdw_run(p, n, pstep, w_in, f, base, 5, mid_zero, r, y, mask, i, ystep);
+        tb_pwdw_run(wk, f, base, 5, mid_zero, r, y, mask);
     } else {
-        tb_pwdw_run(p, n, pstep, w_in, f, base, 7, mid_zero, r, y, mask, i, ystep);
+        tb_pwdw_run(wk, f, base, 7, mid_zero, r, y, mask);
     }
 }
 
@@ -709,8 +750,8 @@ static __attribute__((noinline)) void tb_pwdw_grid3(const tb_pwdw_geo_t *g, cons
 /* The windows of `rows` output rows x n columns whose taps are all inside the buffer at p (rows
  * `pitch` bytes apart): the first at p, the next of a row stride bytes on, the next row stride *
  * pitch bytes on; against the filter rows from TB_PWDW_RPAD on (lead 0); outputs y[i],
- * y[i + c_mid], ..., the rows w_out * c_mid apart. A run per row (tb_pwdw_runs), or
- * tb_pwdw_grid3. */
+ * y[i + c_mid], ..., the rows w_out * c_mid apart:
+ * tb_pwdw_grid3; else one run of all the rows. */
 static inline __attribute__((always_inline)) void tb_pwdw_grid(const tb_pwdw_geo_t *g, const int8_t *p,
                                                                int32_t pitch, int32_t rows, int32_t n,
                                                                const tb_pwdw_filter_t *f, const tb_pwdw_rq_t *r,
@@ -722,8 +763,10 @@ static inline __attribute__((always_inline)) void tb_pwdw_grid(const tb_pwdw_geo
         return;
     }
 #endif
-    for (; rows > 0; rows--, p += g->stride * pitch, i += g->w_out * g->c_mid) {
-        tb_pwdw_runs(p, n, g->stride, pitch, f, TB_PWDW_RPAD, g->kernel, 0, g->mid_zero, r, y, mask, i, g->c_mid);
+    {
+        const tb_pwdw_walk_t wk = tb_pwdw_walk(p, n, g->stride, pitch, i, g->c_mid, rows, g->stride * pitch,
+                                               g->w_out * g->c_mid);
+        tb_pwdw_runs(&wk, f, TB_PWDW_RPAD, g->kernel, 0, g->mid_zero, r, y, mask);
     }
 }
 
@@ -763,6 +806,7 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
                          !narrow;
     int32_t ox_lo = (g->pad + g->stride - 1) / g->stride;
     int32_t ox_hi = right >= 0 ? right / g->stride + 1 : 0;
+    tb_pwdw_walk_t wk;
     int32_t key = -1, ox, oy, base;
     if (g->kernel > TB_PWDW_MAX_K) {
         for (oy = 0; oy < g->h_out; oy++) {
@@ -797,9 +841,9 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
                 continue;
             }
             rr = tb_pwdw_row_start(g, oy, &base);
-            tb_pwdw_runs(plane + rr * g->w_in + ox_lo * g->stride - g->pad, ox_hi - ox_lo, g->stride, g->w_in, f,
-                         base, g->kernel, 0, g->mid_zero, r, y, mask, (oy * g->w_out + ox_lo) * g->c_mid + ch,
-                         g->c_mid);
+            wk = tb_pwdw_walk(plane + rr * g->w_in + ox_lo * g->stride - g->pad, ox_hi - ox_lo, g->stride, g->w_in,
+                              (oy * g->w_out + ox_lo) * g->c_mid + ch, g->c_mid, 1, 0, 0);
+            tb_pwdw_runs(&wk, f, base, g->kernel, 0, g->mid_zero, r, y, mask);
         }
     }
     for (ox = 0; ox < g->w_out; ox++) {
@@ -823,9 +867,9 @@ static __attribute__((noinline)) void tb_pwdw_depthwise(const tb_pwdw_geo_t *g, 
         }
         tb_pwdw_singles_w(g, plane, wd, f, rs, 0, g->oy_lo, ox, r, y, mask, i, ystep);
         if (g->oy_lo < g->oy_hi) {
-            tb_pwdw_runs(plane + (g->oy_lo * g->stride - g->pad) * g->w_in + rs, g->oy_hi - g->oy_lo,
-                         g->stride * g->w_in, g->w_in, f, TB_PWDW_RPAD, g->kernel, ix0 - rs, g->mid_zero, r, y,
-                         mask, i + g->oy_lo * ystep, ystep);
+            wk = tb_pwdw_walk(plane + (g->oy_lo * g->stride - g->pad) * g->w_in + rs, g->oy_hi - g->oy_lo,
+                              g->stride * g->w_in, g->w_in, i + g->oy_lo * ystep, ystep, 1, 0, 0);
+            tb_pwdw_runs(&wk, f, TB_PWDW_RPAD, g->kernel, ix0 - rs, g->mid_zero, r, y, mask);
         }
         oy = g->oy_hi > g->oy_lo ? g->oy_hi : g->oy_lo;
         tb_pwdw_singles_w(g, plane, wd, f, rs, oy, g->h_out, ox, r, y, mask, i + oy * ystep, ystep);
