@@ -155,11 +155,11 @@ def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():
     assert (got["channel_rows_bottom"], got["channel_windows_left"], got["channel_stores_masked"]) == (30, 36, 216)
 
 
-def _fused_args(h: int, w: int) -> list:
-    """tb_pwdw_fwd_s8 on an h x w plane, 16 input channels, 3x3 stride 1, no mask, 2 channels (one
+def _fused_args(h: int, w: int, c_in: int = 16) -> list:
+    """tb_pwdw_fwd_s8 on an h x w plane, c_in input channels, 3x3 stride 1, no mask, 2 channels (one
     whose bias could saturate: its requantization is the general one)."""
     rng = np.random.default_rng(0)
-    c_in, c_mid = 16, 2
+    c_mid = 2
     n = h * w * c_mid
     return [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 3,
             rng.integers(-128, 128, c_mid * c_in).astype(np.int8), np.array([100, 2**31 - 10], np.int32),
@@ -199,6 +199,10 @@ def test_fast_fused_twin_counts_the_bordered_plane():
     assert (got["grid3_calls"], got["grid3_rows"], got["grid3_pairs_s1"], got["grid3_odd_rows"]) == (1, 10, 40, 10)
     assert got["run_calls_k3"] == got["dw_inner_runs"] == 0
     assert got["single_windows_1word"] + got["tap_windows"] == h * w
+    # 8 input channels: the fast channel's 22 quads in the loop with the weights in registers
+    got = dict(zip(FAST_COUNTS["tb_pwdw_fwd_s8"].features,
+                   run_and_count("tb_pwdw_fwd_s8", _fused_args(h, w, 8), kernel_set="fast").counts))
+    assert (got["pw_q8_channels"], got["pw_q8_quads"], got["pw_asm_quads"], got["pw_c_quads"]) == (1, 22, 0, 22)
 
 
 def test_counts_follow_the_data():

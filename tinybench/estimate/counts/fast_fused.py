@@ -3,7 +3,8 @@
 
 Per channel the fast kernel computes the plane four positions at a time (an assembly loop nest
 of 8-channel steps for channels whose requantization is fast and whose c_in is a multiple of
-8, else C quads of 4-channel groups; the last positions one by one), then the depthwise part.
+8, for c_in = 8 one assembly loop with the weights in registers, else C quads of 4-channel
+groups; the last positions one by one), then the depthwise part.
 Planes whose bordered copy fits the kernel's buffer (PADDED bytes, filled with the zero point
 once per call) are copied into it and every window is inside: one grid of windows. Larger
 planes: the filter rows padded, the inner columns' full rows one grid, their rows cut by the
@@ -37,7 +38,8 @@ def padded_bytes(h_in: int, w_in: int, kernel: int) -> int:
 PWDW_FWD_FAST_FEATURES = (
     "calls", "calls_masked", "calls_rows_fit", "mask_bytes_cleared", "channels",
     # pointwise: the assembly loop nest, C quads, the last positions one by one
-    "pw_fast_channels", "pw_c8_channels", "pw_asm_channels", "pw_asm_quads", "pw_asm_steps",
+    "pw_fast_channels", "pw_c8_channels", "pw_asm_channels", "pw_asm_quads", "pw_asm_steps", "pw_q8_channels",
+    "pw_q8_quads",
     "pw_c_channels", "pw_c_quads", "pw_c_group_loops", "pw_c_groups", "pw_c_byte_loops", "pw_c_bytes",
     "pw_tail_channels", "pw_tail_positions", "pw_tail_group_loops", "pw_tail_groups", "pw_tail_byte_loops",
     "pw_tail_bytes", "pw_general_outputs",
@@ -201,13 +203,15 @@ def tb_pwdw_fwd_s8(x, h_in, w_in, c_in, x_zero, pw_w, pw_bias, pw_mult, pw_shift
     n_fast = int(pw_fast.sum())
     c8 = n_fast * (c_in % 8 == 0)
     asm = c8 * (positions >= 4)
+    wide = asm * (c_in != 8)  # c_in = 8: the weights in registers (tb_pwdw_plane_quads8)
     c_ch = (c_mid - asm) * (positions >= 4)
     c_quads = c_ch * quads
     f = dict.fromkeys(PWDW_FWD_FAST_FEATURES, 0)
     f.update(calls=1, calls_masked=has_mask, calls_rows_fit=int(h_in - kernel + kernel // 2 >= 0),
              mask_bytes_cleared=has_mask * ((n + 7) // 8), channels=c_mid,
-             pw_fast_channels=n_fast, pw_c8_channels=c8, pw_asm_channels=asm, pw_asm_quads=asm * quads,
-             pw_asm_steps=asm * quads * (c_in // 8), pw_c_channels=c_ch, pw_c_quads=c_quads,
+             pw_fast_channels=n_fast, pw_c8_channels=c8, pw_asm_channels=wide, pw_asm_quads=wide * quads,
+             pw_asm_steps=wide * quads * (c_in // 8), pw_q8_channels=asm - wide, pw_q8_quads=(asm - wide) * quads,
+             pw_c_channels=c_ch, pw_c_quads=c_quads,
              pw_c_group_loops=c_quads * (groups > 0), pw_c_groups=c_quads * groups,
              pw_c_byte_loops=c_quads * (rest > 0), pw_c_bytes=c_quads * rest,
              pw_tail_channels=c_mid * (tail > 0), pw_tail_positions=c_mid * tail,

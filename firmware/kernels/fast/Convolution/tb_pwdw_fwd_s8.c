@@ -4,6 +4,7 @@
  * - pointwise: four positions per pass over the weight row, 8 channels per step (one weight
  *   word widened by SXTB16 for the four positions, each position's word by SXTAB16 with the
  *   zero point, SMLAD), the loop nest in assembly on DSP cores (gcc spills the row pointers);
+ *   c_in = 8: the weights widened once into registers, the zero point folded into the start;
  * - depthwise, by words: a window reads 1 or 2 words per tap row (4 * words >= kernel bytes)
  *   against a filter widened once (SXTB16) with zero lanes for the taps outside the plane.
  *   A plane whose copy with a border of pad bytes of mid_zero fits TB_PWDW_PADDED bytes is
@@ -164,6 +165,60 @@ static void tb_pwdw_plane_quads(const int8_t *x, int32_t quads, int32_t c_in, in
 #undef TB_PWDW_STEP4
 #undef TB_PWDW_OUT
 }
+
+/* tb_pwdw_plane_quads for c_in = 8: the weight row widened once (4 registers), the zero point
+ * folded into the start (init - x_zero * the sum of the weights: every partial sum is that of
+ * the contract taken mod 2^32, the last one fits int32), so each position is 2 word loads,
+ * 4 SXTB16, 4 SMLAD (the first from the start); per 4 positions SMMLA, ASR, SSAT, STRB each. */
+static void tb_pwdw_plane_quads8(const int8_t *x, int32_t quads, int32_t x_zero, const int8_t *wr,
+                                 const tb_pwdw_rq_t *r, int8_t *plane)
+{
+    const uint32_t v0 = tb_dsp_read4(wr), v1 = tb_dsp_read4(wr + 4);
+    const uint32_t w0e = tb_dsp_sxtb16(v0), w0o = tb_dsp_sxtb16_ror8(v0);
+    const uint32_t w1e = tb_dsp_sxtb16(v1), w1o = tb_dsp_sxtb16_ror8(v1);
+    const int32_t init = r->init - x_zero * (tb_dsp_lo(w0e) + tb_dsp_hi(w0e) + tb_dsp_lo(w0o) + tb_dsp_hi(w0o) +
+                                             tb_dsp_lo(w1e) + tb_dsp_hi(w1e) + tb_dsp_lo(w1o) + tb_dsp_hi(w1o));
+    const int32_t mult = r->mult, add = r->add, t = r->t;
+    const int8_t *pend = plane + 4 * quads;
+    int8_t *p = plane;
+    int32_t a0, a1, a2, a3;
+    uint32_t t0, t1, t2;
+#define TB_PWDW_POS8(a)                                                                       \
+        "ldr %[t0], [%[x]], #4\n\t"                                                           \
+        "ldr %[t1], [%[x]], #4\n\t"                                                           \
+        "sxtb16 %[t2], %[t0]\n\t"                                                             \
+        "smlad %[" a "], %[t2], %[w0e], %[init]\n\t"                                          \
+        "sxtb16 %[t0], %[t0], ror #8\n\t"                                                     \
+        "smlad %[" a "], %[t0], %[w0o], %[" a "]\n\t"                                         \
+        "sxtb16 %[t2], %[t1]\n\t"                                                             \
+        "smlad %[" a "], %[t2], %[w1e], %[" a "]\n\t"                                         \
+        "sxtb16 %[t1], %[t1], ror #8\n\t"                                                     \
+        "smlad %[" a "], %[t1], %[w1o], %[" a "]\n\t"
+#define TB_PWDW_OUT8(a) "smmla %[" a "], %[" a "], %[t0], %[t1]\n\t" "asr %[" a "], %[" a "], %[t2]\n\t" \
+        "ssat %[" a "], #8, %[" a "]\n\t"
+    __asm volatile(
+        "1:\n\t"
+        TB_PWDW_POS8("a0") TB_PWDW_POS8("a1") TB_PWDW_POS8("a2") TB_PWDW_POS8("a3")
+        "ldr %[t0], %[mult]\n\t"
+        "ldr %[t1], %[add]\n\t"
+        "ldr %[t2], %[t]\n\t"
+        TB_PWDW_OUT8("a0") TB_PWDW_OUT8("a1") TB_PWDW_OUT8("a2") TB_PWDW_OUT8("a3")
+        "strb %[a0], [%[p]]\n\t"
+        "strb %[a1], [%[p], #1]\n\t"
+        "strb %[a2], [%[p], #2]\n\t"
+        "strb %[a3], [%[p], #3]\n\t"
+        "ldr %[t0], %[pend]\n\t"
+        "add %[p], %[p], #4\n\t"
+        "cmp %[p], %[t0]\n\t"
+        "bne 1b\n\t"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [x] "+r"(x), [p] "+r"(p),
+          [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
+        : [w0e] "r"(w0e), [w0o] "r"(w0o), [w1e] "r"(w1e), [w1o] "r"(w1o), [init] "r"(init), [pend] "m"(pend),
+          [mult] "m"(mult), [add] "m"(add), [t] "m"(t)
+        : "cc", "memory");
+#undef TB_PWDW_POS8
+#undef TB_PWDW_OUT8
+}
 #endif
 
 /* The pointwise part of one channel into plane[0 .. positions); the weight row wr. */
@@ -175,7 +230,11 @@ static __attribute__((noinline)) void tb_pwdw_plane(const int8_t *x, int32_t pos
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     if (r->fast & ((c_in & 7) == 0) & (positions >= 4)) {
         pos = positions & ~3;
-        tb_pwdw_plane_quads(x, pos / 4, c_in, x_zero, wr, r, plane);
+        if (c_in == 8) {
+            tb_pwdw_plane_quads8(x, pos / 4, x_zero, wr, r, plane);
+        } else {
+            tb_pwdw_plane_quads(x, pos / 4, c_in, x_zero, wr, r, plane);
+        }
     }
 #endif
     for (; pos + 4 <= positions; pos += 4) {
