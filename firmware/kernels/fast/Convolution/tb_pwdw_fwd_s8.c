@@ -163,7 +163,6 @@ static void tb_pwdw_plane_quads(const int8_t *x, int32_t quads, int32_t c_in, in
           [mult] "m"(mult), [add] "m"(add), [t] "m"(t)
         : "cc", "memory");
 #undef TB_PWDW_STEP4
-#undef TB_PWDW_OUT
 }
 
 /* tb_pwdw_plane_quads for c_in = 8: the weight row widened once (4 registers), the zero point
@@ -194,15 +193,13 @@ static void tb_pwdw_plane_quads8(const int8_t *x, int32_t quads, int32_t x_zero,
         "smlad %[" a "], %[t2], %[w1e], %[" a "]\n\t"                                         \
         "sxtb16 %[t1], %[t1], ror #8\n\t"                                                     \
         "smlad %[" a "], %[t1], %[w1o], %[" a "]\n\t"
-#define TB_PWDW_OUT8(a) "smmla %[" a "], %[" a "], %[t0], %[t1]\n\t" "asr %[" a "], %[" a "], %[t2]\n\t" \
-        "ssat %[" a "], #8, %[" a "]\n\t"
     __asm volatile(
         "1:\n\t"
         TB_PWDW_POS8("a0") TB_PWDW_POS8("a1") TB_PWDW_POS8("a2") TB_PWDW_POS8("a3")
         "ldr %[t0], %[mult]\n\t"
         "ldr %[t1], %[add]\n\t"
         "ldr %[t2], %[t]\n\t"
-        TB_PWDW_OUT8("a0") TB_PWDW_OUT8("a1") TB_PWDW_OUT8("a2") TB_PWDW_OUT8("a3")
+        TB_PWDW_OUT("a0") TB_PWDW_OUT("a1") TB_PWDW_OUT("a2") TB_PWDW_OUT("a3")
         "strb %[a0], [%[p]]\n\t"
         "strb %[a1], [%[p], #1]\n\t"
         "strb %[a2], [%[p], #2]\n\t"
@@ -217,7 +214,7 @@ static void tb_pwdw_plane_quads8(const int8_t *x, int32_t quads, int32_t x_zero,
           [mult] "m"(mult), [add] "m"(add), [t] "m"(t)
         : "cc", "memory");
 #undef TB_PWDW_POS8
-#undef TB_PWDW_OUT8
+#undef TB_PWDW_OUT
 }
 #endif
 
@@ -380,16 +377,7 @@ typedef struct {
 static inline tb_pwdw_walk_t tb_pwdw_walk(const int8_t *p, int32_t n, int32_t pstep, int32_t w_in, int32_t i,
                                           int32_t ystep, int32_t rows, int32_t prow, int32_t yrow)
 {
-    tb_pwdw_walk_t wk;
-    wk.p = p;
-    wk.n = n;
-    wk.pstep = pstep;
-    wk.w_in = w_in;
-    wk.i = i;
-    wk.ystep = ystep;
-    wk.rows = rows;
-    wk.prow = prow;
-    wk.yrow = yrow;
+    const tb_pwdw_walk_t wk = {p, n, pstep, w_in, i, ystep, rows, prow, yrow};
     return wk;
 }
 
@@ -464,6 +452,22 @@ static inline tb_pwdw_k3_t tb_pwdw_k3(const tb_pwdw_filter_t *f, int32_t base, i
     return k;
 }
 
+/* The end of a one-window step of the assembly runs: the requantization (SMMLA, ASR, SSAT), the
+ * store, the step to the next window (p by ps, yp by ys) until yp reaches yend. */
+#define TB_PWDW_NEXT1                                                                         \
+        "ldr %[t0], %[mult]\n\t"                                                              \
+        "ldr %[t1], %[add]\n\t"                                                               \
+        "ldr %[t2], %[t]\n\t"                                                                 \
+        "smmla %[acc], %[acc], %[t0], %[t1]\n\t"                                              \
+        "asr %[acc], %[acc], %[t2]\n\t"                                                       \
+        "ssat %[acc], #8, %[acc]\n\t"                                                         \
+        "strb %[acc], [%[yp]]\n\t"                                                            \
+        "ldr %[t0], %[yend]\n\t"                                                              \
+        "add %[yp], %[yp], %[ys]\n\t"                                                         \
+        "add %[p], %[p], %[ps]\n\t"                                                           \
+        "cmp %[yp], %[t0]\n\t"                                                                \
+        "bne 1b\n\t"
+
 /* Windows at p, p + pstep, ... into yp, yp + ystep, ... up to yend (at least one), the filter
  * in 5 registers (SMLABB/SMLABT against byte 1 of each row word: lane 3 holds no tap), three
  * word loads per window, SMMLA, ASR, SSAT, STRB. In assembly: gcc spills the filter. */
@@ -492,18 +496,7 @@ static inline __attribute__((always_inline)) void tb_pwdw_loop3(const int8_t *p,
         "smlad %[acc], %[t2], %[e2], %[acc]\n\t"
         "sxtb16 %[t0], %[t0], ror #8\n\t"
         "smlabb %[acc], %[t0], %[o2], %[acc]\n\t"
-        "ldr %[t0], %[mult]\n\t"
-        "ldr %[t1], %[add]\n\t"
-        "ldr %[t2], %[t]\n\t"
-        "smmla %[acc], %[acc], %[t0], %[t1]\n\t"
-        "asr %[acc], %[acc], %[t2]\n\t"
-        "ssat %[acc], #8, %[acc]\n\t"
-        "strb %[acc], [%[yp]]\n\t"
-        "add %[yp], %[yp], %[ys]\n\t"
-        "add %[p], %[p], %[ps]\n\t"
-        "ldr %[t0], %[yend]\n\t"
-        "cmp %[yp], %[t0]\n\t"
-        "bne 1b\n\t"
+        TB_PWDW_NEXT1
         : [p] "+r"(p), [yp] "+r"(yp), [acc] "=&r"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2)
         : [w] "r"(w_in), [ps] "r"(pstep), [ys] "r"(ystep), [e0] "r"(k->e0), [e1] "r"(k->e1), [e2] "r"(k->e2),
           [o01] "r"(k->o01), [o2] "r"(k->o2), [init] "m"(init), [mult] "m"(mult), [add] "m"(add), [t] "m"(t),
@@ -685,24 +678,14 @@ static void tb_pwdw_run5(const tb_pwdw_walk_t *wk, const tb_pwdw_filter_t *f, in
         "add %[rp], %[rp], %[w]\n\t"
         "ldr %[g], [%[k], #48]\n\t"
         TB_PWDW_ROW5("%[rp]", "32", "b")
-        "ldr %[t0], %[mult]\n\t"
-        "ldr %[t1], %[add]\n\t"
-        "ldr %[t2], %[t]\n\t"
-        "smmla %[acc], %[acc], %[t0], %[t1]\n\t"
-        "asr %[acc], %[acc], %[t2]\n\t"
-        "ssat %[acc], #8, %[acc]\n\t"
-        "strb %[acc], [%[yp]]\n\t"
-        "ldr %[t0], %[yend]\n\t"
-        "add %[yp], %[yp], %[ys]\n\t"
-        "add %[p], %[p], %[ps]\n\t"
-        "cmp %[yp], %[t0]\n\t"
-        "bne 1b\n\t"
+        TB_PWDW_NEXT1
         : [p] "+r"(p), [yp] "+r"(yp), [rp] "=&r"(rp), [acc] "=&r"(acc), [t0] "=&r"(t0), [t1] "=&r"(t1),
           [t2] "=&r"(t2), [f0] "=&r"(f0), [f1] "=&r"(f1), [g] "=&r"(g)
         : [w] "r"(w_in), [ps] "r"(pstep), [ys] "r"(ystep), [k] "r"(k), [init] "m"(init), [mult] "m"(mult),
           [add] "m"(add), [t] "m"(t), [yend] "m"(yend)
         : "cc", "memory");
 #undef TB_PWDW_ROW5
+#undef TB_PWDW_NEXT1
     }
 #else
     tb_pwdw_run(wk, f, base, 5, mid_zero, r, y, NULL);
