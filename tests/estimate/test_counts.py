@@ -163,29 +163,54 @@ def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():
     assert (got["channel_rows_bottom"], got["channel_windows_left"], got["channel_stores_masked"]) == (30, 36, 216)
 
 
-def test_fast_fused_twin_counts_runs_frame_and_quads():
-    """tb_pwdw_fwd_s8 (fast) on a 10 x 9 plane, 16 input channels, 3x3 stride 1, 2 channels (one
+def _fused_args(h: int, w: int, c_in: int = 16) -> list:
+    """tb_pwdw_fwd_s8 on an h x w plane, c_in input channels, 3x3 stride 1, no mask, 2 channels (one
     whose bias could saturate: its requantization is the general one)."""
     rng = np.random.default_rng(0)
-    h, w, c_in, c_mid = 10, 9, 16, 2
+    c_mid = 2
     n = h * w * c_mid
-    args = [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 3,
+    return [rng.integers(-128, 128, h * w * c_in).astype(np.int8), h, w, c_in, 3,
             rng.integers(-128, 128, c_mid * c_in).astype(np.int8), np.array([100, 2**31 - 10], np.int32),
             np.full(c_mid, 2**30, np.int32), np.full(c_mid, 38, np.int32), -128, c_mid, np.zeros(h * w, np.int8),
             rng.integers(-128, 128, c_mid * 9).astype(np.int8), np.array([-50, 2**31 - 10], np.int32), 3, 1,
             np.full(c_mid, 2**30, np.int32), np.full(c_mid, 40, np.int32), 0, np.zeros(n, np.int8),
             np.zeros(0, np.uint8)]
+
+
+def test_fast_fused_twin_counts_runs_frame_and_quads():
+    """A 46 x 9 plane: too large for the bordered copy (48 x 11 bytes)."""
+    h, w = 46, 9
     got = dict(zip(FAST_COUNTS["tb_pwdw_fwd_s8"].features,
-                   run_and_count("tb_pwdw_fwd_s8", args, kernel_set="fast").counts))
-    # pointwise: 22 quads of 2 steps (assembly) for the fast channel, C quads for the other, 2 last positions
-    assert (got["pw_asm_quads"], got["pw_asm_steps"], got["pw_c_quads"], got["pw_c_groups"]) == (22, 44, 22, 88)
-    assert (got["pw_tail_positions"], got["pw_general_outputs"]) == (4, 90)
+                   run_and_count("tb_pwdw_fwd_s8", _fused_args(h, w), kernel_set="fast").counts))
+    # pointwise: 103 quads of 2 steps (assembly) for the fast channel, C quads for the other, 2 last positions
+    assert (got["pw_asm_quads"], got["pw_asm_steps"], got["pw_c_quads"], got["pw_c_groups"]) == (103, 206, 103, 412)
+    assert (got["pw_tail_positions"], got["pw_general_outputs"]) == (4, h * w)
     # depthwise, fast channel: the 6 inner columns (the words of ox = 1 .. 6 stay inside the 9-byte
-    # rows) in a run per output row (the top and bottom ones against zero filter rows), the 3 edge
-    # columns in runs of their 8 full-height windows, their top and bottom windows one by one
-    assert (got["run_calls_k3"], got["run_windows_k3"]) == (10 + 3, 10 * 6 + 3 * 8)
+    # rows): their 44 full rows one grid of 3 pairs per row, the top and bottom rows a run each
+    # (against zero filter rows); the 3 edge columns in runs of their 44 full-height windows, their
+    # top and bottom windows one by one
+    assert got["padded_calls"] == got["padded_channels"] == 0
+    assert (got["grid3_calls"], got["grid3_rows"], got["grid3_pairs_s1"], got["grid3_odd_rows"]) == (1, 44, 132, 0)
+    assert (got["run_calls_k3"], got["run_windows_k3"]) == (2 + 3, 2 * 6 + 3 * 44)
     assert got["single_windows_1word"] + got["tap_windows"] == 3 * 2 + h * w
     assert got["dw_general_outputs"] == h * w
+
+
+def test_fast_fused_twin_counts_the_bordered_plane():
+    """A 10 x 9 plane: the fast channel's depthwise part from its bordered copy (12 x 11 bytes), every
+    row 4 pairs and an odd last window; the general channel window by window."""
+    h, w = 10, 9
+    got = dict(zip(FAST_COUNTS["tb_pwdw_fwd_s8"].features,
+                   run_and_count("tb_pwdw_fwd_s8", _fused_args(h, w), kernel_set="fast").counts))
+    assert (got["padded_calls"], got["padded_fill_words"], got["padded_channels"]) == (1, (12 * 11 + 4) // 4, 1)
+    assert (got["padded_copy_rows"], got["padded_copy_words"], got["padded_copy_bytes"]) == (10, 20, 10)
+    assert (got["grid3_calls"], got["grid3_rows"], got["grid3_pairs_s1"], got["grid3_odd_rows"]) == (1, 10, 40, 10)
+    assert got["run_calls_k3"] == got["dw_inner_runs"] == 0
+    assert got["single_windows_1word"] + got["tap_windows"] == h * w
+    # 8 input channels: the fast channel's 22 quads in the loop with the weights in registers
+    got = dict(zip(FAST_COUNTS["tb_pwdw_fwd_s8"].features,
+                   run_and_count("tb_pwdw_fwd_s8", _fused_args(h, w, 8), kernel_set="fast").counts))
+    assert (got["pw_q8_channels"], got["pw_q8_quads"], got["pw_asm_quads"], got["pw_c_quads"]) == (1, 22, 0, 22)
 
 
 def test_counts_follow_the_data():

@@ -224,12 +224,20 @@ def depthwise_fwd_cases(rng) -> list[list]:
 
 def pwdw_cases(rng) -> list[list]:
     """tb_pwdw_fwd_s8 on planes large enough for runs of inner windows of the 7x7 and 5x5 kernels
-    (random cases draw planes up to 9 x 9), with a mask, c_in a multiple of 8 (the assembly
+    (random cases draw planes up to 9 x 9), with a mask or none, c_in a multiple of 8 (the assembly
     pointwise loop) and not, channels of every requantization path side by side: fast, a bias
-    that could saturate, a shift of 32 and of 60 (general), zero points at the ends."""
+    that could saturate, a shift of 32 and of 60 (general), zero points at the ends. Planes whose
+    bordered copy fits the fast kernel's buffer (up to 488 bytes: the first six, one of 2 rows
+    under a 7 x 7 kernel) and larger ones (the runs over the plane itself: odd and even counts of
+    inner columns, both strides, every kernel)."""
     cases = []
-    for h, w, c_in, k, s, zeros in ((12, 11, 16, 7, 1, (-128, 127, -128)), (9, 13, 12, 5, 2, (127, -128, 127)),
-                                    (14, 10, 8, 3, 1, (0, -128, 5))):
+    for h, w, c_in, k, s, zeros, masked in (
+            (12, 11, 16, 7, 1, (-128, 127, -128), True), (9, 13, 12, 5, 2, (127, -128, 127), True),
+            (14, 10, 8, 3, 1, (0, -128, 5), True), (11, 10, 12, 3, 2, (-128, 0, 127), False),
+            (7, 9, 8, 5, 2, (5, 127, -128), False), (2, 30, 8, 7, 1, (127, 127, -128), False),
+            (23, 25, 8, 3, 2, (-128, 127, 5), False), (22, 24, 16, 3, 1, (127, -128, 0), False),
+            (21, 26, 8, 3, 1, (-128, -128, 127), True), (26, 21, 12, 5, 1, (3, -128, -128), False),
+            (30, 20, 8, 7, 2, (127, 5, -128), False)):
         c_mid = 5
         n = out_size(h, s) * out_size(w, s) * c_mid
         bias = np.array([100, 2**31 - 1, -3000, 20000, -(2**31)], np.int32)
@@ -240,7 +248,8 @@ def pwdw_cases(rng) -> list[list]:
                       shift, zeros[1], c_mid, rng.integers(-128, 128, h * w).astype(np.int8),
                       rng.integers(-128, 128, c_mid * k * k).astype(np.int8), bias[::-1].copy(), k, s,
                       np.full(c_mid, 2**31 - 1, np.int32), shift[::-1].copy(), zeros[2],
-                      rng.integers(-128, 128, n).astype(np.int8), np.zeros((n + 7) // 8, np.uint8)])
+                      rng.integers(-128, 128, n).astype(np.int8),
+                      np.zeros((n + 7) // 8, np.uint8) if masked else EMPTY_U8])
     return cases
 
 

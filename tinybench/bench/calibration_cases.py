@@ -156,9 +156,11 @@ def pointwise_fwd(rng: Rng) -> Args:
 
 def pwdw_fwd(rng: Rng) -> Args:
     """Planes from 2 x 2 (every window at an edge) to 20 x 20 (runs of inner windows of every kernel, for
-    the fast kernel), c_in a multiple of 8 or not."""
-    small = rng.random() < 0.25
-    h, w = (int(v) for v in (rng.integers(2, 9, 2) if small else rng.integers(7, 21, 2)))
+    the fast kernel; its bordered copy up to 488 bytes), bands of rows beyond that copy (the models'
+    row tiles), c_in a multiple of 8 or not."""
+    shape = rng.random()
+    h, w = (int(v) for v in (rng.integers(2, 9, 2) if shape < 0.2 else
+                             (rng.integers(5, 15), rng.integers(24, 49)) if shape < 0.5 else rng.integers(7, 21, 2)))
     s = int(rng.choice([1, 2]))
     k = int(rng.choice([3, 5, 7]))
     c_in, c_mid = int(rng.choice([1, 3, 8, 12, 16, 24, 40])), int(rng.integers(1, 16))
