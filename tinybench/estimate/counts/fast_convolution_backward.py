@@ -9,7 +9,8 @@ kept in the room below them (2 input channels per block, 8 output channels per s
 assembly loop, 4 first when c_out / 4 is odd), of one position (4 input channels, 4 output
 channels per step), or formed in the loop over the set mask bits when there is no room (4
 input channels, one step per set bit, one more per non-zero gradient; in a call with dense
-products, windows whose bits are all set channel by channel). Each block is settled: straight when it fits the shift (pairs
+products, windows whose bits are all set channel by channel); those bits with the zero
+gradients cleared are made once per position when the room holds them (``nz_*``). Each block is settled: straight when it fits the shift (pairs
 of two channels being written), else element by element; when the shift grows, the outputs
 written so far are shifted on and the ties recomputed. Which blocks raise the shift and which
 outputs tie follows the accumulators in the kernel's order: the probe gives them all
@@ -38,7 +39,7 @@ _COUNTERS = (
     "sparse_blocks", "sparse_windows", "sparse_windows_set", "sparse_mask_bytes",
     "dense_runs", "dense_run_steps", "sparse_searches", "sparse_bits", "sparse_nonzero", "sparse_bits_c",
     "sparse_nonzero_c",
-    "sparse_nonzero_c2", "sparse_nonzero_c3",
+    "sparse_nonzero_c2", "sparse_nonzero_c3", "nz_fills", "nz_channels", "nz_windows", "nz_mask_bytes", "nz_block_windows",
     "settle_straight", "settle_slow", "settle_elements", "settle_written", "straight_unshifted", "straight_high",
     "written_unshifted", "written_high", "shift_for_calls", "shift_for_steps", "shift_for_steps_neg",
     "shift_for_from0", "raises", "reshift_ranges", "reshifted", "reshifted_far", "reshifted_exact", "ties", "tie_channels",
@@ -84,11 +85,22 @@ class _Replay:
         first = np.arange(positions)[:, None] * c_out + starts[None, :]
         self.win_bytes = (((first + (ends - starts)[None, :] - 1) >> 3) - (first >> 3) + 1).sum(axis=1) * (mask.size > 0)
         # a dense call (7/8 of the products not 0) takes the windows whose first multiple of 4
-        # mask bits are all set without the search; per position, for blocks of 4 input
-        # channels: those runs and their steps of 4 channels, windows searched, set bits, non-zero
+        # bits are all set without the search; per position, for blocks of 4 input channels:
+        # those runs and their steps of 4 channels, windows searched, set bits, non-zero, with
+        # the windows of mask bits (sparse) or of non-zero masked gradients (the room holds them)
         dense = 8 * int(self.gf_nonzero.sum()) >= 7 * positions * c_out
-        self.sparse4 = np.zeros((positions, 5), np.int64)
-        self.win_set = np.zeros(positions, np.int64)
+        self.sparse4, self.win_set = self._windows(bits, starts, ends, dense)
+        self.nz4, self.nz_set = self._windows(self.g_nonzero, starts, ends, dense)
+        self.acc = acc
+        self.need = _need(acc)
+        self.n = 0
+        self.c = dict.fromkeys(_COUNTERS, 0)
+
+    def _windows(self, bits: np.ndarray, starts: np.ndarray, ends: np.ndarray, dense: bool):
+        """Per position, the counts of the 4-channel blocks over windows of ``bits``, and the
+        windows with a bit set."""
+        counts = np.zeros((self.positions, 5), np.int64)
+        win_set = np.zeros(self.positions, np.int64)
         nz = self.g_nonzero
         for c0, c1 in zip(starts.tolist(), ends.tolist()):
             n4 = (c1 - c0) & ~3
@@ -96,13 +108,10 @@ class _Replay:
             run = window[:, :n4].all(axis=1) & (n4 > 0) & dense
             left = window.copy()
             left[run, :n4] = False
-            self.win_set += window.any(axis=1)
-            self.sparse4 += np.stack([run, run * (n4 // 4), left.any(axis=1), left.sum(axis=1),
-                                      (left & nz[:, c0:c1]).sum(axis=1)], axis=1)
-        self.acc = acc
-        self.need = _need(acc)
-        self.n = 0
-        self.c = dict.fromkeys(_COUNTERS, 0)
+            win_set += window.any(axis=1)
+            counts += np.stack([run, run * (n4 // 4), left.any(axis=1), left.sum(axis=1),
+                                (left & nz[:, c0:c1]).sum(axis=1)], axis=1)
+        return counts, win_set
 
     def step(self, pa: int, pb: int, np_: int, limit: int, write: bool) -> None:
         c = self.c
@@ -122,6 +131,12 @@ class _Replay:
                 c["fill_passed_second"] += int(self.passed[pb])
         c["position_calls"] += 1
         kind = "pair" if np_ == 2 else ("single" if room else "sparse")
+        if kind == "sparse" and 4 * self.windows + 3 <= limit:  # tb_pwbi_nonzero
+            kind = "nonzero"
+            c["nz_fills"] += 1
+            c["nz_channels"] += self.c_out
+            c["nz_windows"] += self.windows
+            c["nz_mask_bytes"] += int(self.win_bytes[pa])
         pos = [pa, pb] if np_ == 2 else [pa]
         block = 2 if np_ == 2 else 4
         c["parts_train"] += self.k_train > 0
@@ -160,16 +175,19 @@ class _Replay:
         else:
             p = pos[0]
             c["sparse_blocks"] += 1
-            c["sparse_windows"] += self.windows
-            c["sparse_mask_bytes"] += int(self.win_bytes[p])
-            c["sparse_windows_set"] += int(self.win_set[p])
+            if kind == "nonzero":
+                c["nz_block_windows"] += self.windows
+            else:
+                c["sparse_windows"] += self.windows
+                c["sparse_mask_bytes"] += int(self.win_bytes[p])
+            c["sparse_windows_set"] += int((self.nz_set if kind == "nonzero" else self.win_set)[p])
+            nz = int(self.g_nonzero[p].sum())
             if nb == 4:
                 for f, v in zip(("dense_runs", "dense_run_steps", "sparse_searches", "sparse_bits", "sparse_nonzero"),
-                                self.sparse4[p].tolist()):
+                                (self.nz4 if kind == "nonzero" else self.sparse4)[p].tolist()):
                     c[f] += v
             else:
-                nz = int(self.g_nonzero[p].sum())
-                c["sparse_bits_c"] += int(self.passed[p])
+                c["sparse_bits_c"] += nz if kind == "nonzero" else int(self.passed[p])
                 c["sparse_nonzero_c"] += nz
                 c["sparse_nonzero_c2"] += nz * (nb > 1)
                 c["sparse_nonzero_c3"] += nz * (nb > 2)

@@ -22,8 +22,12 @@
  * alone, 4 input channels per block, over the output channels whose mask bit is set (32 bits
  * at a time, the lowest set bit found with RBIT + CLZ) and gradient is not 0, its products
  * formed in the loop: the layers without room are those with many output channels, whose
- * masks (a clamped expansion) pass few gradients; in a call with dense products (7/8 or more
- * not 0) a window whose mask bits are all set is taken channel by channel without the search.
+ * masks (a clamped expansion) pass few gradients. Those windows of bits, with the bits of zero
+ * gradients cleared, are made once per position into the room when it holds them (4 bytes per
+ * 32 channels: every position but the lowest ones), else read from the mask per block. In a
+ * call with dense products (7/8 or more not 0) a window whose bits are all set is taken
+ * channel by channel without the search. A block's outputs that fit the shift are written
+ * with the shift inlined.
  *
  * No 16-bit SIMD (SMLAD): a product gradient x factor needs 23 bits (|g| <= 127, factor <= 2^15),
  * and splitting it into two 16-bit halves takes twice the multiplies SMLAD saves; the sums
@@ -211,16 +215,17 @@ static __attribute__((noinline)) void tb_pwbi_dense_run(const int8_t *g, const i
 
 /* One position, its products formed here: acc[j] = sum over the output channels c whose mask
  * bit is set (32 bits at a time) and gradient is not 0 of gf(c) * w[c * stride + j], j < nb <= 4
- * (w: the weights of the block's first input channel). */
+ * (w: the weights of the block's first input channel). nz: the position's windows of mask bits
+ * with the zero gradients cleared (tb_pwbi_nonzero), or NULL: the mask read per window. */
 static void tb_pwbi_sparse(const tb_pwbi_t *k, int32_t pos, const int8_t *w, int32_t stride,
-                           int32_t nb, int64_t *acc)
+                           int32_t nb, const uint32_t *nz, int64_t *acc)
 {
     const int8_t *g = k->grad + pos * k->c_out;
     int32_t c0;
     acc[0] = acc[1] = acc[2] = acc[3] = 0;
     for (c0 = 0; c0 < k->c_out; c0 += 32) {
         const int32_t n = k->c_out - c0 < 32 ? k->c_out - c0 : 32;
-        uint32_t bits = tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
+        uint32_t bits = nz != NULL ? nz[c0 >> 5] : tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
         if (bits == 0) {
             continue;
         }
@@ -388,11 +393,15 @@ static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, in
     if (write && np == 2 && nb == 2 && tb_fast_shift_fits(&k->shift, acc[0]) &&
         tb_fast_shift_fits(&k->shift, acc[1]) && tb_fast_shift_fits(&k->shift, acc[4]) &&
         tb_fast_shift_fits(&k->shift, acc[5])) { /* the common case, straight */
+        /* The low 8 bits of the 64-bit shift, as tb_fast_shift_apply takes them, with the shift
+         * inlined: four calls cost more than the block's settle. */
         int8_t *out = k->grad_in + pos * k->c_in + ci;
-        out[0] = tb_fast_shift_apply(&k->shift, acc[0]);
-        out[1] = tb_fast_shift_apply(&k->shift, acc[1]);
-        out[k->c_in] = tb_fast_shift_apply(&k->shift, acc[4]);
-        out[k->c_in + 1] = tb_fast_shift_apply(&k->shift, acc[5]);
+        const int64_t r = k->shift.round;
+        const int32_t n = k->shift.n;
+        out[0] = (int8_t)((acc[0] + r) >> n);
+        out[1] = (int8_t)((acc[1] + r) >> n);
+        out[k->c_in] = (int8_t)((acc[4] + r) >> n);
+        out[k->c_in + 1] = (int8_t)((acc[5] + r) >> n);
         return;
     }
     for (q = 0; q < np; q++) {
@@ -421,9 +430,10 @@ static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, in
 }
 
 /* Positions pos .. pos + np - 1 (np = 1 or 2; gf: their products, interleaved for two, or NULL
- * for one position computed from the gradient) over both weight parts. */
-static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, int32_t pos, int32_t np,
-                              int32_t write)
+ * for one position computed from the gradient, nz: its windows of non-zero masked gradients
+ * or NULL) over both weight parts. */
+static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, const uint32_t *nz, int32_t pos,
+                              int32_t np, int32_t write)
 {
     const int32_t block = np == 2 ? 2 : 4;
     int32_t part, ci;
@@ -439,7 +449,7 @@ static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, int32_t pos, int3
             } else if (gf != NULL) {
                 tb_pwbi_single(k, gf, w + ci, len, nb, acc);
             } else {
-                tb_pwbi_sparse(k, pos, w + ci, len, nb, acc);
+                tb_pwbi_sparse(k, pos, w + ci, len, nb, nz, acc);
             }
             tb_pwbi_settle(k, pos, np, ci0 + ci, nb, acc, write);
         }
@@ -499,9 +509,34 @@ static void tb_pwbi_fill(const tb_pwbi_t *k, int32_t *gf, int32_t pa, int32_t pb
     }
 }
 
+/* The windows of 32 mask bits of position pos with the bits of zero gradients cleared, kept
+ * in the room below limit if it holds them (3 bytes spare, as tb_pwbi_room), else NULL: read
+ * once per position, not once per block of input channels, and the loops over the bits no
+ * longer meet zero gradients. */
+static const uint32_t *tb_pwbi_nonzero(const tb_pwbi_t *k, int32_t pos, int32_t limit)
+{
+    const int8_t *g = k->grad + pos * k->c_out;
+    uint32_t *nz;
+    int32_t c0, j;
+    if (4 * ((k->c_out + 31) >> 5) + 3 > limit) {
+        return NULL;
+    }
+    nz = (uint32_t *)(((uintptr_t)k->grad_in + 3u) & ~(uintptr_t)3u);
+    for (c0 = 0; c0 < k->c_out; c0 += 32) {
+        const int32_t n = k->c_out - c0 < 32 ? k->c_out - c0 : 32;
+        uint32_t v = 0;
+        for (j = n - 1; j >= 0; j--) {
+            v = (v << 1) | (uint32_t)(g[c0 + j] != 0);
+        }
+        nz[c0 >> 5] = v & tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
+    }
+    return nz;
+}
+
 /* Positions pa and (np = 2) pb, their products kept in the room below `limit` if it holds
- * them (both together, else one at a time, else none: formed in the loop). Written (write = 1)
- * only for adjacent positions pb = pa + 1. */
+ * them (both together, else one at a time, else none: formed in the loop, over the non-zero
+ * masked gradients in the room if it holds their bits). Written (write = 1) only for adjacent
+ * positions pb = pa + 1. */
 static void tb_pwbi_step(tb_pwbi_t *k, int32_t pa, int32_t pb, int32_t np, int32_t limit,
                          int32_t write)
 {
@@ -514,7 +549,7 @@ static void tb_pwbi_step(tb_pwbi_t *k, int32_t pa, int32_t pb, int32_t np, int32
     if (gf != NULL) {
         tb_pwbi_fill(k, gf, pa, pb, np);
     }
-    tb_pwbi_positions(k, gf, pa, np, write);
+    tb_pwbi_positions(k, gf, gf == NULL ? tb_pwbi_nonzero(k, pa, limit) : NULL, pa, np, write);
 }
 
 int32_t tb_pointwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint8_t *mask,
