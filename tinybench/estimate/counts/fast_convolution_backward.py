@@ -34,6 +34,7 @@ _COUNTERS = (
     "steps", "splits", "position_calls", "parts_train", "parts_frozen",
     "fills_pair", "fills_single", "fill_masked", "fill_masked_second", "fill_passed", "fill_passed_second",
     "pair_blocks", "pair_asm_blocks", "pair_asm_odd", "pair_asm_steps", "pair_tail_runs", "pair_tail", "pair_tail_two",
+    "narrow_pairs", "pair4_blocks", "pair4_asm_blocks", "pair4_asm_odd", "pair4_asm_steps", "pair4_tail",
     "single_blocks", "single_asm_blocks", "single_asm_steps", "single_tail_runs", "single_tail",
     "single_nonzero", "single_nonzero_2", "single_nonzero_3", "single_nonzero_4",
     "sparse_blocks", "sparse_windows", "sparse_windows_set", "sparse_mask_bytes",
@@ -78,6 +79,9 @@ class _Replay:
         self.passed = bits.sum(axis=1)
         self.masked = int(mask.size > 0)
         self.gf_nonzero = bits & (g != 0) & (w_factor[:c_out] != 0)[None, :]
+        # tb_pwbi_fill: a pair's sums are int32 when each position's sum of |products| < 2^24
+        self.small = (np.abs(g.astype(np.int64) * bits * w_factor[:c_out].astype(np.int64)[None, :]).sum(axis=1)
+                      < 1 << 24) & (c_out < 1024)
         self.g_nonzero = bits & (g != 0)
         starts = np.arange(0, c_out, WINDOW)
         ends = np.minimum(starts + WINDOW, c_out)
@@ -139,17 +143,30 @@ class _Replay:
             c["nz_mask_bytes"] += int(self.win_bytes[pa])
         pos = [pa, pb] if np_ == 2 else [pa]
         block = 2 if np_ == 2 else 4
+        narrow = room and np_ == 2 and bool(self.small[pa] and self.small[pb])
+        c["narrow_pairs"] += narrow
         c["parts_train"] += self.k_train > 0
         c["parts_frozen"] += self.c_in - self.k_train > 0
         for ci0, length in ((0, self.k_train), (self.k_train, self.c_in - self.k_train)):
-            for ci in range(0, length, block):
+            wide = length // 4 * 4 if narrow else 0  # blocks of 4 input channels, int32 sums
+            for ci in range(0, wide, 4):
+                self._block("pair4", pos, 4)
+                self._settle(pos, np_, ci0 + ci, 4, write)
+            for ci in range(wide, length, block):
                 nb = min(block, length - ci)
                 self._block(kind, pos, nb)
                 self._settle(pos, np_, ci0 + ci, nb, write)
 
     def _block(self, kind: str, pos: list, nb: int) -> None:
         c, c_out = self.c, self.c_out
-        if kind == "pair":
+        if kind == "pair4":
+            asm = c_out >= 4
+            c["pair4_blocks"] += 1
+            c["pair4_asm_blocks"] += asm
+            c["pair4_asm_odd"] += asm and (c_out >> 2) % 2 == 1
+            c["pair4_asm_steps"] += (c_out >> 3) if asm else 0
+            c["pair4_tail"] += c_out - (c_out & ~3) if asm else c_out
+        elif kind == "pair":
             c["pair_blocks"] += 1
             asm = nb == 2 and c_out >= 4
             tail = c_out - (c_out & ~3) if asm else c_out
@@ -196,7 +213,7 @@ class _Replay:
         c = self.c
         need = [int(self.need[p, ci + j]) for p in pos for j in range(nb)]
         m = self.n
-        if write and np_ == 2 and nb == 2 and max(need) <= m:
+        if write and np_ == 2 and nb in (2, 4) and max(need) <= m:
             c["settle_straight"] += 1
             self._written(len(need), "straight")
             return

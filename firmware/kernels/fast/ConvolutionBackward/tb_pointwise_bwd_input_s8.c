@@ -43,6 +43,7 @@ typedef struct {
     int32_t k_train, c_in, c_out, positions;
     int8_t *grad_in;
     int32_t dense;         /* 7/8 of the products or more are not 0 */
+    int32_t narrow;        /* the pair in the room has int32 sums (tb_pwbi_fill) */
     tb_fast_shift_t shift; /* over the accumulators seen so far */
 } tb_pwbi_t;
 
@@ -372,6 +373,85 @@ static void tb_pwbi_pair(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w,
     acc[5] = a11;
 }
 
+/* Two positions (interleaved products gf[2c], gf[2c + 1]) whose sums of |products| are below
+ * 2^24, so that every partial sum over weights |w| <= 128 stays inside int32:
+ * acc[4q + j] = sum over c of gf[2c + q] * w[c * stride + j], j < 4. On DSP cores 8 int32
+ * accumulators (MLA) where the int64 ones (SMLAL) hold 4: the 4 weights of an output channel
+ * in one word, sign-extended once for both positions, 8 output channels per loop step. */
+static void tb_pwbi_pair4(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w, int32_t stride,
+                          int64_t *acc)
+{
+    int32_t c = 0, j;
+    for (j = 0; j < 8; j++) {
+        acc[j] = 0;
+    }
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (k->c_out >= 4) {
+        const int32_t *end = gf + 2 * (k->c_out & ~3);
+        const int32_t n4 = k->c_out >> 2;
+        int32_t a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+        int32_t g0, g1, t;
+        uint32_t wv;
+        /* One output channel: its two products, its 4 weights in one word, 4 SXTB, 8 MLA. */
+#define TB_PWBI_STEP4                                                                        \
+        "ldr %[g0], [%[gp]], #4\n\t"                                                         \
+        "ldr %[g1], [%[gp]], #4\n\t"                                                         \
+        "ldr %[wv], [%[wp]]\n\t"                                                             \
+        "ldr %[t], %[s]\n\t"                                                                 \
+        "add %[wp], %[wp], %[t]\n\t"                                                         \
+        "sxtb %[t], %[wv]\n\t"                                                               \
+        "mla %[a00], %[g0], %[t], %[a00]\n\t"                                                \
+        "mla %[a10], %[g1], %[t], %[a10]\n\t"                                                \
+        "sxtb %[t], %[wv], ror #8\n\t"                                                       \
+        "mla %[a01], %[g0], %[t], %[a01]\n\t"                                                \
+        "mla %[a11], %[g1], %[t], %[a11]\n\t"                                                \
+        "sxtb %[t], %[wv], ror #16\n\t"                                                      \
+        "mla %[a02], %[g0], %[t], %[a02]\n\t"                                                \
+        "mla %[a12], %[g1], %[t], %[a12]\n\t"                                                \
+        "asr %[t], %[wv], #24\n\t"                                                           \
+        "mla %[a03], %[g0], %[t], %[a03]\n\t"                                                \
+        "mla %[a13], %[g1], %[t], %[a13]\n\t"
+        /* 4 output channels if c_out / 4 is odd, then 8 per loop step */
+        __asm volatile(
+            "ldr %[t], %[n4]\n\t"
+            "tst %[t], #1\n\t"
+            "beq 2f\n\t"
+            TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4
+            "ldr %[t], %[end]\n\t"
+            "cmp %[gp], %[t]\n\t"
+            "beq 3f\n\t"
+            "2:\n\t"
+            TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4
+            TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4
+            "ldr %[t], %[end]\n\t"
+            "cmp %[gp], %[t]\n\t"
+            "bne 2b\n\t"
+            "3:\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a02] "+r"(a02), [a03] "+r"(a03), [a10] "+r"(a10),
+              [a11] "+r"(a11), [a12] "+r"(a12), [a13] "+r"(a13), [gp] "+r"(gf), [wp] "+r"(w),
+              [g0] "=&r"(g0), [g1] "=&r"(g1), [wv] "=&r"(wv), [t] "=&r"(t)
+            : [s] "m"(stride), [end] "m"(end), [n4] "m"(n4)
+            : "cc", "memory");
+#undef TB_PWBI_STEP4
+        acc[0] = a00;
+        acc[1] = a01;
+        acc[2] = a02;
+        acc[3] = a03;
+        acc[4] = a10;
+        acc[5] = a11;
+        acc[6] = a12;
+        acc[7] = a13;
+        c = k->c_out & ~3;
+    }
+#endif
+    for (; c < k->c_out; c++, gf += 2, w += stride) {
+        for (j = 0; j < 4; j++) {
+            acc[j] += (int64_t)gf[0] * w[j];
+            acc[4 + j] += (int64_t)gf[1] * w[j];
+        }
+    }
+}
+
 /* Outputs [first, end) of grad_in were written at shift m: rewrite them at shift m2 > m. */
 static void tb_pwbi_reshift(const tb_pwbi_t *k, int32_t first, int32_t end, int32_t m, int32_t m2)
 {
@@ -390,19 +470,23 @@ static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, in
 {
     const int32_t m = k->shift.n;
     int32_t m2 = m, q, j;
-    if (write && np == 2 && nb == 2 && tb_fast_shift_fits(&k->shift, acc[0]) &&
-        tb_fast_shift_fits(&k->shift, acc[1]) && tb_fast_shift_fits(&k->shift, acc[4]) &&
-        tb_fast_shift_fits(&k->shift, acc[5])) { /* the common case, straight */
-        /* The low 8 bits of the 64-bit shift, as tb_fast_shift_apply takes them, with the shift
-         * inlined: four calls cost more than the block's settle. */
-        int8_t *out = k->grad_in + pos * k->c_in + ci;
-        const int64_t r = k->shift.round;
-        const int32_t n = k->shift.n;
-        out[0] = (int8_t)((acc[0] + r) >> n);
-        out[1] = (int8_t)((acc[1] + r) >> n);
-        out[k->c_in] = (int8_t)((acc[4] + r) >> n);
-        out[k->c_in + 1] = (int8_t)((acc[5] + r) >> n);
-        return;
+    if (write && np == 2 && (nb == 2 || nb == 4)) { /* the common case, straight if all fit */
+        int32_t fit = 1;
+        for (j = 0; j < nb; j++) {
+            fit &= tb_fast_shift_fits(&k->shift, acc[j]) & tb_fast_shift_fits(&k->shift, acc[4 + j]);
+        }
+        if (fit) {
+            /* The low 8 bits of the 64-bit shift, as tb_fast_shift_apply takes them, with the
+             * shift inlined: a call per output costs more than the block's settle. */
+            int8_t *out = k->grad_in + pos * k->c_in + ci;
+            const int64_t r = k->shift.round;
+            const int32_t n = k->shift.n;
+            for (j = 0; j < nb; j++) {
+                out[j] = (int8_t)((acc[j] + r) >> n);
+                out[k->c_in + j] = (int8_t)((acc[4 + j] + r) >> n);
+            }
+            return;
+        }
     }
     for (q = 0; q < np; q++) {
         for (j = 0; j < nb; j++) {
@@ -436,20 +520,25 @@ static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, const uint32_t *n
                               int32_t np, int32_t write)
 {
     const int32_t block = np == 2 ? 2 : 4;
-    int32_t part, ci;
+    int32_t part, ci, nb;
     for (part = 0; part < 2; part++) {
         const int8_t *w = part == 0 ? k->w_train : k->w_frozen;
         const int32_t len = part == 0 ? k->k_train : k->c_in - k->k_train;
         const int32_t ci0 = part == 0 ? 0 : k->k_train;
-        for (ci = 0; ci < len; ci += block) {
-            const int32_t nb = len - ci < block ? len - ci : block;
+        for (ci = 0; ci < len; ci += nb) {
             int64_t acc[8];
-            if (np == 2) {
-                tb_pwbi_pair(k, gf, w + ci, len, nb, acc);
-            } else if (gf != NULL) {
-                tb_pwbi_single(k, gf, w + ci, len, nb, acc);
+            if (np == 2 && k->narrow && len - ci >= 4) { /* int32 sums: 4 input channels */
+                nb = 4;
+                tb_pwbi_pair4(k, gf, w + ci, len, acc);
             } else {
-                tb_pwbi_sparse(k, pos, w + ci, len, nb, nz, acc);
+                nb = len - ci < block ? len - ci : block;
+                if (np == 2) {
+                    tb_pwbi_pair(k, gf, w + ci, len, nb, acc);
+                } else if (gf != NULL) {
+                    tb_pwbi_single(k, gf, w + ci, len, nb, acc);
+                } else {
+                    tb_pwbi_sparse(k, pos, w + ci, len, nb, nz, acc);
+                }
             }
             tb_pwbi_settle(k, pos, np, ci0 + ci, nb, acc, write);
         }
@@ -497,16 +586,27 @@ static int32_t *tb_pwbi_room(const tb_pwbi_t *k, int32_t np, int32_t limit)
     return (int32_t *)(((uintptr_t)k->grad_in + 3u) & ~(uintptr_t)3u);
 }
 
-/* Fill the room with the products of positions pa and (np = 2) pb, interleaved. */
-static void tb_pwbi_fill(const tb_pwbi_t *k, int32_t *gf, int32_t pa, int32_t pb, int32_t np)
+/* Fill the room with the products of positions pa and (np = 2) pb, interleaved; a pair is
+ * narrow (int32 sums, tb_pwbi_pair4) when each position's sum of |products| is below 2^24
+ * (summed in uint32: exact below 1024 output channels, |product| <= 2^22). */
+static void tb_pwbi_fill(tb_pwbi_t *k, int32_t *gf, int32_t pa, int32_t pb, int32_t np)
 {
+    uint32_t sa = 0, sb = 0;
     int32_t c;
-    for (c = 0; c < k->c_out; c++) {
-        gf[np * c] = tb_pwbi_gf(k, pa * k->c_out + c, c);
-        if (np == 2) {
-            gf[2 * c + 1] = tb_pwbi_gf(k, pb * k->c_out + c, c);
+    if (np == 1) {
+        for (c = 0; c < k->c_out; c++) {
+            gf[c] = tb_pwbi_gf(k, pa * k->c_out + c, c);
         }
+        return;
     }
+    for (c = 0; c < k->c_out; c++) {
+        const int32_t a = tb_pwbi_gf(k, pa * k->c_out + c, c), b = tb_pwbi_gf(k, pb * k->c_out + c, c);
+        gf[2 * c] = a;
+        gf[2 * c + 1] = b;
+        sa += (uint32_t)(a < 0 ? -a : a);
+        sb += (uint32_t)(b < 0 ? -b : b);
+    }
+    k->narrow = k->c_out < 1024 && sa < (1u << 24) && sb < (1u << 24);
 }
 
 /* The windows of 32 mask bits of position pos with the bits of zero gradients cleared, kept
@@ -546,6 +646,7 @@ static void tb_pwbi_step(tb_pwbi_t *k, int32_t pa, int32_t pb, int32_t np, int32
         tb_pwbi_step(k, pa, pa, 1, limit, write);
         return;
     }
+    k->narrow = 0;
     if (gf != NULL) {
         tb_pwbi_fill(k, gf, pa, pb, np);
     }
