@@ -69,7 +69,10 @@ def edge_cases() -> dict[str, list[list]]:
     f = np.full(c_out, 2**14, np.int32)
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
-    return {"tb_pointwise_bwd_input_s8": [late] + pointwise_input_room_cases(rng) + pointwise_input_nonzero_cases(rng), "tb_conv_fwd_s8": stem_cases(rng) + stem_path_cases(rng),
+    # the same with both weight parts (5 + 11 input channels: the ties' blocks of 4, 1 and 3)
+    late_split = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.ascontiguousarray(wts[:, :5]).ravel(),
+                  np.ascontiguousarray(wts[:, 5:]).ravel(), 5, c_out, f, -20, np.zeros(h * w * c_in, np.int8)]
+    return {"tb_pointwise_bwd_input_s8": [late, late_split] + pointwise_input_room_cases(rng) + pointwise_input_nonzero_cases(rng), "tb_conv_fwd_s8": stem_cases(rng) + stem_path_cases(rng),
             "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng),
             "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng), "tb_pwdw_fwd_s8": pwdw_cases(rng),
             "tb_pointwise_fwd_s8": pointwise_fwd_cases(rng)}

@@ -43,8 +43,7 @@ _COUNTERS = (
     "sparse_nonzero_c2", "sparse_nonzero_c3", "nz_fills", "nz_channels", "nz_windows", "nz_mask_bytes", "nz_block_windows",
     "settle_straight", "settle_slow", "settle_elements", "settle_written", "straight_unshifted", "straight_high",
     "written_unshifted", "written_high", "shift_for_calls", "shift_for_steps", "shift_for_steps_neg",
-    "shift_for_from0", "raises", "reshift_ranges", "reshifted", "reshifted_far", "reshifted_exact", "ties", "tie_channels",
-    "tie_masked", "tie_passed",
+    "shift_for_from0", "raises", "reshift_ranges", "reshifted", "reshifted_far", "reshifted_exact", "ties", "tie_blocks",
 )
 
 #: The twin's features: every counter but those the others determine on every call (steps
@@ -244,9 +243,10 @@ class _Replay:
     def _reshift(self, pos: int, np_: int, ci: int, m: int, m2: int) -> None:
         c, c_in = self.c, self.c_in
         flat = self.acc.ravel()
-        idx = [np.arange((pos + np_) * c_in, self.positions * c_in)]
-        idx += [np.arange((pos + q) * c_in, (pos + q) * c_in + ci) for q in range(np_)]
-        idx = np.concatenate(idx)
+        ranges = [((pos + np_) * c_in, self.positions * c_in)]
+        ranges += [((pos + q) * c_in, (pos + q) * c_in + ci) for q in range(np_)]
+        idx = np.concatenate([np.arange(lo, hi) for lo, hi in ranges])
+        bounds = np.cumsum([0] + [hi - lo for lo, hi in ranges])
         c["reshift_ranges"] += 1 + np_
         c["reshifted"] += idx.size
         d = m2 - m
@@ -258,11 +258,19 @@ class _Replay:
             return
         b = _round_shift(flat[idx], m)
         tie = ((b + (1 << (d - 1))) & ((1 << d) - 1)) == 0
-        tied = idx[tie]
-        c["ties"] += tied.size
-        c["tie_channels"] += tied.size * self.c_out
-        c["tie_masked"] += tied.size * self.c_out * self.masked
-        c["tie_passed"] += int(self.passed[tied // c_in].sum())
+        c["ties"] += int(tie.sum())
+        # tb_pwbi_reshift computes a block of 4 input channels of a part again once for the
+        # ties of the block met one after the other in a range (by tb_pwbi_sparse)
+        k_train = self.k_train
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            tied = idx[lo:hi][tie[lo:hi]]
+            frozen = tied % c_in >= k_train
+            p0 = np.where(frozen, k_train, 0)
+            cb = p0 + ((tied % c_in - p0) & ~3)
+            end = np.where(frozen, c_in, k_train)  # of the block's part
+            for p, b, e in sorted(set(zip((tied // c_in).tolist(), cb.tolist(), end.tolist()))):
+                c["tie_blocks"] += 1
+                self._block("sparse", [p], min(4, e - b))
 
 
 def _heaviest(grad, mask, positions, c_out, w_factor) -> tuple[int, int, int, int]:

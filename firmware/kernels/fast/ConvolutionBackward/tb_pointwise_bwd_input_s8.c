@@ -9,7 +9,8 @@
  * outputs already written are shifted on (tb_pwbi_reshift). Shifting an output
  * b = round_shift(a, m) on by s gives round_shift(a, m + s) exactly, except when
  * b + 2^(s-1) is a multiple of 2^s: then the result also depends on the sign of the bits of a
- * that b dropped, and that accumulator is computed again. To make late increases (and so
+ * that b dropped, and that accumulator is computed again (with the others of its block of 4
+ * input channels, once for the block's ties, by the loop without room). To make late increases (and so
  * recomputations) rare, n starts at the shift of the position whose masked gradients times
  * factors have the largest sum of magnitudes, computed first and not written.
  *
@@ -51,13 +52,6 @@ typedef struct {
 static inline int32_t tb_pwbi_gf(const tb_pwbi_t *k, int32_t i, int32_t c)
 {
     return tb_nn_mask_get(k->mask, i) ? k->grad[i] * k->w_factor[c] : 0;
-}
-
-/* The exact accumulator of input element (pos, ci). */
-static int64_t tb_pwbi_exact(const tb_pwbi_t *k, int32_t pos, int32_t ci)
-{
-    return tb_nn_input_grad_sum(k->grad, k->mask, pos * k->c_out, k->c_out, k->w_factor, k->w_train,
-                                k->w_frozen, k->k_train, k->c_in, 1, 0, ci);
 }
 
 /* acc[j] += g * (int8) byte j of wv, j < nb <= 4 */
@@ -217,9 +211,11 @@ static __attribute__((noinline)) void tb_pwbi_dense_run(const int8_t *g, const i
 /* One position, its products formed here: acc[j] = sum over the output channels c whose mask
  * bit is set (32 bits at a time) and gradient is not 0 of gf(c) * w[c * stride + j], j < nb <= 4
  * (w: the weights of the block's first input channel). nz: the position's windows of mask bits
- * with the zero gradients cleared (tb_pwbi_nonzero), or NULL: the mask read per window. */
-static void tb_pwbi_sparse(const tb_pwbi_t *k, int32_t pos, const int8_t *w, int32_t stride,
-                           int32_t nb, const uint32_t *nz, int64_t *acc)
+ * with the zero gradients cleared (tb_pwbi_nonzero), or NULL: the mask read per window. Not
+ * inlined: one copy for the blocks and for the ties of tb_pwbi_reshift, costing the same. */
+static __attribute__((noinline)) void tb_pwbi_sparse(const tb_pwbi_t *k, int32_t pos, const int8_t *w,
+                                                     int32_t stride, int32_t nb, const uint32_t *nz,
+                                                     int64_t *acc)
 {
     const int8_t *g = k->grad + pos * k->c_out;
     int32_t c0;
@@ -452,13 +448,33 @@ static void tb_pwbi_pair4(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w
     }
 }
 
-/* Outputs [first, end) of grad_in were written at shift m: rewrite them at shift m2 > m. */
+/* Outputs [first, end) of grad_in were written at shift m: rewrite them at shift m2 > m. A tie
+ * is computed again with the block of (up to) 4 input channels of its part that holds it, by
+ * tb_pwbi_sparse (the room may hold the products of the positions being settled), once for
+ * the ties of the block: those of a raise are many (about half of the outputs for m2 = m + 1). */
 static void tb_pwbi_reshift(const tb_pwbi_t *k, int32_t first, int32_t end, int32_t m, int32_t m2)
 {
-    int32_t i, exact;
+    int32_t i, exact, pos = first / k->c_in, ci = first % k->c_in, block = -1; /* acc's block */
+    int64_t acc[4];
     for (i = first; i < end; i++) {
         const int8_t v = tb_fast_shift_on(k->grad_in[i], m, m2, &exact);
-        k->grad_in[i] = exact ? v : (int8_t)tb_nn_round_shift(tb_pwbi_exact(k, i / k->c_in, i % k->c_in), m2);
+        if (exact) {
+            k->grad_in[i] = v;
+        } else {
+            const int32_t frozen = ci >= k->k_train, p0 = frozen ? k->k_train : 0;
+            const int32_t len = frozen ? k->c_in - k->k_train : k->k_train, cb = p0 + ((ci - p0) & ~3);
+            if (cb != block) {
+                tb_pwbi_sparse(k, pos, (frozen ? k->w_frozen : k->w_train) + (cb - p0), len,
+                               p0 + len - cb < 4 ? p0 + len - cb : 4, NULL, acc);
+                block = cb;
+            }
+            k->grad_in[i] = (int8_t)tb_nn_round_shift(acc[ci - cb], m2);
+        }
+        if (++ci == k->c_in) {
+            ci = 0;
+            pos++;
+            block = -1;
+        }
     }
 }
 
