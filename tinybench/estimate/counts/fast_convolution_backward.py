@@ -212,7 +212,7 @@ class _Replay:
         c = self.c
         need = [int(self.need[p, ci + j]) for p in pos for j in range(nb)]
         m = self.n
-        if write and np_ == 2 and nb in (2, 4) and max(need) <= m:
+        if write and np_ == 2 and nb in (2, 4) and m < 32 and max(need) <= m:
             c["settle_straight"] += 1
             self._written(len(need), "straight")
             return

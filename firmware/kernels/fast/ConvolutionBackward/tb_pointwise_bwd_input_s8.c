@@ -486,21 +486,23 @@ static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, in
 {
     const int32_t m = k->shift.n;
     int32_t m2 = m, q, j;
-    if (write && np == 2 && (nb == 2 || nb == 4)) { /* the common case, straight if all fit */
-        int32_t fit = 1;
-        for (j = 0; j < nb; j++) {
-            fit &= tb_fast_shift_fits(&k->shift, acc[j]) & tb_fast_shift_fits(&k->shift, acc[4 + j]);
-        }
-        if (fit) {
-            /* The low 8 bits of the 64-bit shift, as tb_fast_shift_apply takes them, with the
-             * shift inlined: a call per output costs more than the block's settle. */
-            int8_t *out = k->grad_in + pos * k->c_in + ci;
-            const int64_t r = k->shift.round;
-            const int32_t n = k->shift.n;
+    if (write && np == 2 && (nb == 2 || nb == 4) && m < 32) { /* the common case, straight if all fit */
+        /* Each output as round_shift from the two words, written; it fits the shift exactly when
+         * it lies in [-127, 127] (tb_fast_shift_set's bounds): else the outputs are written again
+         * below, after the shift grows. */
+        const uint32_t r = (uint32_t)k->shift.round;
+        uint32_t bad = 0;
+        for (q = 0; q < 2; q++) {
+            int8_t *out = k->grad_in + (pos + q) * k->c_in + ci;
             for (j = 0; j < nb; j++) {
-                out[j] = (int8_t)((acc[j] + r) >> n);
-                out[k->c_in + j] = (int8_t)((acc[4 + j] + r) >> n);
+                const uint64_t t = (uint64_t)acc[4 * q + j] + r;
+                const uint32_t lo = (uint32_t)t, hi = (uint32_t)(t >> 32);
+                const int32_t v = (int32_t)((lo >> m) | (hi << 1 << (31 - m)));
+                bad |= ((uint32_t)(v + 127) > 254u) | ((int32_t)hi >> m != v >> 31);
+                out[j] = (int8_t)v;
             }
+        }
+        if (!bad) {
             return;
         }
     }
