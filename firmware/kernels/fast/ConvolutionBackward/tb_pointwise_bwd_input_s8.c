@@ -378,11 +378,8 @@ static void tb_pwbi_pair4(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w
                           int64_t *acc)
 {
     int32_t c = 0, j;
-    for (j = 0; j < 8; j++) {
-        acc[j] = 0;
-    }
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    if (k->c_out >= 4) {
+    if (k->c_out >= 4) { /* sets every accumulator */
         const int32_t *end = gf + 2 * (k->c_out & ~3);
         const int32_t n4 = k->c_out >> 2;
         int32_t a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
@@ -438,8 +435,13 @@ static void tb_pwbi_pair4(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w
         acc[6] = a12;
         acc[7] = a13;
         c = k->c_out & ~3;
-    }
+    } else
 #endif
+    {
+        for (j = 0; j < 8; j++) {
+            acc[j] = 0;
+        }
+    }
     for (; c < k->c_out; c++, gf += 2, w += stride) {
         for (j = 0; j < 4; j++) {
             acc[j] += (int64_t)gf[0] * w[j];
