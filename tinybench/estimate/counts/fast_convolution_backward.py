@@ -41,14 +41,14 @@ _COUNTERS = (
     "dense_runs", "dense_run_steps", "sparse_searches", "sparse_bits", "sparse_nonzero", "sparse_bits_c",
     "sparse_nonzero_c",
     "sparse_nonzero_c2", "sparse_nonzero_c3", "nz_fills", "nz_channels", "nz_windows", "nz_mask_bytes", "nz_block_windows",
-    "settle_straight", "settle_slow", "settle_elements", "settle_written", "straight_unshifted", "straight_high",
+    "settle_straight", "straight_elements", "settle_slow", "settle_elements", "settle_written", "straight_unshifted", "straight_high",
     "written_unshifted", "written_high", "shift_for_calls", "shift_for_steps", "shift_for_steps_neg",
     "shift_for_from0", "raises", "reshift_ranges", "reshifted", "reshifted_far", "reshifted_exact", "ties", "tie_blocks",
 )
 
 #: The twin's features: every counter but those the others determine on every call (steps
 #: = position calls + splits, single assembly blocks and wide non-zero products follow the blocks,
-#: settle_straight the pair blocks and slow settles, positions the elements) and the paths the
+#: settle_straight the blocks, ties and slow settles, positions the elements) and the paths the
 #: designed calls never take (shifts of 32 and up, shifting on by 8 or more or from 0).
 _DROPPED = ("positions", "splits", "single_asm_blocks", "single_nonzero_2", "settle_straight",
             "written_high", "straight_high", "reshifted_far", "reshifted_exact")
@@ -212,8 +212,9 @@ class _Replay:
         c = self.c
         need = [int(self.need[p, ci + j]) for p in pos for j in range(nb)]
         m = self.n
-        if write and np_ == 2 and nb in (2, 4) and m < 32 and max(need) <= m:
+        if write and m < 32 and max(need) <= m:
             c["settle_straight"] += 1
+            c["straight_elements"] += len(need)
             self._written(len(need), "straight")
             return
         c["settle_slow"] += 1

@@ -488,13 +488,13 @@ static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, in
 {
     const int32_t m = k->shift.n;
     int32_t m2 = m, q, j;
-    if (write && np == 2 && (nb == 2 || nb == 4) && m < 32) { /* the common case, straight if all fit */
+    if (write && m < 32) { /* the common case, straight if all fit */
         /* Each output as round_shift from the two words, written; it fits the shift exactly when
          * it lies in [-127, 127] (tb_fast_shift_set's bounds): else the outputs are written again
          * below, after the shift grows. */
         const uint32_t r = (uint32_t)k->shift.round;
         uint32_t bad = 0;
-        for (q = 0; q < 2; q++) {
+        for (q = 0; q < np; q++) {
             int8_t *out = k->grad_in + (pos + q) * k->c_in + ci;
             for (j = 0; j < nb; j++) {
                 const uint64_t t = (uint64_t)acc[4 * q + j] + r;
