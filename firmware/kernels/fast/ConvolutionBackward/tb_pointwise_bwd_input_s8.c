@@ -32,7 +32,9 @@
  *
  * No 16-bit SIMD (SMLAD): a product gradient x factor needs 23 bits (|g| <= 127, factor <= 2^15),
  * and splitting it into two 16-bit halves takes twice the multiplies SMLAD saves; the sums
- * reach 2^29 * c_out, past 32 bits from c_out = 5 on, so they stay in int64 (SMLAL). */
+ * reach 2^29 * c_out, past 32 bits from c_out = 5 on, so they stay in int64 (SMLAL), except
+ * for a pair whose sums of |products| are below 2^24 (found while filling the room): their
+ * sums fit int32, and 8 int32 accumulators (MLA) take 4 input channels per block. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
