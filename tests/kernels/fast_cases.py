@@ -69,7 +69,11 @@ def edge_cases() -> dict[str, list[list]]:
     f = np.full(c_out, 2**14, np.int32)
     late = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.empty(0, np.int8), wts.ravel().copy(), 0, c_out,
             f, -20, np.zeros(h * w * c_in, np.int8)]
-    return {"tb_pointwise_bwd_input_s8": [late] + pointwise_input_room_cases(rng), "tb_conv_fwd_s8": stem_cases(rng) + stem_path_cases(rng),
+    # the same with both weight parts (5 + 11 input channels: the ties' blocks of 4, 1 and 3)
+    late_split = [grad.ravel().copy(), -10, EMPTY_U8, h, w, c_in, np.ascontiguousarray(wts[:, :5]).ravel(),
+                  np.ascontiguousarray(wts[:, 5:]).ravel(), 5, c_out, f, -20, np.zeros(h * w * c_in, np.int8)]
+    return {"tb_pointwise_bwd_input_s8": [late, late_split] + pointwise_input_room_cases(rng)
+            + pointwise_input_nonzero_cases(rng), "tb_conv_fwd_s8": stem_cases(rng) + stem_path_cases(rng),
             "tb_depthwise_fwd_s8": depthwise_fwd_cases(rng), "tb_depthwise_bwd_input_s8": depthwise_bwd_input_cases(rng),
             "tb_pointwise_bwd_weight_sgd_s8": pointwise_sgd_cases(rng), "tb_pwdw_fwd_s8": pwdw_cases(rng),
             "tb_pointwise_fwd_s8": pointwise_fwd_cases(rng)}
@@ -155,6 +159,35 @@ def pointwise_input_room_cases(rng) -> list[list]:
     cases = []
     for mask, k_train in ((EMPTY_U8, 4), (np.packbits(np.ones(n, bool), bitorder="little"), 7),
                           (np.packbits(rng.random(n) < 0.3, bitorder="little"), 3)):
+        cases.append([grad.copy(), -12, mask, h, w, c_in, np.ascontiguousarray(wts[:, :k_train]).ravel(),
+                      np.ascontiguousarray(wts[:, k_train:]).ravel(), k_train, c_out, f.copy(), -20,
+                      np.zeros(h * w * c_in, np.int8)])
+    return cases
+
+
+def pointwise_input_nonzero_cases(rng) -> list[list]:
+    """tb_pointwise_bwd_input_s8 where positions have no room for their products but room for
+    their windows of non-zero masked gradients (positions 3 and up of 7, 5 input channels, 70 =
+    32 + 32 + 6 output channels): dense products with a few zero gradients (windows all set, and
+    windows searched), a sparse mask with zero gradients, a position with every gradient 0 and
+    one whose first window's mask bits are all cleared; without a mask, with k_train = 2 (blocks
+    of 2 and 3 input channels: the C path), and with both parts of 4 and 1."""
+    h, w, c_in, c_out = 7, 1, 5, 70
+    n = h * w * c_out
+    wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)
+    f = rng.integers(1, 2**15 + 1, c_out).astype(np.int32)
+    dense = (rng.integers(1, 128, n) * rng.choice([-1, 1], n)).astype(np.int8)
+    dense[rng.random(n) < 0.05] = 0
+    dense[5 * c_out:5 * c_out + 32] = np.where(np.arange(32) == 7, 0, dense[5 * c_out:5 * c_out + 32])
+    dense[6 * c_out:6 * c_out + 32] = np.abs(dense[6 * c_out:6 * c_out + 32]) | 1  # a window all set
+    sparse = np.where(rng.random(n) < 0.3, 0, rng.integers(-127, 128, n)).astype(np.int8)
+    sparse[4 * c_out:5 * c_out] = 0
+    bits = rng.random(n) < 0.4
+    bits[3 * c_out:3 * c_out + 32] = False
+    cases = []
+    for grad, mask, k_train in ((dense, np.packbits(np.ones(n, bool), bitorder="little"), 4),
+                                (sparse, np.packbits(bits, bitorder="little"), 4),
+                                (sparse, EMPTY_U8, 2)):
         cases.append([grad.copy(), -12, mask, h, w, c_in, np.ascontiguousarray(wts[:, :k_train]).ravel(),
                       np.ascontiguousarray(wts[:, k_train:]).ravel(), k_train, c_out, f.copy(), -20,
                       np.zeros(h * w * c_in, np.int8)])

@@ -9,7 +9,8 @@ kept in the room below them (2 input channels per block, 8 output channels per s
 assembly loop, 4 first when c_out / 4 is odd), of one position (4 input channels, 4 output
 channels per step), or formed in the loop over the set mask bits when there is no room (4
 input channels, one step per set bit, one more per non-zero gradient; in a call with dense
-products, windows whose bits are all set channel by channel). Each block is settled: straight when it fits the shift (pairs
+products, windows whose bits are all set channel by channel); those bits with the zero
+gradients cleared are made once per position when the room holds them (``nz_*``). Each block is settled: straight when it fits the shift (pairs
 of two channels being written), else element by element; when the shift grows, the outputs
 written so far are shifted on and the ties recomputed. Which blocks raise the shift and which
 outputs tie follows the accumulators in the kernel's order: the probe gives them all
@@ -33,21 +34,21 @@ _COUNTERS = (
     "steps", "splits", "position_calls", "parts_train", "parts_frozen",
     "fills_pair", "fills_single", "fill_masked", "fill_masked_second", "fill_passed", "fill_passed_second",
     "pair_blocks", "pair_asm_blocks", "pair_asm_odd", "pair_asm_steps", "pair_tail_runs", "pair_tail", "pair_tail_two",
+    "narrow_pairs", "pair4_blocks", "pair4_asm_blocks", "pair4_asm_odd", "pair4_asm_steps", "pair4_tail",
     "single_blocks", "single_asm_blocks", "single_asm_steps", "single_tail_runs", "single_tail",
     "single_nonzero", "single_nonzero_2", "single_nonzero_3", "single_nonzero_4",
     "sparse_blocks", "sparse_windows", "sparse_windows_set", "sparse_mask_bytes",
     "dense_runs", "dense_run_steps", "sparse_searches", "sparse_bits", "sparse_nonzero", "sparse_bits_c",
     "sparse_nonzero_c",
-    "sparse_nonzero_c2", "sparse_nonzero_c3",
-    "settle_straight", "settle_slow", "settle_elements", "settle_written", "straight_unshifted", "straight_high",
+    "sparse_nonzero_c2", "sparse_nonzero_c3", "nz_fills", "nz_channels", "nz_windows", "nz_mask_bytes", "nz_block_windows",
+    "settle_straight", "straight_elements", "settle_slow", "settle_elements", "settle_written", "straight_unshifted", "straight_high",
     "written_unshifted", "written_high", "shift_for_calls", "shift_for_steps", "shift_for_steps_neg",
-    "shift_for_from0", "raises", "reshift_ranges", "reshifted", "reshifted_far", "reshifted_exact", "ties", "tie_channels",
-    "tie_masked", "tie_passed",
+    "shift_for_from0", "raises", "reshift_ranges", "reshifted", "reshifted_far", "reshifted_exact", "ties", "tie_blocks",
 )
 
 #: The twin's features: every counter but those the others determine on every call (steps
 #: = position calls + splits, single assembly blocks and wide non-zero products follow the blocks,
-#: settle_straight the pair blocks and slow settles, positions the elements) and the paths the
+#: settle_straight the blocks, ties and slow settles, positions the elements) and the paths the
 #: designed calls never take (shifts of 32 and up, shifting on by 8 or more or from 0).
 _DROPPED = ("positions", "splits", "single_asm_blocks", "single_nonzero_2", "settle_straight",
             "written_high", "straight_high", "reshifted_far", "reshifted_exact")
@@ -77,6 +78,9 @@ class _Replay:
         self.passed = bits.sum(axis=1)
         self.masked = int(mask.size > 0)
         self.gf_nonzero = bits & (g != 0) & (w_factor[:c_out] != 0)[None, :]
+        # tb_pwbi_fill: a pair's sums are int32 when each position's sum of |products| < 2^24
+        self.small = (np.abs(g.astype(np.int64) * bits * w_factor[:c_out].astype(np.int64)[None, :]).sum(axis=1)
+                      < 1 << 24) & (c_out < 1024)
         self.g_nonzero = bits & (g != 0)
         starts = np.arange(0, c_out, WINDOW)
         ends = np.minimum(starts + WINDOW, c_out)
@@ -84,11 +88,22 @@ class _Replay:
         first = np.arange(positions)[:, None] * c_out + starts[None, :]
         self.win_bytes = (((first + (ends - starts)[None, :] - 1) >> 3) - (first >> 3) + 1).sum(axis=1) * (mask.size > 0)
         # a dense call (7/8 of the products not 0) takes the windows whose first multiple of 4
-        # mask bits are all set without the search; per position, for blocks of 4 input
-        # channels: those runs and their steps of 4 channels, windows searched, set bits, non-zero
+        # bits are all set without the search; per position, for blocks of 4 input channels:
+        # those runs and their steps of 4 channels, windows searched, set bits, non-zero, with
+        # the windows of mask bits (sparse) or of non-zero masked gradients (the room holds them)
         dense = 8 * int(self.gf_nonzero.sum()) >= 7 * positions * c_out
-        self.sparse4 = np.zeros((positions, 5), np.int64)
-        self.win_set = np.zeros(positions, np.int64)
+        self.sparse4, self.win_set = self._windows(bits, starts, ends, dense)
+        self.nz4, self.nz_set = self._windows(self.g_nonzero, starts, ends, dense)
+        self.acc = acc
+        self.need = _need(acc)
+        self.n = 0
+        self.c = dict.fromkeys(_COUNTERS, 0)
+
+    def _windows(self, bits: np.ndarray, starts: np.ndarray, ends: np.ndarray, dense: bool):
+        """Per position, the counts of the 4-channel blocks over windows of ``bits``, and the
+        windows with a bit set."""
+        counts = np.zeros((self.positions, 5), np.int64)
+        win_set = np.zeros(self.positions, np.int64)
         nz = self.g_nonzero
         for c0, c1 in zip(starts.tolist(), ends.tolist()):
             n4 = (c1 - c0) & ~3
@@ -96,13 +111,10 @@ class _Replay:
             run = window[:, :n4].all(axis=1) & (n4 > 0) & dense
             left = window.copy()
             left[run, :n4] = False
-            self.win_set += window.any(axis=1)
-            self.sparse4 += np.stack([run, run * (n4 // 4), left.any(axis=1), left.sum(axis=1),
-                                      (left & nz[:, c0:c1]).sum(axis=1)], axis=1)
-        self.acc = acc
-        self.need = _need(acc)
-        self.n = 0
-        self.c = dict.fromkeys(_COUNTERS, 0)
+            win_set += window.any(axis=1)
+            counts += np.stack([run, run * (n4 // 4), left.any(axis=1), left.sum(axis=1),
+                                (left & nz[:, c0:c1]).sum(axis=1)], axis=1)
+        return counts, win_set
 
     def step(self, pa: int, pb: int, np_: int, limit: int, write: bool) -> None:
         c = self.c
@@ -122,19 +134,38 @@ class _Replay:
                 c["fill_passed_second"] += int(self.passed[pb])
         c["position_calls"] += 1
         kind = "pair" if np_ == 2 else ("single" if room else "sparse")
+        if kind == "sparse" and 4 * self.windows + 3 <= limit:  # tb_pwbi_nonzero
+            kind = "nonzero"
+            c["nz_fills"] += 1
+            c["nz_channels"] += self.c_out
+            c["nz_windows"] += self.windows
+            c["nz_mask_bytes"] += int(self.win_bytes[pa])
         pos = [pa, pb] if np_ == 2 else [pa]
         block = 2 if np_ == 2 else 4
+        narrow = room and np_ == 2 and bool(self.small[pa] and self.small[pb])
+        c["narrow_pairs"] += narrow
         c["parts_train"] += self.k_train > 0
         c["parts_frozen"] += self.c_in - self.k_train > 0
         for ci0, length in ((0, self.k_train), (self.k_train, self.c_in - self.k_train)):
-            for ci in range(0, length, block):
+            wide = length // 4 * 4 if narrow else 0  # blocks of 4 input channels, int32 sums
+            for ci in range(0, wide, 4):
+                self._block("pair4", pos, 4)
+                self._settle(pos, np_, ci0 + ci, 4, write)
+            for ci in range(wide, length, block):
                 nb = min(block, length - ci)
                 self._block(kind, pos, nb)
                 self._settle(pos, np_, ci0 + ci, nb, write)
 
     def _block(self, kind: str, pos: list, nb: int) -> None:
         c, c_out = self.c, self.c_out
-        if kind == "pair":
+        if kind == "pair4":
+            asm = c_out >= 4
+            c["pair4_blocks"] += 1
+            c["pair4_asm_blocks"] += asm
+            c["pair4_asm_odd"] += asm and (c_out >> 2) % 2 == 1
+            c["pair4_asm_steps"] += (c_out >> 3) if asm else 0
+            c["pair4_tail"] += c_out - (c_out & ~3) if asm else c_out
+        elif kind == "pair":
             c["pair_blocks"] += 1
             asm = nb == 2 and c_out >= 4
             tail = c_out - (c_out & ~3) if asm else c_out
@@ -160,16 +191,19 @@ class _Replay:
         else:
             p = pos[0]
             c["sparse_blocks"] += 1
-            c["sparse_windows"] += self.windows
-            c["sparse_mask_bytes"] += int(self.win_bytes[p])
-            c["sparse_windows_set"] += int(self.win_set[p])
+            if kind == "nonzero":
+                c["nz_block_windows"] += self.windows
+            else:
+                c["sparse_windows"] += self.windows
+                c["sparse_mask_bytes"] += int(self.win_bytes[p])
+            c["sparse_windows_set"] += int((self.nz_set if kind == "nonzero" else self.win_set)[p])
+            nz = int(self.g_nonzero[p].sum())
             if nb == 4:
                 for f, v in zip(("dense_runs", "dense_run_steps", "sparse_searches", "sparse_bits", "sparse_nonzero"),
-                                self.sparse4[p].tolist()):
+                                (self.nz4 if kind == "nonzero" else self.sparse4)[p].tolist()):
                     c[f] += v
             else:
-                nz = int(self.g_nonzero[p].sum())
-                c["sparse_bits_c"] += int(self.passed[p])
+                c["sparse_bits_c"] += nz if kind == "nonzero" else int(self.passed[p])
                 c["sparse_nonzero_c"] += nz
                 c["sparse_nonzero_c2"] += nz * (nb > 1)
                 c["sparse_nonzero_c3"] += nz * (nb > 2)
@@ -178,8 +212,9 @@ class _Replay:
         c = self.c
         need = [int(self.need[p, ci + j]) for p in pos for j in range(nb)]
         m = self.n
-        if write and np_ == 2 and nb == 2 and max(need) <= m:
+        if write and m < 32 and max(need) <= m:
             c["settle_straight"] += 1
+            c["straight_elements"] += len(need)
             self._written(len(need), "straight")
             return
         c["settle_slow"] += 1
@@ -209,9 +244,10 @@ class _Replay:
     def _reshift(self, pos: int, np_: int, ci: int, m: int, m2: int) -> None:
         c, c_in = self.c, self.c_in
         flat = self.acc.ravel()
-        idx = [np.arange((pos + np_) * c_in, self.positions * c_in)]
-        idx += [np.arange((pos + q) * c_in, (pos + q) * c_in + ci) for q in range(np_)]
-        idx = np.concatenate(idx)
+        ranges = [((pos + np_) * c_in, self.positions * c_in)]
+        ranges += [((pos + q) * c_in, (pos + q) * c_in + ci) for q in range(np_)]
+        idx = np.concatenate([np.arange(lo, hi) for lo, hi in ranges])
+        bounds = np.cumsum([0] + [hi - lo for lo, hi in ranges])
         c["reshift_ranges"] += 1 + np_
         c["reshifted"] += idx.size
         d = m2 - m
@@ -223,11 +259,19 @@ class _Replay:
             return
         b = _round_shift(flat[idx], m)
         tie = ((b + (1 << (d - 1))) & ((1 << d) - 1)) == 0
-        tied = idx[tie]
-        c["ties"] += tied.size
-        c["tie_channels"] += tied.size * self.c_out
-        c["tie_masked"] += tied.size * self.c_out * self.masked
-        c["tie_passed"] += int(self.passed[tied // c_in].sum())
+        c["ties"] += int(tie.sum())
+        # tb_pwbi_reshift computes a block of 4 input channels of a part again once for the
+        # ties of the block met one after the other in a range (by tb_pwbi_sparse)
+        k_train = self.k_train
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            tied = idx[lo:hi][tie[lo:hi]]
+            frozen = tied % c_in >= k_train
+            p0 = np.where(frozen, k_train, 0)
+            cb = p0 + ((tied % c_in - p0) & ~3)
+            end = np.where(frozen, c_in, k_train)  # of the block's part
+            for p, b, e in sorted(set(zip((tied // c_in).tolist(), cb.tolist(), end.tolist()))):
+                c["tie_blocks"] += 1
+                self._block("sparse", [p], min(4, e - b))
 
 
 def _heaviest(grad, mask, positions, c_out, w_factor) -> tuple[int, int, int, int]:

@@ -9,7 +9,8 @@
  * outputs already written are shifted on (tb_pwbi_reshift). Shifting an output
  * b = round_shift(a, m) on by s gives round_shift(a, m + s) exactly, except when
  * b + 2^(s-1) is a multiple of 2^s: then the result also depends on the sign of the bits of a
- * that b dropped, and that accumulator is computed again. To make late increases (and so
+ * that b dropped, and that accumulator is computed again (with the others of its block of 4
+ * input channels, once for the block's ties, by the loop without room). To make late increases (and so
  * recomputations) rare, n starts at the shift of the position whose masked gradients times
  * factors have the largest sum of magnitudes, computed first and not written.
  *
@@ -22,12 +23,18 @@
  * alone, 4 input channels per block, over the output channels whose mask bit is set (32 bits
  * at a time, the lowest set bit found with RBIT + CLZ) and gradient is not 0, its products
  * formed in the loop: the layers without room are those with many output channels, whose
- * masks (a clamped expansion) pass few gradients; in a call with dense products (7/8 or more
- * not 0) a window whose mask bits are all set is taken channel by channel without the search.
+ * masks (a clamped expansion) pass few gradients. Those windows of bits, with the bits of zero
+ * gradients cleared, are made once per position into the room when it holds them (4 bytes per
+ * 32 channels: every position but the lowest ones), else read from the mask per block. In a
+ * call with dense products (7/8 or more not 0) a window whose bits are all set is taken
+ * channel by channel without the search. A block's outputs that fit the shift are written
+ * with the shift inlined.
  *
  * No 16-bit SIMD (SMLAD): a product gradient x factor needs 23 bits (|g| <= 127, factor <= 2^15),
  * and splitting it into two 16-bit halves takes twice the multiplies SMLAD saves; the sums
- * reach 2^29 * c_out, past 32 bits from c_out = 5 on, so they stay in int64 (SMLAL). */
+ * reach 2^29 * c_out, past 32 bits from c_out = 5 on, so they stay in int64 (SMLAL), except
+ * for a pair whose sums of |products| are below 2^24 (found while filling the room): their
+ * sums fit int32, and 8 int32 accumulators (MLA) take 4 input channels per block. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
@@ -39,6 +46,7 @@ typedef struct {
     int32_t k_train, c_in, c_out, positions;
     int8_t *grad_in;
     int32_t dense;         /* 7/8 of the products or more are not 0 */
+    int32_t narrow;        /* the pair in the room has int32 sums (tb_pwbi_fill) */
     tb_fast_shift_t shift; /* over the accumulators seen so far */
 } tb_pwbi_t;
 
@@ -46,13 +54,6 @@ typedef struct {
 static inline int32_t tb_pwbi_gf(const tb_pwbi_t *k, int32_t i, int32_t c)
 {
     return tb_nn_mask_get(k->mask, i) ? k->grad[i] * k->w_factor[c] : 0;
-}
-
-/* The exact accumulator of input element (pos, ci). */
-static int64_t tb_pwbi_exact(const tb_pwbi_t *k, int32_t pos, int32_t ci)
-{
-    return tb_nn_input_grad_sum(k->grad, k->mask, pos * k->c_out, k->c_out, k->w_factor, k->w_train,
-                                k->w_frozen, k->k_train, k->c_in, 1, 0, ci);
 }
 
 /* acc[j] += g * (int8) byte j of wv, j < nb <= 4 */
@@ -211,16 +212,19 @@ static __attribute__((noinline)) void tb_pwbi_dense_run(const int8_t *g, const i
 
 /* One position, its products formed here: acc[j] = sum over the output channels c whose mask
  * bit is set (32 bits at a time) and gradient is not 0 of gf(c) * w[c * stride + j], j < nb <= 4
- * (w: the weights of the block's first input channel). */
-static void tb_pwbi_sparse(const tb_pwbi_t *k, int32_t pos, const int8_t *w, int32_t stride,
-                           int32_t nb, int64_t *acc)
+ * (w: the weights of the block's first input channel). nz: the position's windows of mask bits
+ * with the zero gradients cleared (tb_pwbi_nonzero), or NULL: the mask read per window. Not
+ * inlined: one copy for the blocks and for the ties of tb_pwbi_reshift, costing the same. */
+static __attribute__((noinline)) void tb_pwbi_sparse(const tb_pwbi_t *k, int32_t pos, const int8_t *w,
+                                                     int32_t stride, int32_t nb, const uint32_t *nz,
+                                                     int64_t *acc)
 {
     const int8_t *g = k->grad + pos * k->c_out;
     int32_t c0;
     acc[0] = acc[1] = acc[2] = acc[3] = 0;
     for (c0 = 0; c0 < k->c_out; c0 += 32) {
         const int32_t n = k->c_out - c0 < 32 ? k->c_out - c0 : 32;
-        uint32_t bits = tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
+        uint32_t bits = nz != NULL ? nz[c0 >> 5] : tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
         if (bits == 0) {
             continue;
         }
@@ -367,13 +371,114 @@ static void tb_pwbi_pair(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w,
     acc[5] = a11;
 }
 
-/* Outputs [first, end) of grad_in were written at shift m: rewrite them at shift m2 > m. */
+/* Two positions (interleaved products gf[2c], gf[2c + 1]) whose sums of |products| are below
+ * 2^24, so that every partial sum over weights |w| <= 128 stays inside int32:
+ * acc[4q + j] = sum over c of gf[2c + q] * w[c * stride + j], j < 4. On DSP cores 8 int32
+ * accumulators (MLA) where the int64 ones (SMLAL) hold 4: the 4 weights of an output channel
+ * in one word, sign-extended once for both positions, 8 output channels per loop step. */
+static void tb_pwbi_pair4(const tb_pwbi_t *k, const int32_t *gf, const int8_t *w, int32_t stride,
+                          int64_t *acc)
+{
+    int32_t c = 0, j;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (k->c_out >= 4) { /* sets every accumulator */
+        const int32_t *end = gf + 2 * (k->c_out & ~3);
+        const int32_t n4 = k->c_out >> 2;
+        int32_t a00 = 0, a01 = 0, a02 = 0, a03 = 0, a10 = 0, a11 = 0, a12 = 0, a13 = 0;
+        int32_t g0, g1, t;
+        uint32_t wv;
+        /* One output channel: its two products, its 4 weights in one word, 4 SXTB, 8 MLA. */
+#define TB_PWBI_STEP4                                                                        \
+        "ldr %[g0], [%[gp]], #4\n\t"                                                         \
+        "ldr %[g1], [%[gp]], #4\n\t"                                                         \
+        "ldr %[wv], [%[wp]]\n\t"                                                             \
+        "ldr %[t], %[s]\n\t"                                                                 \
+        "add %[wp], %[wp], %[t]\n\t"                                                         \
+        "sxtb %[t], %[wv]\n\t"                                                               \
+        "mla %[a00], %[g0], %[t], %[a00]\n\t"                                                \
+        "mla %[a10], %[g1], %[t], %[a10]\n\t"                                                \
+        "sxtb %[t], %[wv], ror #8\n\t"                                                       \
+        "mla %[a01], %[g0], %[t], %[a01]\n\t"                                                \
+        "mla %[a11], %[g1], %[t], %[a11]\n\t"                                                \
+        "sxtb %[t], %[wv], ror #16\n\t"                                                      \
+        "mla %[a02], %[g0], %[t], %[a02]\n\t"                                                \
+        "mla %[a12], %[g1], %[t], %[a12]\n\t"                                                \
+        "asr %[t], %[wv], #24\n\t"                                                           \
+        "mla %[a03], %[g0], %[t], %[a03]\n\t"                                                \
+        "mla %[a13], %[g1], %[t], %[a13]\n\t"
+        /* 4 output channels if c_out / 4 is odd, then 8 per loop step */
+        __asm volatile(
+            "ldr %[t], %[n4]\n\t"
+            "tst %[t], #1\n\t"
+            "beq 2f\n\t"
+            TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4
+            "ldr %[t], %[end]\n\t"
+            "cmp %[gp], %[t]\n\t"
+            "beq 3f\n\t"
+            "2:\n\t"
+            TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4
+            TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4 TB_PWBI_STEP4
+            "ldr %[t], %[end]\n\t"
+            "cmp %[gp], %[t]\n\t"
+            "bne 2b\n\t"
+            "3:\n\t"
+            : [a00] "+r"(a00), [a01] "+r"(a01), [a02] "+r"(a02), [a03] "+r"(a03), [a10] "+r"(a10),
+              [a11] "+r"(a11), [a12] "+r"(a12), [a13] "+r"(a13), [gp] "+r"(gf), [wp] "+r"(w),
+              [g0] "=&r"(g0), [g1] "=&r"(g1), [wv] "=&r"(wv), [t] "=&r"(t)
+            : [s] "m"(stride), [end] "m"(end), [n4] "m"(n4)
+            : "cc", "memory");
+#undef TB_PWBI_STEP4
+        acc[0] = a00;
+        acc[1] = a01;
+        acc[2] = a02;
+        acc[3] = a03;
+        acc[4] = a10;
+        acc[5] = a11;
+        acc[6] = a12;
+        acc[7] = a13;
+        c = k->c_out & ~3;
+    } else
+#endif
+    {
+        for (j = 0; j < 8; j++) {
+            acc[j] = 0;
+        }
+    }
+    for (; c < k->c_out; c++, gf += 2, w += stride) {
+        for (j = 0; j < 4; j++) {
+            acc[j] += (int64_t)gf[0] * w[j];
+            acc[4 + j] += (int64_t)gf[1] * w[j];
+        }
+    }
+}
+
+/* Outputs [first, end) of grad_in were written at shift m: rewrite them at shift m2 > m. A tie
+ * is computed again with the block of (up to) 4 input channels of its part that holds it, by
+ * tb_pwbi_sparse (the room may hold the products of the positions being settled), once for
+ * the ties of the block: those of a raise are many (about half of the outputs for m2 = m + 1). */
 static void tb_pwbi_reshift(const tb_pwbi_t *k, int32_t first, int32_t end, int32_t m, int32_t m2)
 {
-    int32_t i, exact;
+    int32_t i, exact, pos = first / k->c_in, ci = first % k->c_in, block = -1; /* acc's block */
+    int64_t acc[4];
     for (i = first; i < end; i++) {
         const int8_t v = tb_fast_shift_on(k->grad_in[i], m, m2, &exact);
-        k->grad_in[i] = exact ? v : (int8_t)tb_nn_round_shift(tb_pwbi_exact(k, i / k->c_in, i % k->c_in), m2);
+        if (exact) {
+            k->grad_in[i] = v;
+        } else {
+            const int32_t frozen = ci >= k->k_train, p0 = frozen ? k->k_train : 0;
+            const int32_t len = frozen ? k->c_in - k->k_train : k->k_train, cb = p0 + ((ci - p0) & ~3);
+            if (cb != block) {
+                tb_pwbi_sparse(k, pos, (frozen ? k->w_frozen : k->w_train) + (cb - p0), len,
+                               p0 + len - cb < 4 ? p0 + len - cb : 4, NULL, acc);
+                block = cb;
+            }
+            k->grad_in[i] = (int8_t)tb_nn_round_shift(acc[ci - cb], m2);
+        }
+        if (++ci == k->c_in) {
+            ci = 0;
+            pos++;
+            block = -1;
+        }
     }
 }
 
@@ -385,15 +490,25 @@ static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, in
 {
     const int32_t m = k->shift.n;
     int32_t m2 = m, q, j;
-    if (write && np == 2 && nb == 2 && tb_fast_shift_fits(&k->shift, acc[0]) &&
-        tb_fast_shift_fits(&k->shift, acc[1]) && tb_fast_shift_fits(&k->shift, acc[4]) &&
-        tb_fast_shift_fits(&k->shift, acc[5])) { /* the common case, straight */
-        int8_t *out = k->grad_in + pos * k->c_in + ci;
-        out[0] = tb_fast_shift_apply(&k->shift, acc[0]);
-        out[1] = tb_fast_shift_apply(&k->shift, acc[1]);
-        out[k->c_in] = tb_fast_shift_apply(&k->shift, acc[4]);
-        out[k->c_in + 1] = tb_fast_shift_apply(&k->shift, acc[5]);
-        return;
+    if (write && m < 32) { /* the common case, straight if all fit */
+        /* Each output as round_shift from the two words, written; it fits the shift exactly when
+         * it lies in [-127, 127] (tb_fast_shift_set's bounds): else the outputs are written again
+         * below, after the shift grows. */
+        const uint32_t r = (uint32_t)k->shift.round;
+        uint32_t bad = 0;
+        for (q = 0; q < np; q++) {
+            int8_t *out = k->grad_in + (pos + q) * k->c_in + ci;
+            for (j = 0; j < nb; j++) {
+                const uint64_t t = (uint64_t)acc[4 * q + j] + r;
+                const uint32_t lo = (uint32_t)t, hi = (uint32_t)(t >> 32);
+                const int32_t v = (int32_t)((lo >> m) | (hi << 1 << (31 - m)));
+                bad |= ((uint32_t)(v + 127) > 254u) | ((int32_t)hi >> m != v >> 31);
+                out[j] = (int8_t)v;
+            }
+        }
+        if (!bad) {
+            return;
+        }
     }
     for (q = 0; q < np; q++) {
         for (j = 0; j < nb; j++) {
@@ -421,25 +536,31 @@ static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, in
 }
 
 /* Positions pos .. pos + np - 1 (np = 1 or 2; gf: their products, interleaved for two, or NULL
- * for one position computed from the gradient) over both weight parts. */
-static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, int32_t pos, int32_t np,
-                              int32_t write)
+ * for one position computed from the gradient, nz: its windows of non-zero masked gradients
+ * or NULL) over both weight parts. */
+static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, const uint32_t *nz, int32_t pos,
+                              int32_t np, int32_t write)
 {
     const int32_t block = np == 2 ? 2 : 4;
-    int32_t part, ci;
+    int32_t part, ci, nb;
     for (part = 0; part < 2; part++) {
         const int8_t *w = part == 0 ? k->w_train : k->w_frozen;
         const int32_t len = part == 0 ? k->k_train : k->c_in - k->k_train;
         const int32_t ci0 = part == 0 ? 0 : k->k_train;
-        for (ci = 0; ci < len; ci += block) {
-            const int32_t nb = len - ci < block ? len - ci : block;
+        for (ci = 0; ci < len; ci += nb) {
             int64_t acc[8];
-            if (np == 2) {
-                tb_pwbi_pair(k, gf, w + ci, len, nb, acc);
-            } else if (gf != NULL) {
-                tb_pwbi_single(k, gf, w + ci, len, nb, acc);
+            if (np == 2 && k->narrow && len - ci >= 4) { /* int32 sums: 4 input channels */
+                nb = 4;
+                tb_pwbi_pair4(k, gf, w + ci, len, acc);
             } else {
-                tb_pwbi_sparse(k, pos, w + ci, len, nb, acc);
+                nb = len - ci < block ? len - ci : block;
+                if (np == 2) {
+                    tb_pwbi_pair(k, gf, w + ci, len, nb, acc);
+                } else if (gf != NULL) {
+                    tb_pwbi_single(k, gf, w + ci, len, nb, acc);
+                } else {
+                    tb_pwbi_sparse(k, pos, w + ci, len, nb, nz, acc);
+                }
             }
             tb_pwbi_settle(k, pos, np, ci0 + ci, nb, acc, write);
         }
@@ -487,21 +608,57 @@ static int32_t *tb_pwbi_room(const tb_pwbi_t *k, int32_t np, int32_t limit)
     return (int32_t *)(((uintptr_t)k->grad_in + 3u) & ~(uintptr_t)3u);
 }
 
-/* Fill the room with the products of positions pa and (np = 2) pb, interleaved. */
-static void tb_pwbi_fill(const tb_pwbi_t *k, int32_t *gf, int32_t pa, int32_t pb, int32_t np)
+/* Fill the room with the products of positions pa and (np = 2) pb, interleaved; a pair is
+ * narrow (int32 sums, tb_pwbi_pair4) when each position's sum of |products| is below 2^24
+ * (summed in uint32: exact below 1024 output channels, |product| <= 2^22). */
+static void tb_pwbi_fill(tb_pwbi_t *k, int32_t *gf, int32_t pa, int32_t pb, int32_t np)
 {
+    uint32_t sa = 0, sb = 0;
     int32_t c;
-    for (c = 0; c < k->c_out; c++) {
-        gf[np * c] = tb_pwbi_gf(k, pa * k->c_out + c, c);
-        if (np == 2) {
-            gf[2 * c + 1] = tb_pwbi_gf(k, pb * k->c_out + c, c);
+    if (np == 1) {
+        for (c = 0; c < k->c_out; c++) {
+            gf[c] = tb_pwbi_gf(k, pa * k->c_out + c, c);
         }
+        return;
     }
+    for (c = 0; c < k->c_out; c++) {
+        const int32_t a = tb_pwbi_gf(k, pa * k->c_out + c, c), b = tb_pwbi_gf(k, pb * k->c_out + c, c);
+        gf[2 * c] = a;
+        gf[2 * c + 1] = b;
+        sa += (uint32_t)(a < 0 ? -a : a);
+        sb += (uint32_t)(b < 0 ? -b : b);
+    }
+    k->narrow = k->c_out < 1024 && sa < (1u << 24) && sb < (1u << 24);
+}
+
+/* The windows of 32 mask bits of position pos with the bits of zero gradients cleared, kept
+ * in the room below limit if it holds them (3 bytes spare, as tb_pwbi_room), else NULL: read
+ * once per position, not once per block of input channels, and the loops over the bits no
+ * longer meet zero gradients. */
+static const uint32_t *tb_pwbi_nonzero(const tb_pwbi_t *k, int32_t pos, int32_t limit)
+{
+    const int8_t *g = k->grad + pos * k->c_out;
+    uint32_t *nz;
+    int32_t c0, j;
+    if (4 * ((k->c_out + 31) >> 5) + 3 > limit) {
+        return NULL;
+    }
+    nz = (uint32_t *)(((uintptr_t)k->grad_in + 3u) & ~(uintptr_t)3u);
+    for (c0 = 0; c0 < k->c_out; c0 += 32) {
+        const int32_t n = k->c_out - c0 < 32 ? k->c_out - c0 : 32;
+        uint32_t v = 0;
+        for (j = n - 1; j >= 0; j--) {
+            v = (v << 1) | (uint32_t)(g[c0 + j] != 0);
+        }
+        nz[c0 >> 5] = v & tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
+    }
+    return nz;
 }
 
 /* Positions pa and (np = 2) pb, their products kept in the room below `limit` if it holds
- * them (both together, else one at a time, else none: formed in the loop). Written (write = 1)
- * only for adjacent positions pb = pa + 1. */
+ * them (both together, else one at a time, else none: formed in the loop, over the non-zero
+ * masked gradients in the room if it holds their bits). Written (write = 1) only for adjacent
+ * positions pb = pa + 1. */
 static void tb_pwbi_step(tb_pwbi_t *k, int32_t pa, int32_t pb, int32_t np, int32_t limit,
                          int32_t write)
 {
@@ -511,10 +668,11 @@ static void tb_pwbi_step(tb_pwbi_t *k, int32_t pa, int32_t pb, int32_t np, int32
         tb_pwbi_step(k, pa, pa, 1, limit, write);
         return;
     }
+    k->narrow = 0;
     if (gf != NULL) {
         tb_pwbi_fill(k, gf, pa, pb, np);
     }
-    tb_pwbi_positions(k, gf, pa, np, write);
+    tb_pwbi_positions(k, gf, gf == NULL ? tb_pwbi_nonzero(k, pa, limit) : NULL, pa, np, write);
 }
 
 int32_t tb_pointwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint8_t *mask,
