@@ -304,7 +304,9 @@ def pointwise_fwd_cases(rng) -> list[list]:
         (3, 1, 4, 0, 40, -128, 127, True), (1, 3, 8, 8, 8, 127, -128, True), (2, 1, 12, 0, 24, 0, 0, False),
         (5, 1, 20, 20, 16, -7, 3, True), (1, 1, 240, 240, 8, 127, 127, False), (3, 3, 48, 0, 32, -128, -128, True),
         # and two weight parts, each entering the loop at its own step
-        (3, 1, 24, 8, 16, 5, -9, False), (1, 3, 8, 4, 24, -128, 127, True), (2, 2, 60, 44, 8, 0, 1, True)]
+        (3, 1, 24, 8, 16, 5, -9, False), (1, 3, 8, 4, 24, -128, 127, True), (2, 2, 60, 44, 8, 0, 1, True),
+        # one part of a multiple of 16 channels without a mask over several pairs (no TBB into the dot)
+        (1, 7, 32, 0, 16, 3, -2, False)]
     for h, w, c_in, k_train, c_out, xz, yz, with_mask in shapes:
         n_out = h * w * c_out
         wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)

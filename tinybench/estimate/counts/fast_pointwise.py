@@ -7,7 +7,8 @@ Usual path, weight parts of multiples of 4 channels, at most ``MAX_CIN`` in all 
 call (the whole loop nest in assembly) and per pair its set-up (one weight part or two) and widening
 (both parts at once: 8 channels per step, then at most a step of 4), per tile (a pair of output
 channels) its dot per part (the loop of 4 steps below: passes and steps shared) with its
-requantization and stores, masked its bits and every 4 tiles the mask bytes.
+requantization and stores (one part of a multiple of 16 channels: no TBB into the dot), masked its bits
+and every 4 tiles the mask bytes.
 
 Usual path otherwise: pairs of positions, both widened per weight part (an assembly loop of 8 channels, a
 step of 4, the rest one by one; a wide part only its first ``MAX_CIN`` channels), then per pair of output channels a
@@ -36,7 +37,9 @@ ASM_FEATURES = ("asm_calls", "asm_calls_masked", "asm_calls_two_parts", "asm_pai
                 "asm_pairs_two_parts",
                 # the pair's widening: its loop of 8 channels (entered, steps), a step of 4
                 "asm_widen_loops", "asm_widen8", "asm_widen4",
-                "asm_tiles", "asm_tiles_masked", "asm_tiles_two_parts", "asm_mask_bytes")
+                "asm_tiles", "asm_tiles_masked", "asm_tiles_two_parts",
+                # one part of a multiple of 16 channels: its copy's dot starts without the TBB
+                "asm_tiles16", "asm_mask_bytes")
 
 USUAL_FEATURES = (
     "check_channels", *ASM_FEATURES, "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
@@ -82,7 +85,8 @@ def _asm(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
     two = not one_part
     counts = dict(zip(ASM_FEATURES, [1, has_mask, two, pairs, has_mask * pairs, two * pairs, pairs * (c_in >= 8),
                                      pairs * (c_in // 8), pairs * (c_in % 8 // 4), tiles, has_mask * tiles,
-                                     two * tiles, has_mask * tiles // 4]))
+                                     two * tiles, (not two and c_in % 16 == 0) * tiles,
+                                     has_mask * tiles // 4]))
     counts.update(passes=tiles * sum(-(-n // 16) for n in parts), steps=tiles * (c_in // 4))
     return [counts.get(f, 0) for f in USUAL_FEATURES[1:]]
 

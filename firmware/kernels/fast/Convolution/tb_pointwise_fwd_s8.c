@@ -488,17 +488,19 @@ typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb
     "str %[x1e], [sp, #120]\n\t" \
     "str %[x1o], [sp, #124]\n\t"
 
-/* The dot's loop of 4 steps entered by TBB (index in t) at the step that leaves a multiple of
- * 4 steps; it ends where xb reaches the word at [sp + end] */
-#define TB_PW_DOT(end)                                                                     \
-    "tbb [pc, %[t]]\n\t"                                                                  \
-    "3:\n\t"                                                                              \
-    ".byte (10f - 3b) / 2, (11f - 3b) / 2, (12f - 3b) / 2, (13f - 3b) / 2\n\t"            \
+/* The dot's loop of 4 steps; it ends where xb reaches the word at [sp + end] */
+#define TB_PW_DOT_LOOP(end)                                                                \
     "10:\n\t" TB_PW_STEP("")                                                              \
     "11:\n\t" TB_PW_STEP("")                                                              \
     "12:\n\t" TB_PW_STEP("")                                                              \
     "13:\n\t" TB_PW_STEP("ldr %[t], [sp, #" end "]\n\tcmp %[xb], %[t]\n\t")             \
     "bne 10b\n\t"
+/* entered by TBB (index in t) at the step that leaves a multiple of 4 steps */
+#define TB_PW_DOT(end)                                                                     \
+    "tbb [pc, %[t]]\n\t"                                                                  \
+    "3:\n\t"                                                                              \
+    ".byte (10f - 3b) / 2, (11f - 3b) / 2, (12f - 3b) / 2, (13f - 3b) / 2\n\t"            \
+    TB_PW_DOT_LOOP(end)
 
 #define TB_PW_CLEAR                                                                        \
     "mov %[a00], #0\n\t"                                                                  \
@@ -513,6 +515,13 @@ typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb
     "ldr %[t], [sp, #8]\n\t"                                                              \
     TB_PW_CLEAR TB_PW_DOT("4")                                                             \
     "add %[w], %[w], %[s]\n\t" /* the next pair's first row */                            \
+    TB_PW_REQUANT
+/* one part of a multiple of 16 channels: the loop entered at its first step, no TBB */
+#define TB_PW_TILE_START16                                                                 \
+    "1:\n\t"                                                                              \
+    "ldr %[xb], [sp]\n\t"                                                                 \
+    TB_PW_CLEAR TB_PW_DOT_LOOP("4")                                                        \
+    "add %[w], %[w], %[s]\n\t"                                                            \
     TB_PW_REQUANT
 
 /* two parts: each part's rows, channels and TBB index from the frame, its next rows back */
@@ -731,8 +740,9 @@ typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb
         [w1] "=&r"(w1), [t] "+r"(t), [s] "=&r"(sr)
 
 /* Every pair of positions of a call whose weight parts (k_train and c_in - k_train channels, `parts`
- * of them nonempty: a constant) are multiples of 4 channels, c_in at most TB_PW_MAX_CIN: widened
- * (tb_pw_widen, part by part), then every channel pair in assembly (`masked` a constant). */
+ * of them nonempty: a constant, 16 for one part of a multiple of 16 channels, whose dot starts at
+ * its loop's first step without the TBB) are multiples of 4 channels, c_in at most TB_PW_MAX_CIN:
+ * widened (tb_pw_widen, part by part), then every channel pair in assembly (`masked` a constant). */
 static inline __attribute__((always_inline)) void
 tb_pw_asm_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
                const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
@@ -778,31 +788,28 @@ tb_pw_asm_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const 
     st.wa = w_train;
     st.wb = w_frozen;
     t = (uint32_t)(uintptr_t)&st;
-    if (parts == 1 && masked) {
-        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS TB_PW_TILE_START TB_PW_TILE_MASK
-                       TB_PW_TILE_END TB_PW_MASK_BYTES TB_PW_PAIR_END(TB_PW_PAIR_MASK) TB_PW_FRAME_OUT
-                       : TB_PW_CH_OPERANDS
-                       :
-                       : "cc", "memory");
+#define TB_PW_NEST(rows, start)                                                                 \
+    __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START rows start TB_PW_TILE_END TB_PW_PAIR_END("") \
+                   TB_PW_FRAME_OUT : TB_PW_CH_OPERANDS : : "cc", "memory")
+#define TB_PW_NEST_MASKED(rows, start)                                                          \
+    __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START rows start TB_PW_TILE_MASK TB_PW_TILE_END    \
+                   TB_PW_MASK_BYTES TB_PW_PAIR_END(TB_PW_PAIR_MASK) TB_PW_FRAME_OUT              \
+                   : TB_PW_CH_OPERANDS : : "cc", "memory")
+    if (parts == 16 && masked) {
+        TB_PW_NEST_MASKED(TB_PW_PAIR_ROWS, TB_PW_TILE_START16);
+    } else if (parts == 16) {
+        TB_PW_NEST(TB_PW_PAIR_ROWS, TB_PW_TILE_START16);
+    } else if (parts == 1 && masked) {
+        TB_PW_NEST_MASKED(TB_PW_PAIR_ROWS, TB_PW_TILE_START);
     } else if (parts == 1) {
-        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS TB_PW_TILE_START TB_PW_TILE_END
-                       TB_PW_PAIR_END("") TB_PW_FRAME_OUT
-                       : TB_PW_CH_OPERANDS
-                       :
-                       : "cc", "memory");
+        TB_PW_NEST(TB_PW_PAIR_ROWS, TB_PW_TILE_START);
     } else if (masked) {
-        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS2 TB_PW_TILE_START2 TB_PW_TILE_MASK
-                       TB_PW_TILE_END TB_PW_MASK_BYTES TB_PW_PAIR_END(TB_PW_PAIR_MASK) TB_PW_FRAME_OUT
-                       : TB_PW_CH_OPERANDS
-                       :
-                       : "cc", "memory");
+        TB_PW_NEST_MASKED(TB_PW_PAIR_ROWS2, TB_PW_TILE_START2);
     } else {
-        __asm volatile(TB_PW_FRAME_IN TB_PW_PAIR_START TB_PW_PAIR_ROWS2 TB_PW_TILE_START2 TB_PW_TILE_END
-                       TB_PW_PAIR_END("") TB_PW_FRAME_OUT
-                       : TB_PW_CH_OPERANDS
-                       :
-                       : "cc", "memory");
+        TB_PW_NEST(TB_PW_PAIR_ROWS2, TB_PW_TILE_START2);
     }
+#undef TB_PW_NEST
+#undef TB_PW_NEST_MASKED
 }
 
 /* The assembly path: both weight parts multiples of 4 channels, c_in at most TB_PW_MAX_CIN. */
@@ -814,7 +821,11 @@ static void tb_pw_asm(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero,
     tb_pw_asm_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask, \
                    parts, masked)
     const int one_part = k_train == 0 || k_train == c_in;
-    if (one_part && mask != NULL) {
+    if (one_part && c_in % 16 == 0 && mask != NULL) {
+        TB_PW_ASM(16, 1);
+    } else if (one_part && c_in % 16 == 0) {
+        TB_PW_ASM(16, 0);
+    } else if (one_part && mask != NULL) {
         TB_PW_ASM(1, 1);
     } else if (one_part) {
         TB_PW_ASM(1, 0);
