@@ -23,7 +23,7 @@
 typedef struct {
     const int8_t *x;
     int32_t h_in, w_in, c, kernel, stride, pad, h_out, w_out;
-    int32_t x_zero, y_zero; /* y_zero: the groups' y_zero + 128 */
+    int32_t x_zero, kq; /* 1 + 2 (y_zero + 128): tb_dwf_store4's k */
     uint32_t zp;          /* the halfword pair of -x_zero */
     int32_t ox_lo, ox_hi; /* the output columns whose taps all lie inside along x */
     int8_t *y;
@@ -116,48 +116,59 @@ static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, 
     __asm volatile(rows TB_DWF_OUTPUTS(xp, wp)                                              \
                    : [c] "r"(c), [skip] "r"(row - kernel * c), [zp] "r"(zp)                   \
                    : "memory")
-/* The nx taps of one row. */
+/* The taps of one row. */
 #define TB_DWF_ASM_ROW(taps)                                                                  \
     __asm volatile(taps TB_DWF_OUTPUTS(xr, wr) : [c] "r"(c), [zp] "r"(zp) : "memory")
+/* The ny rows (at least one) of nx taps: a loop in assembly over the rows, each its taps
+ * straight, then the steps to the next row (xs, ws: what the taps leave of the input row and
+ * of the filter row) and the count of rows left, in memory, as every register is taken. */
+#define TB_DWF_ASM_ROWS(taps)                                                                 \
+    __asm volatile("1:\n\t" taps                                                              \
+                   "ldr %[t], %[xs]\n\t"                                                      \
+                   "ldr %[u], %[ws]\n\t"                                                      \
+                   "add %[xr], %[xr], %[t]\n\t"                                               \
+                   "add %[wr], %[wr], %[u]\n\t"                                               \
+                   "ldr %[t], %[n]\n\t"                                                       \
+                   "subs %[t], %[t], #1\n\t"                                                  \
+                   "str %[t], %[n]\n\t"                                                       \
+                   "bne 1b\n\t"                                                               \
+                   TB_DWF_OUTPUTS(xp, wp), [n] "+m"(ny)                                       \
+                   : [c] "r"(c), [zp] "r"(zp), [xs] "m"(xs), [ws] "m"(ws)                     \
+                   : "cc", "memory")
 #endif
 
-/* tb_dwf_taps4 (nx in 1 .. 7), each row's nx taps in assembly on DSP cores. */
-static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_span4(const int8_t *xp, const uint32_t *wp, int32_t ny,
+/* tb_dwf_taps4 (nx in 1 .. 7), on DSP cores in assembly, a loop over the rows per nx. Out of
+ * line: inlined, gcc finds no registers for the loop. */
+static __attribute__((noinline)) tb_fast_acc4_t tb_dwf_span4(const int8_t *xp, const uint32_t *wp, int32_t ny,
                                                  int32_t nx, int32_t row, int32_t c, int32_t kernel,
                                                  uint32_t zp)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     tb_fast_acc4_t acc = {0, 0, 0, 0};
-    const int8_t *xr;
-    const uint32_t *wr;
+    const int32_t xs = row - nx * c, ws = (kernel - nx) * 4;
     uint32_t v, w, t, u;
-    int32_t a;
-    for (a = 0; a < ny; a++, xp += row, wp += kernel) {
-        xr = xp;
-        wr = wp;
-        switch (nx) {
-        case 7:
-            TB_DWF_ASM_ROW(TB_DWF_TAPS7);
-            break;
-        case 6:
-            TB_DWF_ASM_ROW(TB_DWF_TAPS6);
-            break;
-        case 5:
-            TB_DWF_ASM_ROW(TB_DWF_TAPS5);
-            break;
-        case 4:
-            TB_DWF_ASM_ROW(TB_DWF_TAPS4);
-            break;
-        case 3:
-            TB_DWF_ASM_ROW(TB_DWF_TAPS3);
-            break;
-        case 2:
-            TB_DWF_ASM_ROW(TB_DWF_TAPS2);
-            break;
-        default:
-            TB_DWF_ASM_ROW(TB_DWF_TAP);
-            break;
-        }
+    switch (nx) {
+    case 7:
+        TB_DWF_ASM_ROWS(TB_DWF_TAPS7);
+        break;
+    case 6:
+        TB_DWF_ASM_ROWS(TB_DWF_TAPS6);
+        break;
+    case 5:
+        TB_DWF_ASM_ROWS(TB_DWF_TAPS5);
+        break;
+    case 4:
+        TB_DWF_ASM_ROWS(TB_DWF_TAPS4);
+        break;
+    case 3:
+        TB_DWF_ASM_ROWS(TB_DWF_TAPS3);
+        break;
+    case 2:
+        TB_DWF_ASM_ROWS(TB_DWF_TAPS2);
+        break;
+    default:
+        TB_DWF_ASM_ROWS(TB_DWF_TAP);
+        break;
     }
     return acc;
 #else
@@ -167,7 +178,8 @@ static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_span4(const int8_t *xp, const uint32_
 
 /* The sums of channels ch .. ch + 3 over ny rows of a window with every tap column inside (xp,
  * wp: its first tap; kernel: a constant at each call site): for ny = kernel (every tap
- * inside) the taps straight, in assembly for 3, 5 and 7 on DSP cores; else tb_dwf_span4. */
+ * inside) the taps straight, in assembly for 3, 5 and 7 on DSP cores, for fewer rows each row
+ * straight; other kernels tb_dwf_span4. */
 static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_rows4(const int8_t *xp, const uint32_t *wp, int32_t ny,
                                                  int32_t row, int32_t c, int32_t kernel, uint32_t zp)
 {
@@ -189,6 +201,22 @@ static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_rows4(const int8_t *xp, const uint32_
                    TB_DWF_ROW(TB_DWF_TAPS7));
         return acc;
     }
+    if (kernel == 3 || kernel == 5 || kernel == 7) { /* the rows inside, each straight */
+        const int8_t *xr;
+        const uint32_t *wr;
+        for (; ny > 0; ny--, xp += row, wp += kernel) {
+            xr = xp;
+            wr = wp;
+            if (kernel == 3) {
+                TB_DWF_ASM_ROW(TB_DWF_TAPS3);
+            } else if (kernel == 5) {
+                TB_DWF_ASM_ROW(TB_DWF_TAPS5);
+            } else {
+                TB_DWF_ASM_ROW(TB_DWF_TAPS7);
+            }
+        }
+        return acc;
+    }
 #endif
     return tb_dwf_span4(xp, wp, ny, kernel, row, c, kernel, zp);
 }
@@ -206,41 +234,82 @@ static inline int32_t tb_dwf_taps1(const int8_t *xp, const int8_t *f, int32_t ny
     return acc;
 }
 
-/* The requantization of a channel of a group (shift s above 32, as in tb_fast_requant): the
- * 32-bit form with t = s - 32 and round = 2^(t-1), the four words side by side. */
+/* The requantization of a channel of a group (shift s above 32): bias, multiplier and
+ * s - 33. With h = (sat(acc + bias) * m) >> 32 (the high word, exact as in tb_fast_requant),
+ * the output plus 128 is ((h >> (s - 33)) + k) >> 1 with k = 1 + 2 (y_zero + 128): the floors
+ * nest, and (y_zero + 128) * 2^(s-32) added before the shift by s - 32 is y_zero + 128 after
+ * it (the form of tb_pointwise_fwd_s8). The last shift is folded into USAT and into the
+ * comparison that gives the mask bit. */
 typedef struct {
-    int32_t bias, mult, round, t;
+    int32_t bias, mult, tm1;
 } tb_dwf_q_t;
 
-/* tb_fast_requant plus 128 for a channel of a group (yz = y_zero + 128), so that the output
- * fits int8 exactly when the result lies in [0, 255]: high + round is the high word of
- * p + round * 2^32 (one SMLAL). */
-static inline int32_t tb_dwf_requant(const tb_dwf_q_t *q, int32_t acc, int32_t yz)
-{
-    const int64_t p = (int64_t)tb_dsp_qadd(acc, q->bias) * q->mult + ((int64_t)q->round << 32);
-    return ((int32_t)(p >> 32) >> q->t) + yz;
-}
-
 /* Outputs i .. i + 3 (channels ch .. ch + 3 of one position) from their sums: clamped to
- * [0, 255] after the +128 of tb_dwf_requant (USAT), packed into one word whose top bits flip
- * back to int8, and 4 mask bits (the last ones in the next mask byte when i % 8 > 4). */
-static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, const tb_dwf_q_t *q, int32_t yz,
+ * [0, 255] plus 128 (USAT), packed into one word whose top bits flip back to int8, and 4 mask
+ * bits (the last ones in the next mask byte when i % 8 > 4). On DSP cores the 4
+ * requantizations are one assembly block, with the mask bits when a mask is given. */
+static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, const tb_dwf_q_t *q, int32_t k,
                                         tb_fast_acc4_t acc)
 {
-    const int32_t v0 = tb_dwf_requant(&q[0], acc.a0, yz), v1 = tb_dwf_requant(&q[1], acc.a1, yz);
-    const int32_t v2 = tb_dwf_requant(&q[2], acc.a2, yz), v3 = tb_dwf_requant(&q[3], acc.a3, yz);
-    const int32_t u0 = tb_dsp_usat8(v0), u1 = tb_dsp_usat8(v1);
-    const int32_t u2 = tb_dsp_usat8(v2), u3 = tb_dsp_usat8(v3);
-    const uint32_t word = ((uint32_t)u0 | ((uint32_t)u1 << 8) | ((uint32_t)u2 << 16) | ((uint32_t)u3 << 24)) ^
-                          0x80808080u;
+    uint32_t word, bits = 0;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    int32_t b, m, t, u;
+/* Channel j's output plus 128 in u, its accumulator a left as the value before the clamp
+ * (times 2), then or-ed into the word (j > 0). */
+#define TB_DWF_Q(a, j)                                                                        \
+    "ldr %[b], [%[q], #" #j "*12]\n\t"                                                         \
+    "ldr %[m], [%[q], #" #j "*12+4]\n\t"                                                       \
+    "ldr %[t], [%[q], #" #j "*12+8]\n\t"                                                       \
+    "qadd %[" #a "], %[" #a "], %[b]\n\t"                                                      \
+    "smmul %[" #a "], %[" #a "], %[m]\n\t"                                                     \
+    "asr %[" #a "], %[" #a "], %[t]\n\t"                                                       \
+    "add %[" #a "], %[" #a "], %[k]\n\t"                                                       \
+    "usat %[u], #8, %[" #a "], asr #1\n\t"
+#define TB_DWF_BIT(a, j)                                                                      \
+    "cmp %[u], %[" #a "], asr #1\n\t"                                                          \
+    "it eq\n\t"                                                                               \
+    "orreq %[bits], %[bits], #1<<" #j "\n\t"
+#define TB_DWF_OR(j) "orr %[w], %[w], %[u], lsl #8*" #j "\n\t"
+#define TB_DWF_QOUT                                                                           \
+    : [a0] "+r"(acc.a0), [a1] "+r"(acc.a1), [a2] "+r"(acc.a2), [a3] "+r"(acc.a3), [w] "=&r"(word), \
+      [bits] "+r"(bits), [b] "=&r"(b), [m] "=&r"(m), [t] "=&r"(t), [u] "=&r"(u)                 \
+    : [q] "r"(q), [k] "r"(k)
+    if (mask != NULL) {
+        __asm(TB_DWF_Q(a0, 0) TB_DWF_BIT(a0, 0) "mov %[w], %[u]\n\t"
+              TB_DWF_Q(a1, 1) TB_DWF_BIT(a1, 1) TB_DWF_OR(1)
+              TB_DWF_Q(a2, 2) TB_DWF_BIT(a2, 2) TB_DWF_OR(2)
+              TB_DWF_Q(a3, 3) TB_DWF_BIT(a3, 3) TB_DWF_OR(3)
+              TB_DWF_QOUT : "cc");
+    } else {
+        __asm(TB_DWF_Q(a0, 0) "mov %[w], %[u]\n\t"
+              TB_DWF_Q(a1, 1) TB_DWF_OR(1)
+              TB_DWF_Q(a2, 2) TB_DWF_OR(2)
+              TB_DWF_Q(a3, 3) TB_DWF_OR(3)
+              TB_DWF_QOUT);
+    }
+#undef TB_DWF_Q
+#undef TB_DWF_BIT
+#undef TB_DWF_OR
+#undef TB_DWF_QOUT
+#else
+    const int32_t a[4] = {acc.a0, acc.a1, acc.a2, acc.a3};
+    int32_t j;
+    word = 0;
+    for (j = 0; j < 4; j++) {
+        const int32_t v = ((int32_t)(((int64_t)tb_dsp_qadd(a[j], q[j].bias) * q[j].mult) >> 32) >> q[j].tm1) + k;
+        const int32_t u = tb_dsp_usat8(v >> 1);
+        word |= (uint32_t)u << (8 * j);
+        bits |= (uint32_t)(u == (v >> 1)) << j;
+    }
+#endif
+    word ^= 0x80808080u;
     __builtin_memcpy(y + i, &word, 4);
     if (mask != NULL) {
-        const uint32_t bits = ((uint32_t)(u0 == v0) | ((uint32_t)(u1 == v1) << 1) |
-                               ((uint32_t)(u2 == v2) << 2) | ((uint32_t)(u3 == v3) << 3)) << (i & 7);
-        uint8_t *m = mask + (i >> 3);
-        m[0] = (uint8_t)(m[0] | bits);
+        uint8_t *mb = mask + (i >> 3);
+        bits <<= i & 7;
+        mb[0] = (uint8_t)(mb[0] | bits);
         if ((i & 7) > 4) { /* bit i + 3 is in the next byte, which exists */
-            m[1] = (uint8_t)(m[1] | (bits >> 8));
+            mb[1] = (uint8_t)(mb[1] | (bits >> 8));
         }
     }
 }
@@ -253,7 +322,7 @@ static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_
     const int32_t c = k->c, kernel = k->kernel, row = k->w_in * c, stride = k->stride, w_in = k->w_in;
     const int32_t ny = ky1 - ky0;
     const uint32_t zp = k->zp;
-    const int32_t yz = k->y_zero;
+    const int32_t kq = k->kq;
     const int8_t *xr = k->x + ((oy * stride - k->pad + ky0) * w_in - k->pad) * c + ch;
     const uint32_t *wr = pack + ky0 * kernel;
     int8_t *y = k->y;
@@ -263,7 +332,7 @@ static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_
     for (ox = ox0; ox < ox1; ox++, i += c) {
         int32_t kx0, kx1;
         tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
-        tb_dwf_store4(y, mask, i, q, yz,
+        tb_dwf_store4(y, mask, i, q, kq,
                       tb_dwf_span4(xr + (ox * stride + kx0) * c, wr + kx0, ny, kx1 - kx0, row, c, kernel, zp));
     }
 }
@@ -280,13 +349,13 @@ static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pa
     const int8_t *xp = k->x + (iy * k->w_in + k->ox_lo * k->stride - k->pad) * c + ch;
     const uint32_t *wp = pack + ky0 * kernel;
     const uint32_t zp = k->zp;
-    const int32_t yz = k->y_zero;
+    const int32_t kq = k->kq;
     int8_t *y = k->y;
     uint8_t *mask = k->mask;
     int32_t i = (oy * k->w_out + k->ox_lo) * c + ch;
     const int32_t end = (oy * k->w_out + k->ox_hi) * c + ch;
     for (; i < end; xp += step, i += c) {
-        tb_dwf_store4(y, mask, i, q, yz, tb_dwf_rows4(xp, wp, ny, row, c, kernel, zp));
+        tb_dwf_store4(y, mask, i, q, kq, tb_dwf_rows4(xp, wp, ny, row, c, kernel, zp));
     }
 }
 
@@ -373,7 +442,7 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
     k.h_out = (h_in + stride - 1) / stride;
     k.w_out = (w_in + stride - 1) / stride;
     k.x_zero = x_zero;
-    k.y_zero = y_zero + 128;
+    k.kq = 2 * y_zero + 257;
     k.zp = tb_dsp_pair(-x_zero);
     k.ox_lo = (k.pad + stride - 1) / stride;
     k.ox_hi = right >= 0 ? right / stride + 1 : 0;
@@ -390,8 +459,7 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
             for (j = 0; j < 4; j++) {
                 q4[j].bias = bias[ch + j];
                 q4[j].mult = mult[ch + j];
-                q4[j].t = shift[ch + j] - 32;
-                q4[j].round = (int32_t)1 << (q4[j].t - 1);
+                q4[j].tm1 = shift[ch + j] - 33;
             }
             tb_dwf_group4(&k, pack, q4, ch);
             continue;
