@@ -2,8 +2,9 @@
  *
  * Channels in blocks of 4. A block whose shifts all exceed 32 is a group: one word of the HWC
  * input holds its 4 channels at a tap, its filters are packed once so that one word of the
- * pack meets it (tb_fast_dw_pack4), and each tap is four 16 x 16 multiply-accumulates (SXTAB16
- * with the zero point, SXTB16, SMLABB/SMLATT; in assembly on DSP cores, where gcc would spill).
+ * pack meets it (tb_fast_dw_pack4) and widened to two halfword pairs per tap (tb_dwf_pack), and
+ * each tap is four 16 x 16 multiply-accumulates (SXTAB16 with the zero point, SMLABB/SMLATT; in
+ * assembly on DSP cores, where gcc would spill).
  * Per output row the tap rows come from one tap range and the columns split into the left edge
  * windows, the interior ones (every tap column inside) and the right edge ones: an interior
  * window with every tap row inside too runs its taps straight (kernels 3, 5, 7), the others
@@ -30,18 +31,31 @@ typedef struct {
     uint8_t *mask;
 } tb_dwf_t;
 
-/* acc_j += (x_j - x_zero) * w_j for the 4 channels j of the input word at xr and the packed
- * weight word w. */
-static inline tb_fast_acc4_t tb_dwf_tap(tb_fast_acc4_t acc, const int8_t *xr, uint32_t w, uint32_t zp)
+/* acc_j += (x_j - x_zero) * w_j for the 4 channels j of the input word at xr and the tap's
+ * widened weights w (w[0]: channels 0 and 2, w[1]: 1 and 3). */
+static inline tb_fast_acc4_t tb_dwf_tap(tb_fast_acc4_t acc, const int8_t *xr, const uint32_t *w, uint32_t zp)
 {
     const uint32_t v = tb_dsp_read4(xr);
-    return tb_fast_mac4(acc, tb_dsp_sxtab16(zp, v), tb_dsp_sxtab16_ror8(zp, v), tb_dsp_sxtb16(w),
-                        tb_dsp_sxtb16_ror8(w));
+    return tb_fast_mac4(acc, tb_dsp_sxtab16(zp, v), tb_dsp_sxtab16_ror8(zp, v), w[0], w[1]);
+}
+
+/* The widened filters of the group ch (2 words per tap, as tb_dwf_tap reads them): packed by
+ * tb_fast_dw_pack4 into the first kk words, then each word widened in place from the last. */
+static void tb_dwf_pack(const int8_t *w_train, const int8_t *w_frozen, int32_t k_train, int32_t ch, int32_t kk,
+                        uint32_t *pack)
+{
+    int32_t t;
+    tb_fast_dw_pack4(w_train, w_frozen, k_train, ch, kk, pack);
+    for (t = kk - 1; t >= 0; t--) {
+        const uint32_t p = pack[t];
+        pack[2 * t + 1] = tb_dsp_sxtb16_ror8(p);
+        pack[2 * t] = tb_dsp_sxtb16(p);
+    }
 }
 
 /* The sums of channels ch .. ch + 3 over ny rows of nx taps (nx in 1 .. 7): xp is the group's
- * word at the first tap, wp that tap's packed weights; the tap rows lie `row` bytes apart in x,
- * kernel words apart in the pack. Each row enters an unrolled run of taps at its length and
+ * word at the first tap, wp that tap's widened weights; the tap rows lie `row` bytes apart in x,
+ * 2 kernel words apart in the pack. Each row enters an unrolled run of taps at its length and
  * walks the row backwards. */
 static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, int32_t ny,
                                           int32_t nx, int32_t row, int32_t c, int32_t kernel,
@@ -50,35 +64,35 @@ static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, 
     tb_fast_acc4_t acc = {0, 0, 0, 0};
     int32_t a;
     xp += (nx - 1) * c;
-    for (a = 0; a < ny; a++, xp += row, wp += kernel) {
+    for (a = 0; a < ny; a++, xp += row, wp += 2 * kernel) {
         const int8_t *xr = xp;
         switch (nx) {
         case 7:
-            acc = tb_dwf_tap(acc, xr, wp[6], zp);
+            acc = tb_dwf_tap(acc, xr, wp + 12, zp);
             xr -= c;
             /* fall through */
         case 6:
-            acc = tb_dwf_tap(acc, xr, wp[5], zp);
+            acc = tb_dwf_tap(acc, xr, wp + 10, zp);
             xr -= c;
             /* fall through */
         case 5:
-            acc = tb_dwf_tap(acc, xr, wp[4], zp);
+            acc = tb_dwf_tap(acc, xr, wp + 8, zp);
             xr -= c;
             /* fall through */
         case 4:
-            acc = tb_dwf_tap(acc, xr, wp[3], zp);
+            acc = tb_dwf_tap(acc, xr, wp + 6, zp);
             xr -= c;
             /* fall through */
         case 3:
-            acc = tb_dwf_tap(acc, xr, wp[2], zp);
+            acc = tb_dwf_tap(acc, xr, wp + 4, zp);
             xr -= c;
             /* fall through */
         case 2:
-            acc = tb_dwf_tap(acc, xr, wp[1], zp);
+            acc = tb_dwf_tap(acc, xr, wp + 2, zp);
             xr -= c;
             /* fall through */
         default:
-            acc = tb_dwf_tap(acc, xr, wp[0], zp);
+            acc = tb_dwf_tap(acc, xr, wp + 0, zp);
             break;
         }
     }
@@ -89,12 +103,11 @@ static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, 
 /* One tap in assembly: tb_dwf_tap, xr and wr stepped on to the next tap. */
 #define TB_DWF_TAP                                                                            \
     "ldr %[v], [%[xr]]\n\t"                                                                   \
+    "ldr %[u], [%[wr]], #4\n\t"                                                               \
     "ldr %[w], [%[wr]], #4\n\t"                                                               \
     "add %[xr], %[xr], %[c]\n\t"                                                              \
     "sxtab16 %[t], %[zp], %[v]\n\t"                                                           \
     "sxtab16 %[v], %[zp], %[v], ror #8\n\t"                                                   \
-    "sxtb16 %[u], %[w]\n\t"                                                                   \
-    "sxtb16 %[w], %[w], ror #8\n\t"                                                           \
     "smlabb %[a0], %[t], %[u], %[a0]\n\t"                                                     \
     "smlatt %[a2], %[t], %[u], %[a2]\n\t"                                                     \
     "smlabb %[a1], %[v], %[w], %[a1]\n\t"                                                     \
@@ -137,15 +150,15 @@ static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, 
                    : "cc", "memory")
 #endif
 
-/* tb_dwf_taps4 (nx in 1 .. 7), on DSP cores in assembly, a loop over the rows per nx. Out of
- * line: inlined, gcc finds no registers for the loop. */
-static __attribute__((noinline)) tb_fast_acc4_t tb_dwf_span4(const int8_t *xp, const uint32_t *wp, int32_t ny,
+/* tb_dwf_taps4 (nx in 1 .. 7), on DSP cores in assembly, a loop over the rows per nx (only
+ * in tb_dwf_edges4: in the interior copies gcc finds no registers for it). */
+static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_span4(const int8_t *xp, const uint32_t *wp, int32_t ny,
                                                  int32_t nx, int32_t row, int32_t c, int32_t kernel,
                                                  uint32_t zp)
 {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     tb_fast_acc4_t acc = {0, 0, 0, 0};
-    const int32_t xs = row - nx * c, ws = (kernel - nx) * 4;
+    const int32_t xs = row - nx * c, ws = (kernel - nx) * 8;
     uint32_t v, w, t, u;
     switch (nx) {
     case 7:
@@ -179,7 +192,7 @@ static __attribute__((noinline)) tb_fast_acc4_t tb_dwf_span4(const int8_t *xp, c
 /* The sums of channels ch .. ch + 3 over ny rows of a window with every tap column inside (xp,
  * wp: its first tap; kernel: a constant at each call site): for ny = kernel (every tap
  * inside) the taps straight, in assembly for 3, 5 and 7 on DSP cores, for fewer rows each row
- * straight; other kernels tb_dwf_span4. */
+ * straight; else tb_dwf_taps4. */
 static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_rows4(const int8_t *xp, const uint32_t *wp, int32_t ny,
                                                  int32_t row, int32_t c, int32_t kernel, uint32_t zp)
 {
@@ -204,7 +217,7 @@ static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_rows4(const int8_t *xp, const uint32_
     if (kernel == 3 || kernel == 5 || kernel == 7) { /* the rows inside, each straight */
         const int8_t *xr;
         const uint32_t *wr;
-        for (; ny > 0; ny--, xp += row, wp += kernel) {
+        for (; ny > 0; ny--, xp += row, wp += 2 * kernel) {
             xr = xp;
             wr = wp;
             if (kernel == 3) {
@@ -218,7 +231,7 @@ static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_rows4(const int8_t *xp, const uint32_
         return acc;
     }
 #endif
-    return tb_dwf_span4(xp, wp, ny, kernel, row, c, kernel, zp);
+    return tb_dwf_taps4(xp, wp, ny, kernel, row, c, kernel, zp);
 }
 
 /* The sum of one channel over ny x nx taps (xp, f: the first tap's input byte and weight). */
@@ -324,7 +337,7 @@ static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_
     const uint32_t zp = k->zp;
     const int32_t kq = k->kq;
     const int8_t *xr = k->x + ((oy * stride - k->pad + ky0) * w_in - k->pad) * c + ch;
-    const uint32_t *wr = pack + ky0 * kernel;
+    const uint32_t *wr = pack + 2 * ky0 * kernel;
     int8_t *y = k->y;
     uint8_t *mask = k->mask;
     int32_t i = (oy * k->w_out + ox0) * c + ch;
@@ -333,7 +346,7 @@ static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_
         int32_t kx0, kx1;
         tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
         tb_dwf_store4(y, mask, i, q, kq,
-                      tb_dwf_span4(xr + (ox * stride + kx0) * c, wr + kx0, ny, kx1 - kx0, row, c, kernel, zp));
+                      tb_dwf_span4(xr + (ox * stride + kx0) * c, wr + 2 * kx0, ny, kx1 - kx0, row, c, kernel, zp));
     }
 }
 
@@ -347,7 +360,7 @@ static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pa
     const int32_t c = k->c, row = k->w_in * c, step = k->stride * c, ny = full ? kernel : ky1 - ky0;
     const int32_t iy = oy * k->stride - k->pad + ky0;
     const int8_t *xp = k->x + (iy * k->w_in + k->ox_lo * k->stride - k->pad) * c + ch;
-    const uint32_t *wp = pack + ky0 * kernel;
+    const uint32_t *wp = pack + 2 * ky0 * kernel;
     const uint32_t zp = k->zp;
     const int32_t kq = k->kq;
     int8_t *y = k->y;
@@ -374,8 +387,8 @@ static void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, const 
     case 7:
         full ? tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 7, 1) : tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 7, 0);
         break;
-    default:
-        tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, k->kernel, 0);
+    default: /* other kernels: as edge windows */
+        tb_dwf_edges4(k, pack, q, ch, oy, k->ox_lo, k->ox_hi, ky0, ky1);
         break;
     }
 }
@@ -427,7 +440,7 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
     const int32_t kk = kernel * kernel;
     const int32_t c4 = kernel <= TB_FAST_DW_MAX_K ? c & ~3 : 0; /* channels taken 4 at a time */
     const int32_t right = w_in - kernel + kernel / 2;           /* the last inside window start + pad */
-    uint32_t pack[TB_FAST_DW_MAX_K * TB_FAST_DW_MAX_K];
+    uint32_t pack[2 * TB_FAST_DW_MAX_K * TB_FAST_DW_MAX_K];
     tb_dwf_q_t q4[4];
     tb_fast_requant_t q;
     tb_dwf_t k;
@@ -455,7 +468,7 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
         const int32_t group = ch < c4 && shift[ch] > 32 && shift[ch + 1] > 32 && shift[ch + 2] > 32 &&
                               shift[ch + 3] > 32;
         if (group) {
-            tb_fast_dw_pack4(w_train, w_frozen, k_train, ch, kk, pack);
+            tb_dwf_pack(w_train, w_frozen, k_train, ch, kk, pack);
             for (j = 0; j < 4; j++) {
                 q4[j].bias = bias[ch + j];
                 q4[j].mult = mult[ch + j];
