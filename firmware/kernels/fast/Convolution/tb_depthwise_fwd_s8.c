@@ -2,7 +2,7 @@
  *
  * Channels in blocks of 4. A block whose shifts all exceed 32 is a group: one word of the HWC
  * input holds its 4 channels at a tap, its filters are packed once so that one word of the
- * pack meets it (tb_fast_dw_pack4) and widened to two halfword pairs per tap (tb_dwf_pack), and
+ * pack would meet it, widened to two halfword pairs per tap (tb_dwf_pack), and
  * each tap is four 16 x 16 multiply-accumulates (SXTAB16 with the zero point, SMLABB/SMLATT; in
  * assembly on DSP cores, where gcc would spill).
  * Per output row the tap rows come from one tap range and the columns split into the left edge
@@ -39,17 +39,20 @@ static inline tb_fast_acc4_t tb_dwf_tap(tb_fast_acc4_t acc, const int8_t *xr, co
     return tb_fast_mac4(acc, tb_dsp_sxtab16(zp, v), tb_dsp_sxtab16_ror8(zp, v), w[0], w[1]);
 }
 
-/* The widened filters of the group ch (2 words per tap, as tb_dwf_tap reads them): packed by
- * tb_fast_dw_pack4 into the first kk words, then each word widened in place from the last. */
+/* The widened filters of the group ch, 2 words per tap as tb_dwf_tap reads them (the
+ * halfword pairs SXTB16 makes of a word of tb_fast_dw_pack4's layout): channels 0 and 2, then
+ * 1 and 3; a group that straddles k_train takes each channel's filter from its part. */
 static void tb_dwf_pack(const int8_t *w_train, const int8_t *w_frozen, int32_t k_train, int32_t ch, int32_t kk,
                         uint32_t *pack)
 {
+    const int8_t *f0 = tb_fast_dw_filter(w_train, w_frozen, k_train, ch, kk);
+    const int8_t *f1 = tb_fast_dw_filter(w_train, w_frozen, k_train, ch + 1, kk);
+    const int8_t *f2 = tb_fast_dw_filter(w_train, w_frozen, k_train, ch + 2, kk);
+    const int8_t *f3 = tb_fast_dw_filter(w_train, w_frozen, k_train, ch + 3, kk);
     int32_t t;
-    tb_fast_dw_pack4(w_train, w_frozen, k_train, ch, kk, pack);
-    for (t = kk - 1; t >= 0; t--) {
-        const uint32_t p = pack[t];
-        pack[2 * t + 1] = tb_dsp_sxtb16_ror8(p);
-        pack[2 * t] = tb_dsp_sxtb16(p);
+    for (t = 0; t < kk; t++) {
+        pack[2 * t] = ((uint32_t)f0[t] & 0xFFFFu) | ((uint32_t)f2[t] << 16);
+        pack[2 * t + 1] = ((uint32_t)f1[t] & 0xFFFFu) | ((uint32_t)f3[t] << 16);
     }
 }
 
@@ -191,8 +194,8 @@ static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_span4(const int8_t *xp, const uint32_
 
 /* The sums of channels ch .. ch + 3 over ny rows of a window with every tap column inside (xp,
  * wp: its first tap; kernel: a constant at each call site): for ny = kernel (every tap
- * inside) the taps straight, in assembly for 3, 5 and 7 on DSP cores, for fewer rows each row
- * straight; else tb_dwf_taps4. */
+ * inside) or kernel - 1 the taps straight, in assembly for 3, 5 and 7 on DSP cores, for
+ * fewer rows each row straight; else tb_dwf_taps4. */
 static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_rows4(const int8_t *xp, const uint32_t *wp, int32_t ny,
                                                  int32_t row, int32_t c, int32_t kernel, uint32_t zp)
 {
@@ -212,6 +215,21 @@ static TB_DWF_INLINE tb_fast_acc4_t tb_dwf_rows4(const int8_t *xp, const uint32_
         TB_DWF_ASM(TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7)
                    TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7)
                    TB_DWF_ROW(TB_DWF_TAPS7));
+        return acc;
+    }
+    /* one tap row outside (the plane's first or last output rows): straight too */
+    if (kernel == 3 && ny == 2) {
+        TB_DWF_ASM(TB_DWF_ROW(TB_DWF_TAPS3) TB_DWF_ROW(TB_DWF_TAPS3));
+        return acc;
+    }
+    if (kernel == 5 && ny == 4) {
+        TB_DWF_ASM(TB_DWF_ROW(TB_DWF_TAPS5) TB_DWF_ROW(TB_DWF_TAPS5) TB_DWF_ROW(TB_DWF_TAPS5)
+                   TB_DWF_ROW(TB_DWF_TAPS5));
+        return acc;
+    }
+    if (kernel == 7 && ny == 6) {
+        TB_DWF_ASM(TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7)
+                   TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7) TB_DWF_ROW(TB_DWF_TAPS7));
         return acc;
     }
     if (kernel == 3 || kernel == 5 || kernel == 7) { /* the rows inside, each straight */
