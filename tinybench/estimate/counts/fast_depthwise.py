@@ -6,7 +6,8 @@ c % 4 channels, all channels for kernels above 7) one channel at a time. A group
 split into edge windows on the left and right (tb_dwf_edges4: taps from each window's ranges, row
 by row, each row an unrolled run for its length) and interior windows (every tap column inside),
 an inlined copy per kernel 3, 5, 7 and per kind of row: whole windows in straight assembly when
-every tap row is inside or all but one, else row by row (other kernels: as edge windows). The twin counts what each basic block of the compiled
+every tap row is inside or all but one, else row by row (other kernels: as edge windows); without
+a mask, a row's whole windows are one assembly loop with their stores. The twin counts what each basic block of the compiled
 kernel executes (checked block by block under iss on both Cortex-M4 and M7 builds): the loops'
 trips per copy, the branches of the tap ranges (rows keeping their bottom tap row, windows clipped
 on the left, planes with no window inside along x, rows without interior windows), the group test
@@ -43,12 +44,12 @@ DEPTHWISE_FWD_FAST_FEATURES = (
     # most kernel - 1 tap columns)
     "edge_calls_left", "edge_calls_right", "edge_windows", "edge_windows_left",
     *[f"edge_rows_{n}" for n in range(1, DW_MAX_K)],
-    # interior windows by kernel: output rows with every tap row inside (whole windows) or not, those
-    # without interior windows, the windows; of the others those with kernel - 1 tap rows (straight too)
-    # and the tap rows of the rest (row by row)
+    # interior windows by kernel: output rows with every tap row inside (whole windows; without a mask
+    # one assembly loop, with one the C loop) or not, those without interior windows, the windows; of
+    # the others those with kernel - 1 tap rows (straight too) and the tap rows of the rest (row by row)
     *[f"{what}_{k}" for k in STRAIGHT for what in (
-        "whole_rows", "part_rows", "empty_whole_rows", "empty_part_rows", "whole_windows", "part_windows",
-        "near_windows", "part_tap_rows")],
+        "whole_rows", "whole_rows_masked", "part_rows", "empty_whole_rows", "empty_part_rows", "whole_windows",
+        "part_windows", "near_windows", "part_tap_rows")],
     # stores with a mask by copy, those whose mask bits reach the next byte (the same 3 instructions in each)
     *[f"stores_masked_{copy}" for copy in _COPIES], "stores_next_byte",
     # one channel at a time
@@ -109,7 +110,8 @@ def tb_depthwise_fwd_s8(x, h_in, w_in, c, x_zero, w_train, w_frozen, k_train, bi
         on = kernel == k
         near = ny == k - 1
         looped = ~whole & ~near
-        interior += [on * rows_w, on * rows_p, on * rows_w * (n_inner == 0), on * rows_p * (n_inner == 0),
+        interior += [on * rows_w, on * rows_w * has_mask, on * rows_p, on * rows_w * (n_inner == 0),
+                     on * rows_p * (n_inner == 0),
                      on * rows_w * n_inner, on * rows_p * n_inner, on * int(near.sum()) * n_inner,
                      on * int(ny[looped].sum()) * n_inner]
     per_group = [bottom, h_out * (lo > 0) + h_out * generic, h_out * (hi < w_out), h_out * edge.size, h_out * left,

@@ -275,6 +275,16 @@ typedef struct {
     int32_t bias, mult, tm1;
 } tb_dwf_q_t;
 
+/* A group's requantizations, with what the assembly run of whole interior windows
+ * (tb_dwf_whole_run) reads from memory, as every register is taken by the taps. */
+typedef struct {
+    tb_dwf_q_t q[4]; /* first: the run reads q[j] at 12 j */
+    int32_t kq, c;
+    uint32_t zp;
+    int32_t skip, back; /* from a tap row's end to the next row's start; last row to next window */
+    int8_t *y, *end;    /* the run's next output word and the end of the run */
+} tb_dwf_run_t;
+
 /* Outputs i .. i + 3 (channels ch .. ch + 3 of one position) from their sums: clamped to
  * [0, 255] plus 128 (USAT), packed into one word whose top bits flip back to int8, and 4 mask
  * bits (the last ones in the next mask byte when i % 8 > 4). On DSP cores the 4
@@ -345,9 +355,75 @@ static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, con
     }
 }
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* The whole interior windows from xp (first tap; wp: the pack) to r->end, each stored as
+ * tb_dwf_store4 stores without a mask: one assembly loop (kernel 3, 5 or 7, a constant). */
+#define TB_DWF_RROW(taps) taps "ldr %[t], [%[s], %[skip]]\n\t" "add %[xr], %[xr], %[t]\n\t"
+#define TB_DWF_RQ(a, j, u)                                                                    \
+    "ldr %[v], [%[s], #" #j "*12]\n\t"                                                         \
+    "ldr %[w], [%[s], #" #j "*12+4]\n\t"                                                       \
+    "ldr %[t], [%[s], #" #j "*12+8]\n\t"                                                       \
+    "qadd %[" #a "], %[" #a "], %[v]\n\t"                                                      \
+    "smmul %[" #a "], %[" #a "], %[w]\n\t"                                                     \
+    "asr %[" #a "], %[" #a "], %[t]\n\t"                                                       \
+    "add %[" #a "], %[" #a "], %[zp]\n\t"                                                      \
+    "usat %[" #u "], #8, %[" #a "], asr #1\n\t"
+#define TB_DWF_RUN(rows, last)                                                                \
+    __asm volatile("1:\n\t"                                                                   \
+                   "mov %[a0], #0\n\t"                                                        \
+                   "mov %[a1], #0\n\t"                                                        \
+                   "mov %[a2], #0\n\t"                                                        \
+                   "mov %[a3], #0\n\t" rows last                                              \
+                   "ldr %[t], [%[s], %[back]]\n\t"                                            \
+                   "add %[xr], %[xr], %[t]\n\t"                                               \
+                   "sub %[wr], %[wr], %[wk]\n\t"                                              \
+                   "ldr %[zp], [%[s], %[kq]]\n\t"                                             \
+                   TB_DWF_RQ(a0, 0, u) TB_DWF_RQ(a1, 1, t) "orr %[u], %[u], %[t], lsl #8\n\t"   \
+                   TB_DWF_RQ(a2, 2, t) "orr %[u], %[u], %[t], lsl #16\n\t"                     \
+                   TB_DWF_RQ(a3, 3, t) "orr %[u], %[u], %[t], lsl #24\n\t"                     \
+                   "eor %[u], %[u], #0x80808080\n\t"                                          \
+                   "ldr %[t], [%[s], %[y]]\n\t"                                               \
+                   "str %[u], [%[t]]\n\t"                                                     \
+                   "add %[t], %[t], %[c]\n\t"                                                 \
+                   "str %[t], [%[s], %[y]]\n\t"                                               \
+                   "ldr %[w], [%[s], %[end]]\n\t"                                             \
+                   "ldr %[zp], [%[s], %[zpo]]\n\t"                                            \
+                   "cmp %[t], %[w]\n\t"                                                       \
+                   "bne 1b\n\t"                                                               \
+                   : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xr] "+r"(xp), \
+                     [wr] "+r"(wp), [v] "=&r"(v), [w] "=&r"(w), [t] "=&r"(t), [u] "=&r"(u),        \
+                     [zp] "+r"(zp)                                                             \
+                   : [s] "r"(r), [c] "r"(c), [wk] "i"(8 * kernel * kernel),                  \
+                     [skip] "i"(__builtin_offsetof(tb_dwf_run_t, skip)),                       \
+                     [back] "i"(__builtin_offsetof(tb_dwf_run_t, back)),                       \
+                     [kq] "i"(__builtin_offsetof(tb_dwf_run_t, kq)),                           \
+                     [zpo] "i"(__builtin_offsetof(tb_dwf_run_t, zp)),                          \
+                     [y] "i"(__builtin_offsetof(tb_dwf_run_t, y)),                             \
+                     [end] "i"(__builtin_offsetof(tb_dwf_run_t, end))                          \
+                   : "cc", "memory")
+static TB_DWF_INLINE void tb_dwf_whole_run(const int8_t *xp, const uint32_t *wp, tb_dwf_run_t *r, int32_t kernel)
+{
+    const int32_t c = r->c;
+    uint32_t zp = r->zp;
+    int32_t a0, a1, a2, a3;
+    uint32_t v, w, t, u;
+    if (kernel == 3) {
+        TB_DWF_RUN(TB_DWF_RROW(TB_DWF_TAPS3) TB_DWF_RROW(TB_DWF_TAPS3), TB_DWF_TAPS3);
+    } else if (kernel == 5) {
+        TB_DWF_RUN(TB_DWF_RROW(TB_DWF_TAPS5) TB_DWF_RROW(TB_DWF_TAPS5) TB_DWF_RROW(TB_DWF_TAPS5)
+                       TB_DWF_RROW(TB_DWF_TAPS5),
+                   TB_DWF_TAPS5);
+    } else {
+        TB_DWF_RUN(TB_DWF_RROW(TB_DWF_TAPS7) TB_DWF_RROW(TB_DWF_TAPS7) TB_DWF_RROW(TB_DWF_TAPS7)
+                       TB_DWF_RROW(TB_DWF_TAPS7) TB_DWF_RROW(TB_DWF_TAPS7) TB_DWF_RROW(TB_DWF_TAPS7),
+                   TB_DWF_TAPS7);
+    }
+}
+#endif
+
 /* The edge windows ox0 .. ox1 - 1 of output row oy of the group ch (each window's tap columns
  * from its own range); ky0, ky1: the tap rows of the output row. */
-static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q, int32_t ch,
+static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_run_t *r, int32_t ch,
                           int32_t oy, int32_t ox0, int32_t ox1, int32_t ky0, int32_t ky1)
 {
     const int32_t c = k->c, kernel = k->kernel, row = k->w_in * c, stride = k->stride, w_in = k->w_in;
@@ -363,7 +439,7 @@ static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_
     for (ox = ox0; ox < ox1; ox++, i += c) {
         int32_t kx0, kx1;
         tb_fast_tap_range(ox, stride, kernel, w_in, &kx0, &kx1);
-        tb_dwf_store4(y, mask, i, q, kq,
+        tb_dwf_store4(y, mask, i, r->q, kq,
                       tb_dwf_span4(xr + (ox * stride + kx0) * c, wr + 2 * kx0, ny, kx1 - kx0, row, c, kernel, zp));
     }
 }
@@ -371,7 +447,7 @@ static void tb_dwf_edges4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_
 /* The interior windows ox_lo .. ox_hi - 1 (every tap column inside) of output row oy of the
  * group ch, tap rows [ky0, ky1). `kernel` and `full` (ky1 - ky0 == kernel) are constants at each
  * call site. */
-static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q,
+static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pack, tb_dwf_run_t *r,
                                            int32_t ch, int32_t oy, int32_t ky0, int32_t ky1, int32_t kernel,
                                            int32_t full)
 {
@@ -385,46 +461,56 @@ static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pa
     uint8_t *mask = k->mask;
     int32_t i = (oy * k->w_out + k->ox_lo) * c + ch;
     const int32_t end = (oy * k->w_out + k->ox_hi) * c + ch;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (full && mask == NULL && (kernel == 3 || kernel == 5 || kernel == 7)) {
+        if (i < end) {
+            r->y = y + i;
+            r->end = y + end;
+            tb_dwf_whole_run(xp, wp, r, kernel);
+        }
+        return;
+    }
+#endif
     for (; i < end; xp += step, i += c) {
-        tb_dwf_store4(y, mask, i, q, kq, tb_dwf_rows4(xp, wp, ny, row, c, kernel, zp));
+        tb_dwf_store4(y, mask, i, r->q, kq, tb_dwf_rows4(xp, wp, ny, row, c, kernel, zp));
     }
 }
 
 /* The interior windows of output row oy, by kernel size and whether every tap row is inside. */
-static void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q,
+static void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, tb_dwf_run_t *r,
                                  int32_t ch, int32_t oy, int32_t ky0, int32_t ky1)
 {
     const int32_t full = ky1 - ky0 == k->kernel;
     switch (k->kernel) {
     case 3:
-        full ? tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 3, 1) : tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 3, 0);
+        full ? tb_dwf_interior4(k, pack, r, ch, oy, ky0, ky1, 3, 1) : tb_dwf_interior4(k, pack, r, ch, oy, ky0, ky1, 3, 0);
         break;
     case 5:
-        full ? tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 5, 1) : tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 5, 0);
+        full ? tb_dwf_interior4(k, pack, r, ch, oy, ky0, ky1, 5, 1) : tb_dwf_interior4(k, pack, r, ch, oy, ky0, ky1, 5, 0);
         break;
     case 7:
-        full ? tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 7, 1) : tb_dwf_interior4(k, pack, q, ch, oy, ky0, ky1, 7, 0);
+        full ? tb_dwf_interior4(k, pack, r, ch, oy, ky0, ky1, 7, 1) : tb_dwf_interior4(k, pack, r, ch, oy, ky0, ky1, 7, 0);
         break;
     default: /* other kernels: as edge windows */
-        tb_dwf_edges4(k, pack, q, ch, oy, k->ox_lo, k->ox_hi, ky0, ky1);
+        tb_dwf_edges4(k, pack, r, ch, oy, k->ox_lo, k->ox_hi, ky0, ky1);
         break;
     }
 }
 
 /* Every output of the group of channels ch .. ch + 3: per output row the edge windows on the
  * left, the interior windows, the edge windows on the right. */
-static void tb_dwf_group4(const tb_dwf_t *k, const uint32_t *pack, const tb_dwf_q_t *q, int32_t ch)
+static void tb_dwf_group4(const tb_dwf_t *k, const uint32_t *pack, tb_dwf_run_t *r, int32_t ch)
 {
     int32_t oy;
     for (oy = 0; oy < k->h_out; oy++) {
         int32_t ky0, ky1;
         tb_fast_tap_range(oy, k->stride, k->kernel, k->h_in, &ky0, &ky1);
         if (k->ox_lo > 0) {
-            tb_dwf_edges4(k, pack, q, ch, oy, 0, k->ox_lo, ky0, ky1);
+            tb_dwf_edges4(k, pack, r, ch, oy, 0, k->ox_lo, ky0, ky1);
         }
-        tb_dwf_interior_row4(k, pack, q, ch, oy, ky0, ky1);
+        tb_dwf_interior_row4(k, pack, r, ch, oy, ky0, ky1);
         if (k->ox_hi < k->w_out) {
-            tb_dwf_edges4(k, pack, q, ch, oy, k->ox_hi, k->w_out, ky0, ky1);
+            tb_dwf_edges4(k, pack, r, ch, oy, k->ox_hi, k->w_out, ky0, ky1);
         }
     }
 }
@@ -459,7 +545,7 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
     const int32_t c4 = kernel <= TB_FAST_DW_MAX_K ? c & ~3 : 0; /* channels taken 4 at a time */
     const int32_t right = w_in - kernel + kernel / 2;           /* the last inside window start + pad */
     uint32_t pack[2 * TB_FAST_DW_MAX_K * TB_FAST_DW_MAX_K];
-    tb_dwf_q_t q4[4];
+    tb_dwf_run_t run;
     tb_fast_requant_t q;
     tb_dwf_t k;
     int32_t ch, j;
@@ -481,6 +567,11 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
     k.ox_lo = k.ox_lo < k.ox_hi ? k.ox_lo : k.ox_hi;
     k.y = y;
     k.mask = mask;
+    run.kq = k.kq;
+    run.c = c;
+    run.zp = k.zp;
+    run.skip = w_in * c - kernel * c;
+    run.back = stride * c - (kernel - 1) * w_in * c - kernel * c;
     tb_fast_mask_clear(mask, k.h_out * k.w_out * c);
     for (ch = 0; ch < c; ch += 4) {
         const int32_t group = ch < c4 && shift[ch] > 32 && shift[ch + 1] > 32 && shift[ch + 2] > 32 &&
@@ -488,11 +579,11 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
         if (group) {
             tb_dwf_pack(w_train, w_frozen, k_train, ch, kk, pack);
             for (j = 0; j < 4; j++) {
-                q4[j].bias = bias[ch + j];
-                q4[j].mult = mult[ch + j];
-                q4[j].tm1 = shift[ch + j] - 33;
+                run.q[j].bias = bias[ch + j];
+                run.q[j].mult = mult[ch + j];
+                run.q[j].tm1 = shift[ch + j] - 33;
             }
-            tb_dwf_group4(&k, pack, q4, ch);
+            tb_dwf_group4(&k, pack, &run, ch);
             continue;
         }
         for (j = ch; j < ch + 4 && j < c; j++) {
