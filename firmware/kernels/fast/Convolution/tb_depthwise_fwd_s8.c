@@ -56,6 +56,22 @@ static void tb_dwf_pack(const int8_t *w_train, const int8_t *w_frozen, int32_t k
     }
 }
 
+/* The 4 filters' sums (channels 0 .. 3) from the widened pack of kk taps. */
+static void tb_dwf_sums(const uint32_t *pack, int32_t kk, int32_t *sums)
+{
+    int32_t t, s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (t = 0; t < kk; t++) {
+        s0 += tb_dsp_lo(pack[2 * t]);
+        s2 += tb_dsp_hi(pack[2 * t]);
+        s1 += tb_dsp_lo(pack[2 * t + 1]);
+        s3 += tb_dsp_hi(pack[2 * t + 1]);
+    }
+    sums[0] = s0;
+    sums[1] = s1;
+    sums[2] = s2;
+    sums[3] = s3;
+}
+
 /* The sums of channels ch .. ch + 3 over ny rows of nx taps (nx in 1 .. 7): xp is the group's
  * word at the first tap, wp that tap's widened weights; the tap rows lie `row` bytes apart in x,
  * 2 kernel words apart in the pack. Each row enters an unrolled run of taps at its length and
@@ -115,12 +131,28 @@ static inline tb_fast_acc4_t tb_dwf_taps4(const int8_t *xp, const uint32_t *wp, 
     "smlatt %[a2], %[t], %[u], %[a2]\n\t"                                                     \
     "smlabb %[a1], %[v], %[w], %[a1]\n\t"                                                     \
     "smlatt %[a3], %[v], %[w], %[a3]\n\t"
-#define TB_DWF_TAPS2 TB_DWF_TAP TB_DWF_TAP
-#define TB_DWF_TAPS3 TB_DWF_TAPS2 TB_DWF_TAP
-#define TB_DWF_TAPS4 TB_DWF_TAPS3 TB_DWF_TAP
-#define TB_DWF_TAPS5 TB_DWF_TAPS4 TB_DWF_TAP
-#define TB_DWF_TAPS6 TB_DWF_TAPS5 TB_DWF_TAP
-#define TB_DWF_TAPS7 TB_DWF_TAPS6 TB_DWF_TAP
+/* tb_dwf_whole_run's tap: the input widened without the zero point (folded into the start). */
+#define TB_DWF_RTAP                                                                           \
+    "ldr %[v], [%[xr]]\n\t"                                                                   \
+    "ldr %[u], [%[wr]], #4\n\t"                                                               \
+    "ldr %[w], [%[wr]], #4\n\t"                                                               \
+    "add %[xr], %[xr], %[c]\n\t"                                                              \
+    "sxtb16 %[t], %[v]\n\t"                                                                   \
+    "sxtb16 %[v], %[v], ror #8\n\t"                                                           \
+    "smlabb %[a0], %[t], %[u], %[a0]\n\t"                                                     \
+    "smlatt %[a2], %[t], %[u], %[a2]\n\t"                                                     \
+    "smlabb %[a1], %[v], %[w], %[a1]\n\t"                                                     \
+    "smlatt %[a3], %[v], %[w], %[a3]\n\t"
+#define TB_DWF_X2(x) x x
+#define TB_DWF_X3(x) TB_DWF_X2(x) x
+#define TB_DWF_X5(x) TB_DWF_X3(x) TB_DWF_X2(x)
+#define TB_DWF_X7(x) TB_DWF_X5(x) TB_DWF_X2(x)
+#define TB_DWF_TAPS2 TB_DWF_X2(TB_DWF_TAP)
+#define TB_DWF_TAPS3 TB_DWF_X3(TB_DWF_TAP)
+#define TB_DWF_TAPS4 TB_DWF_X2(TB_DWF_TAPS2)
+#define TB_DWF_TAPS5 TB_DWF_X5(TB_DWF_TAP)
+#define TB_DWF_TAPS6 TB_DWF_X3(TB_DWF_TAPS2)
+#define TB_DWF_TAPS7 TB_DWF_X7(TB_DWF_TAP)
 /* A row of taps of a whole window, then the step to the next row. */
 #define TB_DWF_ROW(taps) taps "add %[xr], %[xr], %[skip]\n\t"
 /* The operands every tap writes (x, wv: the input and weight pointers, advanced). */
@@ -279,8 +311,11 @@ typedef struct {
  * (tb_dwf_whole_run) reads from memory, as every register is taken by the taps. */
 typedef struct {
     tb_dwf_q_t q[4]; /* first: the run reads q[j] at 12 j */
+    /* fold: no mask, and every bias of the group folds (tb_dwf_fold_bias); then the run's sums
+     * start at init = bias - x_zero * (the filter's sum), mod 2^32 (no zero point per tap, no
+     * QADD); other groups take the C loop */
+    int32_t fold, init[4];
     int32_t kq, c;
-    uint32_t zp;
     int32_t skip, back; /* from a tap row's end to the next row's start; last row to next window */
     int8_t *y, *end;    /* the run's next output word and the end of the run */
 } tb_dwf_run_t;
@@ -356,28 +391,26 @@ static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, con
 }
 
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-/* The whole interior windows from xp (first tap; wp: the pack) to r->end, each stored as
- * tb_dwf_store4 stores without a mask: one assembly loop (kernel 3, 5 or 7, a constant). */
+/* The whole interior windows from xp (first tap; wp: the pack) to r->end of a group with
+ * r->fold, each stored as tb_dwf_store4 stores without a mask: one assembly loop (kernel 3, 5
+ * or 7, a constant). */
 #define TB_DWF_RROW(taps) taps "ldr %[t], [%[s], %[skip]]\n\t" "add %[xr], %[xr], %[t]\n\t"
 #define TB_DWF_RQ(a, j, u)                                                                    \
-    "ldr %[v], [%[s], #" #j "*12]\n\t"                                                         \
     "ldr %[w], [%[s], #" #j "*12+4]\n\t"                                                       \
     "ldr %[t], [%[s], #" #j "*12+8]\n\t"                                                       \
-    "qadd %[" #a "], %[" #a "], %[v]\n\t"                                                      \
     "smmul %[" #a "], %[" #a "], %[w]\n\t"                                                     \
     "asr %[" #a "], %[" #a "], %[t]\n\t"                                                       \
-    "add %[" #a "], %[" #a "], %[zp]\n\t"                                                      \
+    "add %[" #a "], %[" #a "], %[kq]\n\t"                                                      \
     "usat %[" #u "], #8, %[" #a "], asr #1\n\t"
 #define TB_DWF_RUN(rows, last)                                                                \
     __asm volatile("1:\n\t"                                                                   \
-                   "mov %[a0], #0\n\t"                                                        \
-                   "mov %[a1], #0\n\t"                                                        \
-                   "mov %[a2], #0\n\t"                                                        \
-                   "mov %[a3], #0\n\t" rows last                                              \
+                   "ldr %[a0], [%[s], %[init]]\n\t"                                           \
+                   "ldr %[a1], [%[s], %[init]+4]\n\t"                                         \
+                   "ldr %[a2], [%[s], %[init]+8]\n\t"                                         \
+                   "ldr %[a3], [%[s], %[init]+12]\n\t" rows last                              \
                    "ldr %[t], [%[s], %[back]]\n\t"                                            \
                    "add %[xr], %[xr], %[t]\n\t"                                               \
                    "sub %[wr], %[wr], %[wk]\n\t"                                              \
-                   "ldr %[zp], [%[s], %[kq]]\n\t"                                             \
                    TB_DWF_RQ(a0, 0, u) TB_DWF_RQ(a1, 1, t) "orr %[u], %[u], %[t], lsl #8\n\t"   \
                    TB_DWF_RQ(a2, 2, t) "orr %[u], %[u], %[t], lsl #16\n\t"                     \
                    TB_DWF_RQ(a3, 3, t) "orr %[u], %[u], %[t], lsl #24\n\t"                     \
@@ -387,36 +420,28 @@ static TB_DWF_INLINE void tb_dwf_store4(int8_t *y, uint8_t *mask, int32_t i, con
                    "add %[t], %[t], %[c]\n\t"                                                 \
                    "str %[t], [%[s], %[y]]\n\t"                                               \
                    "ldr %[w], [%[s], %[end]]\n\t"                                             \
-                   "ldr %[zp], [%[s], %[zpo]]\n\t"                                            \
                    "cmp %[t], %[w]\n\t"                                                       \
                    "bne 1b\n\t"                                                               \
                    : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [xr] "+r"(xp), \
-                     [wr] "+r"(wp), [v] "=&r"(v), [w] "=&r"(w), [t] "=&r"(t), [u] "=&r"(u),        \
-                     [zp] "+r"(zp)                                                             \
-                   : [s] "r"(r), [c] "r"(c), [wk] "i"(8 * kernel * kernel),                  \
+                     [wr] "+r"(wp), [v] "=&r"(v), [w] "=&r"(w), [t] "=&r"(t), [u] "=&r"(u)         \
+                   : [s] "r"(r), [c] "r"(c), [kq] "r"(kq), [wk] "i"(8 * kernel * kernel),    \
+                     [init] "i"(__builtin_offsetof(tb_dwf_run_t, init)),                       \
                      [skip] "i"(__builtin_offsetof(tb_dwf_run_t, skip)),                       \
                      [back] "i"(__builtin_offsetof(tb_dwf_run_t, back)),                       \
-                     [kq] "i"(__builtin_offsetof(tb_dwf_run_t, kq)),                           \
-                     [zpo] "i"(__builtin_offsetof(tb_dwf_run_t, zp)),                          \
                      [y] "i"(__builtin_offsetof(tb_dwf_run_t, y)),                             \
                      [end] "i"(__builtin_offsetof(tb_dwf_run_t, end))                          \
                    : "cc", "memory")
 static TB_DWF_INLINE void tb_dwf_whole_run(const int8_t *xp, const uint32_t *wp, tb_dwf_run_t *r, int32_t kernel)
 {
-    const int32_t c = r->c;
-    uint32_t zp = r->zp;
+    const int32_t c = r->c, kq = r->kq;
     int32_t a0, a1, a2, a3;
     uint32_t v, w, t, u;
     if (kernel == 3) {
-        TB_DWF_RUN(TB_DWF_RROW(TB_DWF_TAPS3) TB_DWF_RROW(TB_DWF_TAPS3), TB_DWF_TAPS3);
+        TB_DWF_RUN(TB_DWF_X2(TB_DWF_RROW(TB_DWF_X3(TB_DWF_RTAP))), TB_DWF_X3(TB_DWF_RTAP));
     } else if (kernel == 5) {
-        TB_DWF_RUN(TB_DWF_RROW(TB_DWF_TAPS5) TB_DWF_RROW(TB_DWF_TAPS5) TB_DWF_RROW(TB_DWF_TAPS5)
-                       TB_DWF_RROW(TB_DWF_TAPS5),
-                   TB_DWF_TAPS5);
+        TB_DWF_RUN(TB_DWF_X2(TB_DWF_X2(TB_DWF_RROW(TB_DWF_X5(TB_DWF_RTAP)))), TB_DWF_X5(TB_DWF_RTAP));
     } else {
-        TB_DWF_RUN(TB_DWF_RROW(TB_DWF_TAPS7) TB_DWF_RROW(TB_DWF_TAPS7) TB_DWF_RROW(TB_DWF_TAPS7)
-                       TB_DWF_RROW(TB_DWF_TAPS7) TB_DWF_RROW(TB_DWF_TAPS7) TB_DWF_RROW(TB_DWF_TAPS7),
-                   TB_DWF_TAPS7);
+        TB_DWF_RUN(TB_DWF_X3(TB_DWF_X2(TB_DWF_RROW(TB_DWF_X7(TB_DWF_RTAP)))), TB_DWF_X7(TB_DWF_RTAP));
     }
 }
 #endif
@@ -462,7 +487,7 @@ static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pa
     int32_t i = (oy * k->w_out + k->ox_lo) * c + ch;
     const int32_t end = (oy * k->w_out + k->ox_hi) * c + ch;
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    if (full && mask == NULL && (kernel == 3 || kernel == 5 || kernel == 7)) {
+    if (full && r->fold && (kernel == 3 || kernel == 5 || kernel == 7)) {
         if (i < end) {
             r->y = y + i;
             r->end = y + end;
@@ -477,8 +502,8 @@ static TB_DWF_INLINE void tb_dwf_interior4(const tb_dwf_t *k, const uint32_t *pa
 }
 
 /* The interior windows of output row oy, by kernel size and whether every tap row is inside. */
-static void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, tb_dwf_run_t *r,
-                                 int32_t ch, int32_t oy, int32_t ky0, int32_t ky1)
+static TB_DWF_INLINE void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t *pack, tb_dwf_run_t *r,
+                                               int32_t ch, int32_t oy, int32_t ky0, int32_t ky1)
 {
     const int32_t full = ky1 - ky0 == k->kernel;
     switch (k->kernel) {
@@ -535,6 +560,26 @@ static void tb_dwf_channel(const tb_dwf_t *k, const int8_t *f, const tb_fast_req
     }
 }
 
+/* The bias to fold into the start of a run's sums (|sum| <= big): the bias itself when no
+ * sum + bias saturates; else, when every output of the channel clamps to 127 (or -128) however
+ * the sum lies, the nearest such bias, whose sums clamp the same way (requantization does not
+ * decrease with its input); else *fold = 0 (the group takes the C loop). */
+static int32_t tb_dwf_fold_bias(int32_t bias, int32_t mult, int32_t shift, int32_t y_zero, int32_t big, int32_t *fold)
+{
+    const int32_t safe = INT32_MAX - big;
+    tb_fast_requant_t out;
+    if (bias >= -safe && bias <= safe) {
+        return bias;
+    }
+    out = tb_fast_requant_init(0, mult, shift, y_zero);
+    if (bias > 0) {
+        *fold = tb_fast_requant(&out, safe - big) > 127;
+        return safe;
+    }
+    *fold = tb_fast_requant(&out, big - safe) < -128;
+    return -safe;
+}
+
 void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
                          int32_t x_zero, const int8_t *w_train, const int8_t *w_frozen,
                          int32_t k_train, const int32_t *bias, int32_t kernel, int32_t stride,
@@ -545,6 +590,8 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
     const int32_t c4 = kernel <= TB_FAST_DW_MAX_K ? c & ~3 : 0; /* channels taken 4 at a time */
     const int32_t right = w_in - kernel + kernel / 2;           /* the last inside window start + pad */
     uint32_t pack[2 * TB_FAST_DW_MAX_K * TB_FAST_DW_MAX_K];
+    int32_t sums[4];
+    const int32_t big = kk * 32640; /* the largest |sum| of a window */
     tb_dwf_run_t run;
     tb_fast_requant_t q;
     tb_dwf_t k;
@@ -569,7 +616,6 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
     k.mask = mask;
     run.kq = k.kq;
     run.c = c;
-    run.zp = k.zp;
     run.skip = w_in * c - kernel * c;
     run.back = stride * c - (kernel - 1) * w_in * c - kernel * c;
     tb_fast_mask_clear(mask, k.h_out * k.w_out * c);
@@ -578,10 +624,19 @@ void tb_depthwise_fwd_s8(const int8_t *x, int32_t h_in, int32_t w_in, int32_t c,
                               shift[ch + 3] > 32;
         if (group) {
             tb_dwf_pack(w_train, w_frozen, k_train, ch, kk, pack);
+            run.fold = mask == NULL; /* the run stores no mask */
+            if (run.fold) {
+                tb_dwf_sums(pack, kk, sums);
+            }
             for (j = 0; j < 4; j++) {
                 run.q[j].bias = bias[ch + j];
                 run.q[j].mult = mult[ch + j];
                 run.q[j].tm1 = shift[ch + j] - 33;
+                if (run.fold) {
+                    run.init[j] = (int32_t)((uint32_t)tb_dwf_fold_bias(bias[ch + j], mult[ch + j], shift[ch + j],
+                                                                       y_zero, big, &run.fold) -
+                                            (uint32_t)x_zero * (uint32_t)sums[j]);
+                }
             }
             tb_dwf_group4(&k, pack, &run, ch);
             continue;
