@@ -1,18 +1,21 @@
 /* tb_depthwise_fwd_s8, fast: same results as src/Convolution/tb_depthwise_fwd_s8.c.
  *
  * Channels in blocks of 4. A block whose shifts all exceed 32 is a group: one word of the HWC
- * input holds its 4 channels at a tap, its filters are packed once so that one word of the
- * pack would meet it, widened to two halfword pairs per tap (tb_dwf_pack), and
- * each tap is four 16 x 16 multiply-accumulates (SXTAB16 with the zero point, SMLABB/SMLATT; in
- * assembly on DSP cores, where gcc would spill).
+ * input holds its 4 channels at a tap, its filters are widened once to the two halfword pairs
+ * of each tap (tb_dwf_pack), and each tap is four 16 x 16 multiply-accumulates (SXTAB16 with
+ * the zero point, SMLABB/SMLATT; in assembly on DSP cores, where gcc would spill).
  * Per output row the tap rows come from one tap range and the columns split into the left edge
  * windows, the interior ones (every tap column inside) and the right edge ones: an interior
- * window with every tap row inside too runs its taps straight (kernels 3, 5, 7), the others
- * row by row, each row's taps unrolled for its length. A window's 4 sums are requantized in
- * 32 bits plus 128 (clamped by USAT, sign bits flipped), stored as one word, their 4 mask bits
- * or-ed in at once (mask cleared first). The other blocks, the last c % 4 channels and every
- * channel of kernels above 7 go one channel at a time with the same tap ranges. Each output
- * keeps its own int32 sum of the same products, so the order changes no byte. */
+ * window with every tap row inside, or all but one, runs its taps straight (kernels 3, 5, 7),
+ * the others row by row; edge windows loop over their rows in assembly, each row's taps
+ * unrolled for its length. A window's 4 sums are requantized in one assembly block (QADD,
+ * SMMUL, shift, USAT with the last shift folded in: tb_dwf_q_t), stored as one word, their 4
+ * mask bits or-ed in at once (mask cleared first). Without a mask, a row's whole interior
+ * windows are one assembly loop with their stores, the bias and the zero point folded into the
+ * sums' start (tb_dwf_run_t). The other blocks, the last c % 4 channels and every channel of
+ * kernels above 7 go one channel at a time with the same tap ranges. Each output keeps its own
+ * int32 sum of the same products (a folded start adds the same terms mod 2^32), so the order
+ * changes no byte. */
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
