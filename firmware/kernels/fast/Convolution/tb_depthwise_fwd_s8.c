@@ -527,7 +527,7 @@ static TB_DWF_INLINE void tb_dwf_interior_row4(const tb_dwf_t *k, const uint32_t
 
 /* Every output of the group of channels ch .. ch + 3: per output row the edge windows on the
  * left, the interior windows, the edge windows on the right. */
-static void tb_dwf_group4(const tb_dwf_t *k, const uint32_t *pack, tb_dwf_run_t *r, int32_t ch)
+static TB_DWF_INLINE void tb_dwf_group4(const tb_dwf_t *k, const uint32_t *pack, tb_dwf_run_t *r, int32_t ch)
 {
     int32_t oy;
     for (oy = 0; oy < k->h_out; oy++) {
