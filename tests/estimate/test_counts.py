@@ -133,8 +133,8 @@ def test_fast_depthwise_input_gradient_twin_counts_windows_taps_and_growths():
 def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():
     """6 x 6, 3x3, stride 1, 10 channels: channels 0-3 a group (shifts above 32; all frozen),
     4-7 one by one (channel 5's shift is 30: the group test stops there, and the 64-bit
-    requantization), 8-9 the tail. The group's rows 0 and 5 have 2 tap rows (interior windows row
-    by row), rows 1-4 whole interior windows (columns 1-4); rows 0-4 keep every bottom tap row;
+    requantization), 8-9 the tail. The group's rows 0 and 5 have 2 tap rows (interior windows
+    straight, one tap row short), rows 1-4 whole interior windows (columns 1-4); rows 0-4 keep every bottom tap row;
     columns 0 and 5 are edge windows of 2 tap columns, column 0 clipped on the left."""
     rng = np.random.default_rng(0)
     c = 10
@@ -154,8 +154,8 @@ def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():
     assert [got[f"edge_rows_{n}"] for n in range(1, 7)] == [0, 32, 0, 0, 0, 0]
     assert (got["whole_rows_3"], got["part_rows_3"], got["empty_whole_rows_3"], got["empty_part_rows_3"]) == \
         (4, 2, 0, 0)
-    assert (got["whole_windows_3"], got["part_windows_3"], got["part_tap_rows_3"], got["whole_windows_5"]) == \
-        (16, 8, 16, 0)
+    assert (got["whole_windows_3"], got["part_windows_3"], got["near_windows_3"], got["part_tap_rows_3"],
+            got["whole_windows_5"]) == (16, 8, 8, 0, 0)
     assert (got["stores_masked_edge"], got["stores_masked_whole_3"], got["stores_masked_part_3"]) == (12, 16, 8)
     assert got["stores_next_byte"] == 9  # i = 10 p: i % 8 = 6 for p % 4 = 3
     assert (got["channels"], got["channel_windows"], got["channel_taps"], got["channel_requant_64bit"]) == \

@@ -252,6 +252,20 @@ def depthwise_fwd_cases(rng) -> list[list]:
                       rng.integers(2**30, 2**31, c).astype(np.int32), rng.integers(36, 44, c).astype(np.int32),
                       int(rng.integers(-128, 128)), rng.integers(-128, 128, n_out).astype(np.int8),
                       np.zeros((n_out + 7) // 8, np.uint8) if kernel != 5 else EMPTY_U8])
+    # without a mask (the assembly run of whole interior windows) for kernels 3 and 7 too: 18
+    # channels (unaligned output words), biases at both int32 ends (the sum saturates; folded as
+    # the outputs all clamp, except for a zero multiplier, whose group takes the C loop), output
+    # zero points at both ends, an odd width at stride 2
+    for kernel, stride, w_odd, y_zero in ((3, 1, 13, 127), (7, 1, 12, -128), (3, 2, 11, -128), (7, 2, 15, 127)):
+        n_out = ((h + stride - 1) // stride) * ((w_odd + stride - 1) // stride) * c
+        bias = rng.integers(-20000, 20001, c).astype(np.int32)
+        bias[[1, 6, 9]] = [2**31 - 1, -(2**31), 2**31 - 2]
+        mult = rng.integers(2**30, 2**31, c).astype(np.int32)
+        mult[9] = 0 if stride == 2 else mult[9]
+        cases.append([rng.integers(-128, 128, h * w_odd * c).astype(np.int8), h, w_odd, c, 127, np.empty(0, np.int8),
+                      rng.integers(-128, 128, c * kernel * kernel).astype(np.int8), 0, bias, kernel, stride,
+                      mult, rng.integers(33, 48, c).astype(np.int32),
+                      y_zero, rng.integers(-128, 128, n_out).astype(np.int8), EMPTY_U8])
     return cases
 
 

@@ -127,7 +127,8 @@ def _depthwise_layer(rng: Rng, size: int) -> tuple:
 def depthwise_fwd(rng: Rng) -> Args:
     """For the fast kernel's paths, 40% of the planes thin (1 high, 1 wide or 2 to 3 either way:
     windows with one tap row or column, rows without interior windows, no window inside along x),
-    30% larger than the kernel both ways (whole interior windows of every kernel)."""
+    30% larger than the kernel both ways (whole interior windows of every kernel); a quarter of
+    the calls with biases at the int32 ends."""
     h, w, s, k, c, kt, wt, wf, n = _depthwise_layer(rng, 16)
     shape = rng.random()
     if shape < 0.4:
@@ -137,7 +138,10 @@ def depthwise_fwd(rng: Rng) -> Args:
     elif shape < 0.7:
         h, w = (max(v, k + 1 + s * int(rng.integers(0, 4))) for v in (h, w))
     n = out_size(h, s) * out_size(w, s) * c
-    return [_s8(rng, h * w * c), h, w, c, _zero(rng), wt, wf, kt, _bias(rng, c), k, s, *_requant(rng, c),
+    bias = _bias(rng, c)
+    if rng.random() < 0.25:  # biases at the int32 ends: groups whose sums could saturate (the C loop)
+        bias[rng.random(c) < 0.3] = rng.choice([2**31 - 1, -2**31])
+    return [_s8(rng, h * w * c), h, w, c, _zero(rng), wt, wf, kt, bias, k, s, *_requant(rng, c),
             _zero(rng), np.zeros(n, np.int8), _mask_out(rng, n)]
 
 
