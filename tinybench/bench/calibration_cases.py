@@ -161,13 +161,13 @@ def pointwise_fwd(rng: Rng) -> Args:
 def pwdw_fwd(rng: Rng) -> Args:
     """Planes from 2 x 2 (every window at an edge) to 20 x 20 (runs of inner windows of every kernel, for
     the fast kernel; its bordered copy up to 488 bytes), bands of rows beyond that copy (the models'
-    row tiles), c_in a multiple of 8 or not."""
+    row tiles), c_in a multiple of 8 or not, with a byte tail after its words or bytes alone."""
     shape = rng.random()
     h, w = (int(v) for v in (rng.integers(2, 9, 2) if shape < 0.2 else
                              (rng.integers(5, 15), rng.integers(24, 49)) if shape < 0.5 else rng.integers(7, 21, 2)))
     s = int(rng.choice([1, 2]))
     k = int(rng.choice([3, 5, 7]))
-    c_in, c_mid = int(rng.choice([1, 3, 8, 12, 16, 24, 40])), int(rng.integers(1, 16))
+    c_in, c_mid = int(rng.choice([1, 3, 8, 12, 13, 16, 21, 24, 40])), int(rng.integers(1, 16))
     n = out_size(h, s) * out_size(w, s) * c_mid
     return [_s8(rng, h * w * c_in), h, w, c_in, _zero(rng), _s8(rng, c_mid * c_in), _bias(rng, c_mid),
             *_requant(rng, c_mid), _zero(rng), c_mid, np.zeros(h * w, np.int8), _s8(rng, c_mid * k * k),
