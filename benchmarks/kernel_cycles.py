@@ -76,14 +76,20 @@ def print_summary(s: dict, kernels: str) -> None:
         print(f"  {kind:34} {k['cycles'] / 1e6:9.2f} {k['share']:6.1%} {k['macs'] / 1e6:8.2f} {cpm}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def step_arguments(doc: str, written: str) -> argparse.Namespace:
+    """The options of a benchmark that runs the step of each model per kernel set (this one and
+    tiling_cost.py): kernel sets, models, scheme, target, and a JSON file of ``written``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--kernels", default="reference,fast")
     ap.add_argument("--models", default=",".join(model_names()))
     ap.add_argument("--scheme", default="49kb")
     ap.add_argument("--target", default="stm32f746")
-    ap.add_argument("--json", help="write the summaries here")
-    args = ap.parse_args()
+    ap.add_argument("--json", help=f"write the {written} here")
+    return ap.parse_args()
+
+
+def main() -> None:
+    args = step_arguments(__doc__, "summaries")
     summaries = []
     for model in args.models.split(","):
         for kernels in args.kernels.split(","):

@@ -12,13 +12,13 @@ Usage: .venv/bin/python benchmarks/tiling_cost.py [--kernels reference,fast] [--
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
 
 from tinybench.bench.cell import CellConfig, run_cell
-from tinybench.models.zoo import model_names
+
+from kernel_cycles import step_arguments
 
 
 def _label(t: dict | None) -> str:
@@ -38,13 +38,7 @@ def measure(model: str, scheme: str, target: str, kernels: str, tiling: str) -> 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--kernels", default="reference,fast")
-    ap.add_argument("--models", default=",".join(model_names()))
-    ap.add_argument("--scheme", default="49kb")
-    ap.add_argument("--target", default="stm32f746")
-    ap.add_argument("--json", help="write the rows here")
-    args = ap.parse_args()
+    args = step_arguments(__doc__, "rows")
     rows = []
     print(f"{'model':16} {'kernels':9} {'M cycles none':>13} {'auto':>9} {'tiles':>5} {'added':>7} {'predicted':>9} "
           f"{'arena none':>10} {'auto':>7} {'= plan':>6} {'peak err':>8}")
