@@ -50,14 +50,19 @@ def test_search_reaches_the_floor_where_greedy_fragments():
     assert arenas == {"greedy-size": 80, "search": 64}
 
 
-def test_exact_closes_the_gap_the_search_leaves():
-    # mbv2-w0.35:99kb with its first 5 ops on 6 bands (not the tiling auto picks): the
-    # heuristics leave 5.0% over the live-bytes floor, the solver 2.1%
+@pytest.mark.parametrize("tiles", [6, 10])
+def test_exact_closes_the_gap_the_search_leaves(tiles):
+    # mbv2-w0.35:99kb with its first 5 ops on 6 bands (not the tiling auto picks): the heuristics
+    # leave 5.0% over the live-bytes floor, the solver 2.1%; on the 10 bands auto picks, both are
+    # within 2% (the search since its input goes against the top of its range)
     model = load_model("mbv2-w0.35")
-    graph = tile_prefix(compile_training(model, resolve(get_scheme("99kb", model), model), "reordered"), 5, 6)
+    graph = tile_prefix(compile_training(model, resolve(get_scheme("99kb", model), model), "reordered"), 5, tiles)
     plans = {name: plan_memory(graph, name) for name in ("search", "exact")}
-    assert plans["search"].arena_bytes > plans["search"].floor_bytes * 1.02
-    assert plans["exact"].arena_bytes <= plans["exact"].floor_bytes * 1.025
+    if tiles == 6:
+        assert plans["search"].arena_bytes > plans["search"].floor_bytes * 1.02
+        assert plans["exact"].arena_bytes < plans["search"].arena_bytes
+    else:
+        assert plans["exact"].arena_bytes <= plans["exact"].floor_bytes * 1.02
     exact = plans["exact"]
     placed = list(zip(exact.buffers, exact.buffer_offsets))
     for (buf_a, at_a), (buf_b, at_b) in itertools.combinations(placed, 2):

@@ -308,10 +308,10 @@ class FirstFitInSchedule(_OrderedFit):
         return _by_first_use(groups)
 
 
-#: Arenas the search's placements aim at, in % above the live-bytes floor, tightest first: a
-#: placement aimed too low falls back to lowest fit and fragments (20-24% over the floor on
-#: mbv2-w0.35's prefix on 4 or 6 bands), so looser aims follow.
-TARGETS_ABOVE_FLOOR_PCT = (0, 1, 2, 5, 10)
+#: Arenas the search's placements aim at after the live-bytes floor itself, in % above it (rounded
+#: down to 16 bytes), tightest first: a placement aimed too low falls back to lowest fit and
+#: fragments (20-24% over the floor on mbv2-w0.35's prefix on 4 or 6 bands), so looser aims follow.
+TARGETS_ABOVE_FLOOR_PCT = (1, 2, 5, 10)
 #: Planning stops trying placements once the arena is within this factor of the live-bytes floor.
 GOOD_ENOUGH = 1.01
 
@@ -356,7 +356,7 @@ class Search(Planner):
         nothing, and the result is the same as ``place``'s, found sooner."""
         conflicts = _Conflicts(groups)
         floor = _live_floor(groups)
-        targets = tuple(_aligned(floor * (100 + pct) // 100) for pct in TARGETS_ABOVE_FLOOR_PCT)
+        targets = (floor, *(_aligned(floor * (100 + pct) // 100) for pct in TARGETS_ABOVE_FLOOR_PCT))
         stop = max(beat, int(floor * GOOD_ENOUGH) + 1, max(targets) + 1)
         best = _ordered_lowest_fit(_by_size(groups), conflicts, beat=stop)
         arena = stop if best is None else _arena(groups, best)  # a placement given up: at least stop
