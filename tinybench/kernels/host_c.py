@@ -85,8 +85,6 @@ def sources(kernel_set: str = "reference", root: Path = FIRMWARE_DIR) -> list[Pa
     return out
 
 
-
-
 #: Extra flags of the checking build (``TINYBENCH_KERNELS_SANITIZE=1``): any undefined
 #: behaviour (signed overflow, out-of-range shift, ...) aborts the process.
 SANITIZE_FLAGS = ("-fsanitize=undefined", "-fno-sanitize-recover=all", "-g")
