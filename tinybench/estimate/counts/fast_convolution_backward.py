@@ -10,7 +10,9 @@ assembly loop, 4 first when c_out / 4 is odd), of one position (4 input channels
 channels per step), or formed in the loop over the set mask bits when there is no room (4
 input channels, one step per set bit, one more per non-zero gradient; in a call with dense
 products, windows whose bits are all set channel by channel); those bits with the zero
-gradients cleared are made once per position when the room holds them (``nz_*``). Each block is settled: straight when it fits the shift (pairs
+gradients cleared are made once per position when the room holds them (``nz_*``), and when it
+also holds a list of (product, weight offset) per such gradient, the list is made once per weight
+part and the blocks step over it (``list_*``). Each block is settled: straight when it fits the shift (pairs
 of two channels being written), else element by element; when the shift grows, the outputs
 written so far are shifted on and the ties recomputed. Which blocks raise the shift and which
 outputs tie follows the accumulators in the kernel's order: the probe gives them all
@@ -41,6 +43,8 @@ _COUNTERS = (
     "dense_runs", "dense_run_steps", "sparse_searches", "sparse_bits", "sparse_nonzero", "sparse_bits_c",
     "sparse_nonzero_c",
     "sparse_nonzero_c2", "sparse_nonzero_c3", "nz_fills", "nz_channels", "nz_windows", "nz_mask_bytes", "nz_block_windows",
+    "list_builds", "list_windows", "list_entries", "list_blocks", "list_asm_blocks", "list_asm_steps",
+    "list_c_entries", "list_c_2", "list_c_3", "list_c_4",
     "settle_straight", "straight_elements", "settle_slow", "settle_elements", "settle_written", "straight_unshifted", "straight_high",
     "written_unshifted", "written_high", "shift_for_calls", "shift_for_steps", "shift_for_steps_neg",
     "shift_for_from0", "raises", "reshift_ranges", "reshifted", "reshifted_far", "reshifted_exact", "ties", "tie_blocks",
@@ -140,6 +144,8 @@ class _Replay:
             c["nz_channels"] += self.c_out
             c["nz_windows"] += self.windows
             c["nz_mask_bytes"] += int(self.win_bytes[pa])
+            if 4 * self.windows + 8 * int(self.g_nonzero[pa].sum()) + 3 <= limit:  # tb_pwbi_list
+                kind = "list"
         pos = [pa, pb] if np_ == 2 else [pa]
         block = 2 if np_ == 2 else 4
         narrow = room and np_ == 2 and bool(self.small[pa] and self.small[pb])
@@ -147,6 +153,10 @@ class _Replay:
         c["parts_train"] += self.k_train > 0
         c["parts_frozen"] += self.c_in - self.k_train > 0
         for ci0, length in ((0, self.k_train), (self.k_train, self.c_in - self.k_train)):
+            if kind == "list" and length > 0:
+                c["list_builds"] += 1
+                c["list_windows"] += self.windows
+                c["list_entries"] += int(self.g_nonzero[pa].sum())
             wide = length // 4 * 4 if narrow else 0  # blocks of 4 input channels, int32 sums
             for ci in range(0, wide, 4):
                 self._block("pair4", pos, 4)
@@ -188,6 +198,17 @@ class _Replay:
             c["single_nonzero_2"] += nz * (nb > 1)
             c["single_nonzero_3"] += nz * (nb > 2)
             c["single_nonzero_4"] += nz * (nb > 3)
+        elif kind == "list":
+            n = int(self.g_nonzero[pos[0]].sum())
+            asm = nb == 4 and n > 0
+            c["list_blocks"] += 1
+            c["list_asm_blocks"] += asm
+            c["list_asm_steps"] += n if asm else 0
+            if not asm:
+                c["list_c_entries"] += n
+                c["list_c_2"] += n * (nb > 1)
+                c["list_c_3"] += n * (nb > 2)
+                c["list_c_4"] += n * (nb > 3)
         else:
             p = pos[0]
             c["sparse_blocks"] += 1

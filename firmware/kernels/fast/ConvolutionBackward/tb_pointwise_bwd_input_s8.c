@@ -47,6 +47,7 @@ typedef struct {
     int8_t *grad_in;
     int32_t dense;         /* 7/8 of the products or more are not 0 */
     int32_t narrow;        /* the pair in the room has int32 sums (tb_pwbi_fill) */
+    int32_t nonzero;       /* set bits of the windows of tb_pwbi_nonzero */
     tb_fast_shift_t shift; /* over the accumulators seen so far */
 } tb_pwbi_t;
 
@@ -208,6 +209,54 @@ static __attribute__((noinline)) void tb_pwbi_dense_run(const int8_t *g, const i
         tb_pwbi_mac4(acc, g[c] * f[c], tb_pwbi_weights(w, c, stride, 4), 4);
     }
 #endif
+}
+
+/* One position from its list of n entries (product, byte offset of the output channel's weights;
+ * tb_pwbi_list): acc[j] = sum of product * w[offset + j], j < nb <= 4. On DSP cores one step
+ * per entry: the two words, the 4 weights in one word, 4 SXTB + SMLAL; no bit search, no
+ * gradient test, no factor load or multiply, repeated per block of input channels. */
+static __attribute__((noinline)) void tb_pwbi_listrun(const int32_t *e, int32_t n, const int8_t *w, int32_t nb,
+                                                      int64_t *acc)
+{
+    const int32_t *end = e + 2 * n;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+    if (nb == 4 && n > 0) {
+        uint32_t lo0 = 0, hi0 = 0, lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0, lo3 = 0, hi3 = 0;
+        int32_t g, t;
+        uint32_t wv;
+        __asm volatile(
+            "1:\n\t"
+            "ldr %[t], [%[ep], #4]\n\t"
+            "ldr %[g], [%[ep]], #8\n\t"
+            "ldr %[wv], [%[wp], %[t]]\n\t"
+            "sxtb %[t], %[wv]\n\t"
+            "smlal %[lo0], %[hi0], %[g], %[t]\n\t"
+            "sxtb %[t], %[wv], ror #8\n\t"
+            "smlal %[lo1], %[hi1], %[g], %[t]\n\t"
+            "sxtb %[t], %[wv], ror #16\n\t"
+            "smlal %[lo2], %[hi2], %[g], %[t]\n\t"
+            "asr %[t], %[wv], #24\n\t"
+            "smlal %[lo3], %[hi3], %[g], %[t]\n\t"
+            "ldr %[t], %[end]\n\t"
+            "cmp %[ep], %[t]\n\t"
+            "bne 1b\n\t"
+            : [lo0] "+r"(lo0), [hi0] "+r"(hi0), [lo1] "+r"(lo1), [hi1] "+r"(hi1), [lo2] "+r"(lo2),
+              [hi2] "+r"(hi2), [lo3] "+r"(lo3), [hi3] "+r"(hi3), [ep] "+r"(e), [g] "=&r"(g),
+              [wv] "=&r"(wv), [t] "=&r"(t)
+            : [wp] "r"(w), [end] "m"(end)
+            : "cc", "memory");
+        acc[0] = (int64_t)(((uint64_t)hi0 << 32) | lo0);
+        acc[1] = (int64_t)(((uint64_t)hi1 << 32) | lo1);
+        acc[2] = (int64_t)(((uint64_t)hi2 << 32) | lo2);
+        acc[3] = (int64_t)(((uint64_t)hi3 << 32) | lo3);
+        return;
+    }
+#endif
+    acc[0] = acc[1] = acc[2] = acc[3] = 0;
+    for (; e != end; e += 2) {
+        const int8_t *p = w + e[1];
+        tb_pwbi_mac4(acc, e[0], tb_pwbi_weights(p, 0, 0, nb), nb);
+    }
 }
 
 /* One position, its products formed here: acc[j] = sum over the output channels c whose mask
@@ -535,11 +584,39 @@ static void tb_pwbi_settle(tb_pwbi_t *k, int32_t pos, int32_t np, int32_t ci, in
     }
 }
 
+/* The list of position pos's non-zero masked gradients (nz: its windows, tb_pwbi_nonzero) for
+ * tb_pwbi_listrun, for the weight part of row stride `stride`: (product, c * stride) per
+ * output channel c, after the windows in the room below limit, or NULL if it does not hold
+ * them (3 bytes spare, as tb_pwbi_room). Made once per part, read once per block of 4 input
+ * channels: the bits are searched and the products formed once, not once per block. */
+static const int32_t *tb_pwbi_list(const tb_pwbi_t *k, int32_t pos, const uint32_t *nz, int32_t stride,
+                                   int32_t limit)
+{
+    const int32_t windows = (k->c_out + 31) >> 5;
+    const int8_t *g = k->grad + pos * k->c_out;
+    int32_t *e, *list, w;
+    if (nz == NULL || 4 * windows + 8 * k->nonzero + 3 > limit) {
+        return NULL;
+    }
+    list = e = (int32_t *)(nz + windows);
+    for (w = 0; w < windows; w++) {
+        uint32_t bits = nz[w];
+        while (bits != 0) {
+            const int32_t c = 32 * w + (int32_t)__builtin_ctz(bits);
+            bits &= bits - 1u;
+            e[0] = g[c] * k->w_factor[c];
+            e[1] = c * stride;
+            e += 2;
+        }
+    }
+    return list;
+}
+
 /* Positions pos .. pos + np - 1 (np = 1 or 2; gf: their products, interleaved for two, or NULL
  * for one position computed from the gradient, nz: its windows of non-zero masked gradients
  * or NULL) over both weight parts. */
 static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, const uint32_t *nz, int32_t pos,
-                              int32_t np, int32_t write)
+                              int32_t np, int32_t limit, int32_t write)
 {
     const int32_t block = np == 2 ? 2 : 4;
     int32_t part, ci, nb;
@@ -547,6 +624,7 @@ static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, const uint32_t *n
         const int8_t *w = part == 0 ? k->w_train : k->w_frozen;
         const int32_t len = part == 0 ? k->k_train : k->c_in - k->k_train;
         const int32_t ci0 = part == 0 ? 0 : k->k_train;
+        const int32_t *list = np == 1 && gf == NULL && len > 0 ? tb_pwbi_list(k, pos, nz, len, limit) : NULL;
         for (ci = 0; ci < len; ci += nb) {
             int64_t acc[8];
             if (np == 2 && k->narrow && len - ci >= 4) { /* int32 sums: 4 input channels */
@@ -558,6 +636,8 @@ static void tb_pwbi_positions(tb_pwbi_t *k, const int32_t *gf, const uint32_t *n
                     tb_pwbi_pair(k, gf, w + ci, len, nb, acc);
                 } else if (gf != NULL) {
                     tb_pwbi_single(k, gf, w + ci, len, nb, acc);
+                } else if (list != NULL) {
+                    tb_pwbi_listrun(list, k->nonzero, w + ci, nb, acc);
                 } else {
                     tb_pwbi_sparse(k, pos, w + ci, len, nb, nz, acc);
                 }
@@ -635,7 +715,7 @@ static void tb_pwbi_fill(tb_pwbi_t *k, int32_t *gf, int32_t pa, int32_t pb, int3
  * in the room below limit if it holds them (3 bytes spare, as tb_pwbi_room), else NULL: read
  * once per position, not once per block of input channels, and the loops over the bits no
  * longer meet zero gradients. */
-static const uint32_t *tb_pwbi_nonzero(const tb_pwbi_t *k, int32_t pos, int32_t limit)
+static const uint32_t *tb_pwbi_nonzero(tb_pwbi_t *k, int32_t pos, int32_t limit)
 {
     const int8_t *g = k->grad + pos * k->c_out;
     uint32_t *nz;
@@ -644,13 +724,18 @@ static const uint32_t *tb_pwbi_nonzero(const tb_pwbi_t *k, int32_t pos, int32_t 
         return NULL;
     }
     nz = (uint32_t *)(((uintptr_t)k->grad_in + 3u) & ~(uintptr_t)3u);
+    k->nonzero = 0;
     for (c0 = 0; c0 < k->c_out; c0 += 32) {
         const int32_t n = k->c_out - c0 < 32 ? k->c_out - c0 : 32;
         uint32_t v = 0;
         for (j = n - 1; j >= 0; j--) {
             v = (v << 1) | (uint32_t)(g[c0 + j] != 0);
         }
-        nz[c0 >> 5] = v & tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
+        v &= tb_pwbi_bits(k->mask, pos * k->c_out + c0, n);
+        nz[c0 >> 5] = v;
+        v -= (v >> 1) & 0x55555555u; /* its set bits */
+        v = (v & 0x33333333u) + ((v >> 2) & 0x33333333u);
+        k->nonzero += (int32_t)((((v + (v >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24);
     }
     return nz;
 }
@@ -672,7 +757,7 @@ static void tb_pwbi_step(tb_pwbi_t *k, int32_t pa, int32_t pb, int32_t np, int32
     if (gf != NULL) {
         tb_pwbi_fill(k, gf, pa, pb, np);
     }
-    tb_pwbi_positions(k, gf, gf == NULL ? tb_pwbi_nonzero(k, pa, limit) : NULL, pa, np, write);
+    tb_pwbi_positions(k, gf, gf == NULL ? tb_pwbi_nonzero(k, pa, limit) : NULL, pa, np, limit, write);
 }
 
 int32_t tb_pointwise_bwd_input_s8(const int8_t *grad, int32_t e_grad, const uint8_t *mask,
