@@ -54,21 +54,35 @@ def test_fast_kernel_bitexact_on_host(fast_ck, name):
 
 FAST_SOURCES = sorted((host_c.FIRMWARE_DIR / "fast").rglob("*.c"))
 
+M4F = ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard"]
+M7F = ["-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard"]
+
+#: Flag sets (as tuples) at which a fast file is known not to compile yet, by file stem: with the
+#: targets' hard-float ABI gcc at -Os or with -funroll-loops finds no registers for the assembly
+#: loops of tb_pwdw_fwd_s8 (firmware/kernels/README.md). Keep it explicit: remove an entry when
+#: its file compiles there.
+KNOWN_NOT_BUILDING = {
+    "tb_pwdw_fwd_s8": {tuple(M4F + ["-Os"]), tuple(M7F + ["-Os"]),
+                       tuple(M4F + ["-O2", "-funroll-loops"]), tuple(M7F + ["-O2", "-funroll-loops"])},
+}
+
 
 @pytest.mark.skipif(ARM_GCC is None, reason="arm-none-eabi-gcc is not installed: the Cortex-M build cannot be checked")
 @pytest.mark.parametrize("cc,flags", [
     ("gcc", ["-O2"]), ("gcc", ["-O3", "-fsanitize=undefined", "-fno-sanitize-recover"]),
     ("arm", ["-mcpu=cortex-m4", "-O2"]), ("arm", ["-mcpu=cortex-m7", "-O3"]), ("arm", ["-mcpu=cortex-m4", "-Os"]),
-    # the targets' own float ABI, at the levels the build uses: there gcc at -Os or with
-    # -funroll-loops finds no registers for two assembly loops (firmware/kernels/README.md)
-    ("arm", ["-mcpu=cortex-m4", "-mfpu=fpv4-sp-d16", "-mfloat-abi=hard", "-O2"]),
-    ("arm", ["-mcpu=cortex-m7", "-mfpu=fpv5-sp-d16", "-mfloat-abi=hard", "-O3"])])
+    # the targets' own float ABI, at the levels the build uses and at -Os and -funroll-loops,
+    # where assembly loops run short of registers (KNOWN_NOT_BUILDING)
+    ("arm", [*M4F, "-O2"]), ("arm", [*M7F, "-O3"]), ("arm", [*M4F, "-Os"]), ("arm", [*M7F, "-Os"]),
+    ("arm", [*M4F, "-O2", "-funroll-loops"]), ("arm", [*M7F, "-O2", "-funroll-loops"])])
 def test_fast_kernels_build_warning_free_and_libc_free(tmp_path, cc, flags):
     """The reference kernels' rules (test_firmware_build.py) hold for the fast ones: warning-free
     with the strict flags, on the host (portable DSP statements) and Cortex-M, no libc, no float."""
     exe = ARM_GCC if cc == "arm" else "gcc"
     extra = ["-mthumb", "-ffreestanding", "-nostdlib"] if cc == "arm" else []
     for src in FAST_SOURCES:
+        if tuple(flags) in KNOWN_NOT_BUILDING.get(src.stem, ()):
+            continue
         text = src.read_text()
         assert "float" not in text and "double" not in text, f"{src.name} uses floating point"
         includes = set(re.findall(r'#include\s*[<"]([^>"]+)[>"]', text))

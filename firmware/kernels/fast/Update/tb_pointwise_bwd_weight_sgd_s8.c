@@ -119,7 +119,6 @@ static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt
     const uint32_t *end = g + (n & ~1);
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
     if (g != end) {
-        const int32_t kt2 = 2 * kt;
         uint32_t t0, t1, g0, g1;
         /* The loop below, scheduled by hand: the two halfword loads first, the gradient pair
          * (LDRD) and the pointer step between them and their ORR, the loop test before the
@@ -129,7 +128,7 @@ static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt
             "ldrh %[t0], [%[x], %[kt]]\n\t"
             "ldrh %[t1], [%[x]]\n\t"
             "ldrd %[g0], %[g1], [%[g]], #8\n\t"
-            "add %[x], %[x], %[kt2]\n\t"
+            "add %[x], %[x], %[kt], lsl #1\n\t"
             "orr %[t1], %[t1], %[t0], lsl #16\n\t"
             "cmp %[g], %[end]\n\t"
             "sxtb16 %[t0], %[t1]\n\t"
@@ -141,7 +140,7 @@ static inline void tb_pwsgd_tile2(const uint32_t *g, const int8_t *x, int32_t kt
             "bne 1b\n\t"
             : [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [x] "+r"(x),
               [g] "+r"(g), [t0] "=&r"(t0), [t1] "=&r"(t1), [g0] "=&r"(g0), [g1] "=&r"(g1)
-            : [kt] "r"(kt), [kt2] "r"(kt2), [end] "r"(end)
+            : [kt] "r"(kt), [end] "r"(end)
             : "cc", "memory");
     }
 #else
