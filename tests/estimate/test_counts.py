@@ -72,19 +72,25 @@ def _pointwise_call(rng, h, w, c_in, k_train, c_out):
 def test_fast_pointwise_twin_counts_every_mac_on_both_paths():
     """Usual path (16 output channels): 3 x 5 positions in 8 pairs (the odd last one computed
     twice), each pair widened once, then 8 tiles of 2 x 2 outputs per pair; split weights (5 + 8
-    channels) as two parts. General path (5 output channels): every output alone."""
+    channels) as two parts, padded to 8 + 8 (the padded path: 4 assembly tiles per pair over the
+    padded lengths, the last 4 in C over the exact ones). General path (5 output channels): every
+    output alone."""
     rng = np.random.default_rng(0)
     h, w, c_in = 3, 5, 13
-    for k_train in (0, 5):
-        got = dict(zip(FAST_COUNTS["tb_pointwise_fwd_s8"].features,
-                       run_and_count("tb_pointwise_fwd_s8", _pointwise_call(rng, h, w, c_in, k_train, 16),
-                                     kernel_set="fast").counts))
-        pairs, tiles = 8, 8 * 8
-        assert (got["usual_calls"], got["pairs"], got["general_calls"]) == (1, pairs, 0)
-        assert 8 * got["widen_steps8"] + 4 * got["widen_steps4"] + got["widen_rest"] == pairs * c_in
-        rest = got["one_rest"] + got["train_rest"] + got["frozen_rest"]
-        assert 4 * got["steps"] + rest == tiles * c_in  # 4 MACs per channel of a tile
-        assert got["tiles_one_part" if k_train == 0 else "tiles_two_parts"] == tiles == got["tiles_masked"]
+    pairs, tiles = 8, 8 * 8
+    got = dict(zip(FAST_COUNTS["tb_pointwise_fwd_s8"].features,
+                   run_and_count("tb_pointwise_fwd_s8", _pointwise_call(rng, h, w, c_in, 0, 16),
+                                 kernel_set="fast").counts))
+    assert (got["usual_calls"], got["pairs"], got["general_calls"]) == (1, pairs, 0)
+    assert 8 * got["widen_steps8"] + 4 * got["widen_steps4"] + got["widen_rest"] == pairs * c_in
+    assert 4 * got["steps"] + got["one_rest"] == tiles * c_in  # 4 MACs per channel of a tile
+    assert got["tiles_one_part"] == tiles == got["tiles_masked"]
+    got = dict(zip(FAST_COUNTS["tb_pointwise_fwd_s8"].features,
+                   run_and_count("tb_pointwise_fwd_s8", _pointwise_call(rng, h, w, c_in, 5, 16),
+                                 kernel_set="fast").counts))
+    assert (got["usual_calls"], got["padded_calls"], got["padded_pairs"]) == (0, 1, pairs)
+    assert got["padded_tiles"] == got["padded_tiles_masked"] == tiles // 2
+    assert 4 * got["steps"] + got["padded_tail_rest"] == tiles // 2 * 16 + tiles // 2 * c_in
     got = dict(zip(FAST_COUNTS["tb_pointwise_fwd_s8"].features,
                    run_and_count("tb_pointwise_fwd_s8", _pointwise_call(rng, h, w, c_in, 0, 5),
                                  kernel_set="fast").counts))

@@ -320,7 +320,13 @@ def pointwise_fwd_cases(rng) -> list[list]:
         # and two weight parts, each entering the loop at its own step
         (3, 1, 24, 8, 16, 5, -9, False), (1, 3, 8, 4, 24, -128, 127, True), (2, 2, 60, 44, 8, 0, 1, True),
         # one part of a multiple of 16 channels without a mask over several pairs (no TBB into the dot)
-        (1, 7, 32, 0, 16, 3, -2, False)]
+        (1, 7, 32, 0, 16, 3, -2, False),
+        # padded parts (two parts, not both multiples of 4): mbv2's 7 + 49 channels, remainders of
+        # 1, 2 and 3 in either part, 8 outputs (the C loops), 16 and 24 (the assembly then the last
+        # 8 in C), odd last positions, padded lengths filling the buffer (112 + 128 = 240)
+        (3, 1, 56, 7, 24, -128, 127, True), (1, 2, 56, 7, 16, 5, -3, False), (3, 3, 13, 5, 16, 127, -128, True),
+        (1, 1, 10, 1, 24, 0, 0, False), (5, 1, 22, 2, 16, -1, 1, True), (1, 3, 41, 20, 8, 3, 3, True),
+        (2, 1, 237, 109, 16, 9, -9, True), (1, 3, 6, 3, 32, -128, -128, False)]
     for h, w, c_in, k_train, c_out, xz, yz, with_mask in shapes:
         n_out = h * w * c_out
         wts = rng.integers(-128, 128, (c_out, c_in)).astype(np.int8)

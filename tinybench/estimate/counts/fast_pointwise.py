@@ -10,6 +10,11 @@ channels) its dot per part (the loop of 4 steps below: passes and steps shared) 
 requantization and stores (one part of a multiple of 16 channels: no TBB into the dot), masked its bits
 and every 4 tiles the mask bytes.
 
+Usual path, two weight parts not both multiples of 4 channels, their lengths rounded up to 4 within ``MAX_CIN``,
+16+ output channels (the padded path): per pair the widening of each part's groups of 4 (as above) and its padded
+group, the assembly tiles of all but the last 8 output channels (the loop of 4 steps over the padded lengths) with
+their mask bytes, then 4 tiles in C: per part the loop over its groups of 4 and the rest one by one.
+
 Usual path otherwise: pairs of positions, both widened per weight part (an assembly loop of 8 channels, a
 step of 4, the rest one by one; a wide part only its first ``MAX_CIN`` channels), then per pair of output channels a
 2 x 2 tile: per nonempty part the assembly loop of 4 steps of 4 channels (entered or not, its
@@ -41,8 +46,15 @@ ASM_FEATURES = ("asm_calls", "asm_calls_masked", "asm_calls_two_parts", "asm_pai
                 # one part of a multiple of 16 channels: its copy's dot starts without the TBB
                 "asm_tiles16", "asm_mask_bytes")
 
+PADDED_FEATURES = ("padded_calls", "padded_calls_masked", "padded_pairs", "padded_pairs_masked",
+                   # per part: the widening of its groups of 4 (loop of 8, steps of 8, a step of 4), its padded group
+                   "padded_widen_loops", "padded_widen8", "padded_widen4", "padded_pad_parts", "padded_pad_lanes",
+                   # the assembly tiles (all but the last 8 channels) and mask bytes; the C tiles' dots per part
+                   "padded_tiles", "padded_tiles_masked", "padded_mask_bytes", "padded_tail_dots",
+                   "padded_tail_rest_parts", "padded_tail_rest")
+
 USUAL_FEATURES = (
-    "check_channels", *ASM_FEATURES, "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
+    "check_channels", *ASM_FEATURES, *PADDED_FEATURES, "usual_calls", "usual_calls_masked", "usual_calls_two_parts", "pairs", "pairs_masked",
     "pairs_two_parts",
     # widening per part: the assembly loop of 8 channels (entered, steps), a step of 4, the rest
     "widen_loops", "widen_steps8", "widen_steps4", "widen_rest_parts", "widen_rest", "tiles_one_part", "tiles_two_parts", "tiles_masked",
@@ -91,10 +103,36 @@ def _asm(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
     return [counts.get(f, 0) for f in USUAL_FEATURES[1:]]
 
 
+def _padded_ok(c_in, k_train, c_out) -> bool:
+    """tb_pw_padded_ok: two parts, not both multiples of 4, padded lengths within the buffer, 16+ outputs."""
+    return (0 < k_train < c_in and (k_train % 4 or c_in % 4) and c_out >= 16
+            and -(-k_train // 4) * 4 + -(-(c_in - k_train) // 4) * 4 <= MAX_CIN)
+
+
+def _padded(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
+    """The padded path's counts, in USUAL_FEATURES' order (after check_channels)."""
+    parts = (k_train, c_in - k_train)
+    padded = [-(-n // 4) * 4 for n in parts]
+    n4 = [n & ~3 for n in parts]
+    pairs = (h * w + 1) // 2
+    tiles = pairs * ((c_out - 8) // 2)
+    tail = pairs * 4
+    counts = dict(zip(PADDED_FEATURES, [
+        1, has_mask, pairs, has_mask * pairs, pairs * sum(n >= 8 for n in n4), pairs * sum(n // 8 for n in n4),
+        pairs * sum(n % 8 // 4 for n in n4), pairs * sum(n % 4 != 0 for n in parts),
+        pairs * sum(n % 4 for n in parts), tiles, has_mask * tiles, has_mask * tiles // 4,
+        tail * sum(n >= 4 for n in n4), tail * sum(n % 4 != 0 for n in parts), tail * sum(n % 4 for n in parts)]))
+    counts.update(passes=tiles * sum(-(-n // 16) for n in padded) + tail * sum(-(-n // 16) for n in n4),
+                  steps=tiles * sum(padded) // 4 + tail * sum(n4) // 4)
+    return [counts.get(f, 0) for f in USUAL_FEATURES[1:]]
+
+
 def _usual(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
     one_part = k_train in (0, c_in)
     if c_in <= MAX_CIN and c_in % 4 == 0 and k_train % 4 == 0:
         return _asm(h, w, c_in, k_train, c_out, has_mask)
+    if _padded_ok(c_in, k_train, c_out):
+        return _padded(h, w, c_in, k_train, c_out, has_mask)
     parts = (c_in,) if one_part else (k_train, c_in - k_train)
     buffered = [min(n, MAX_CIN) for n in parts]
     pairs = (h * w + 1) // 2
@@ -107,7 +145,7 @@ def _usual(h, w, c_in, k_train, c_out, has_mask) -> list[int]:
         loops += [-(-g // 4), g]
     dots = np.concatenate([entries.ravel(), loops])
     wide = max(parts[-1] - MAX_CIN, 0)
-    return [0] * len(ASM_FEATURES) + [1, has_mask, not one_part, pairs, has_mask * pairs, pairs * (not one_part),
+    return [0] * (len(ASM_FEATURES) + len(PADDED_FEATURES)) + [1, has_mask, not one_part, pairs, has_mask * pairs, pairs * (not one_part),
             pairs * sum(n >= 8 for n in buffered),
             pairs * sum(n // 8 for n in buffered), pairs * sum(n % 8 // 4 for n in buffered),
             pairs * sum(n % 4 != 0 for n in buffered), pairs * sum(n % 4 for n in buffered),

@@ -14,7 +14,8 @@
  * multiples of 4 channels (every shipped layer but those of a k_train like 7) and c_in is at most
  * TB_PW_MAX_CIN, the whole loop nest is one assembly block (tb_pw_asm: the C loops around the
  * dots spilled and reloaded their pointers around every tile); otherwise C loops run the same
- * dots (tb_pw_usual_*).
+ * dots (tb_pw_usual_*), but for two weight parts not both multiples of 4 channels (tb_pw_padded: both
+ * padded to groups of 4 with zero lanes, the same assembly tile loop per pair, the last 8 channels in C).
  * The requantization (shifts s in [33, 62], checked once per call) is exact in 32 bits:
  * with t = s - 32 and h = (sat(acc + bias) * m) >> 32 (QADD, SMMUL), the reference's
  * ((sat(acc + bias) * m + 2^(s-1)) >> s) + y_zero is ((h >> (t - 1)) + 1 + 2 y_zero) >> 1
@@ -388,7 +389,7 @@ static void tb_pw_usual_wide(const int8_t *x, int32_t hw, int32_t c_in, int32_t 
  * stored every 4 tiles (out of line). */
 typedef struct {
     const uint32_t *buf, *end; /* 0, 4: the widened pair, the word after it */
-    uint32_t ti;               /* 8: TBB index of the dot's loop */
+    uint32_t ti;               /* 8: TBB index of the dot's loop (padded parts: k_train less its padded length) */
     int32_t o, o_end;          /* 12, 16: byte offset of the channel pair in the parameter arrays, 4 c_out */
     const int32_t *bias, *mult, *shift; /* 20, 24, 28 */
     int32_t k;                 /* 32: 1 + 2 y_zero */
@@ -411,7 +412,7 @@ typedef struct {
     const int8_t *x_last;      /* 92: the last position's */
     const int8_t *x_end;       /* 96: the end of the input */
     uint32_t zp;               /* 100: -x_zero in both halfwords */
-    int32_t c_in;              /* 104 */
+    int32_t c_in;              /* 104 (padded parts: the frozen part's channels less its padded length) */
     const int8_t *w_one;       /* 108: one part's rows */
     const int8_t *wt, *wf;     /* 112, 116: two parts' rows */
     int32_t c_out, c_out8;     /* 120, 124: c_out, c_out / 8 */
@@ -524,8 +525,9 @@ typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb
     "add %[w], %[w], %[s]\n\t"                                                            \
     TB_PW_REQUANT
 
-/* two parts: each part's rows, channels and TBB index from the frame, its next rows back */
-#define TB_PW_TILE_START2                                                                  \
+/* two parts: each part's rows, channels and TBB index from the frame, its next rows back
+ * (`adj_a`, `adj_b` after each part's dot: "" or TB_PW_ROW_ADJ) */
+#define TB_PW_TILE_START2_ADJ(adj_a, adj_b)                                                \
     "1:\n\t"                                                                              \
     "ldr %[xb], [sp]\n\t"                                                                 \
     "ldr %[w], [sp, #60]\n\t"                                                             \
@@ -533,14 +535,20 @@ typedef char tb_pw_state_layout[offsetof(tb_pw_state_t, dm) == 56 && offsetof(tb
     "ldr %[t], [sp, #68]\n\t"                                                             \
     TB_PW_CLEAR TB_PW_DOT("72")                                                            \
     "add %[w], %[w], %[s]\n\t"                                                            \
+    adj_a                                                                                  \
     "str %[w], [sp, #60]\n\t"                                                             \
     "ldr %[w], [sp, #76]\n\t"                                                             \
     "ldr %[s], [sp, #80]\n\t"                                                             \
     "ldr %[t], [sp, #84]\n\t"                                                             \
     TB_PW_DOT("4")                                                                         \
     "add %[w], %[w], %[s]\n\t"                                                            \
+    adj_b                                                                                  \
     "str %[w], [sp, #76]\n\t"                                                             \
     TB_PW_REQUANT
+#define TB_PW_TILE_START2 TB_PW_TILE_START2_ADJ("", "")
+/* padded parts: a dot read its padded length of each row; the next pair's rows are a row
+ * step less that length on (the step less the padded length at [sp + off]) */
+#define TB_PW_ROW_ADJ(off) "ldr %[t], [sp, #" off "]\n\t" "add %[w], %[w], %[t]\n\t"
 
 #define TB_PW_REQUANT                                                                      \
     /* bias, mult, shift of both channels: x0e, x0o, x1e, x1o, t, w1 */                  \
@@ -836,6 +844,162 @@ static void tb_pw_asm(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero,
     }
 #undef TB_PW_ASM
 }
+
+/* ------------------------------------- usual path, padded weight parts, DSP cores */
+
+/* The halfword of channel j (< 4) in a group of 4 of tb_pw_widen's layout: even word, then odd */
+static inline int32_t tb_pw_lane(int32_t j)
+{
+    return (j >> 1) + 2 * (j & 1);
+}
+
+/* tb_pw_widen of n channels, the n % 4 last ones as a whole group of 4 (its missing channels'
+ * lanes zero). Returns the word after them. */
+static uint32_t *tb_pw_widen_padded(const int8_t *x0, const int8_t *x1, int32_t n, int32_t x_zero, uint32_t zp,
+                                    uint32_t *b)
+{
+    const int32_t n4 = n & ~3, r = n & 3;
+    int16_t *h;
+    int32_t j;
+    b = tb_pw_widen(x0, x1, n4, x_zero, zp, b);
+    if (r == 0) {
+        return b;
+    }
+    b[0] = b[1] = b[2] = b[3] = 0;
+    h = (int16_t *)b;
+    for (j = 0; j < r; j++) {
+        h[tb_pw_lane(j)] = (int16_t)(x0[n4 + j] - x_zero);
+        h[4 + tb_pw_lane(j)] = (int16_t)(x1[n4 + j] - x_zero);
+    }
+    return b + 4;
+}
+
+/* tb_pw_dot over a part widened by tb_pw_widen_padded, of exactly n channels of the weight
+ * rows (the last rows of the arrays: no byte past them is read). Returns the word after it. */
+static inline __attribute__((always_inline)) const uint32_t *
+tb_pw_dot_padded(const uint32_t *xb, const int8_t *w, int32_t s, int32_t n, tb_fast_acc4_t *acc)
+{
+    const int32_t n4 = n & ~3, r = n & 3;
+    const int16_t *h;
+    int32_t j;
+    xb = tb_pw_dot(xb, w, s, n4, acc);
+    h = (const int16_t *)xb;
+    for (j = 0; j < r; j++) {
+        const int32_t x0 = h[tb_pw_lane(j)], x1 = h[4 + tb_pw_lane(j)];
+        acc->a0 += x0 * w[n4 + j];
+        acc->a1 += x0 * w[s + n4 + j];
+        acc->a2 += x1 * w[n4 + j];
+        acc->a3 += x1 * w[s + n4 + j];
+    }
+    return r == 0 ? xb : xb + 4;
+}
+
+/* Whether the padded path computes this usual call: two weight parts, not both multiples of 4
+ * channels, whose lengths rounded up to 4 fit the buffer; at least 16 output channels (the
+ * assembly runs all but the last 8). */
+static int tb_pw_padded_ok(int32_t c_in, int32_t k_train, int32_t c_out)
+{
+    return k_train > 0 && k_train < c_in && (k_train % 4 != 0 || c_in % 4 != 0) && c_out >= 16 &&
+           ((k_train + 3) & ~3) + ((c_in - k_train + 3) & ~3) <= TB_PW_MAX_CIN;
+}
+
+/* Two weight parts not both multiples of 4 channels (tb_pw_padded_ok), per pair of positions:
+ * both parts widened padded (tb_pw_widen_padded), so that the assembly tile loop of two parts
+ * (TB_PW_TILE_START2, its state copied per pair) reads their padded lengths: the zero lanes make
+ * the weight bytes read past a row (the next row's first ones) add nothing. The row steps stay
+ * k_train and c_in - k_train (TB_PW_ROW_ADJ). The last 8 output channels in C
+ * (tb_pw_dot_padded: the last row's padded word would read past its array). */
+static inline __attribute__((always_inline)) void
+tb_pw_padded_body(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                  const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out, const int32_t *mult,
+                  const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask, int masked)
+{
+    uint32_t buf[TB_PW_MAX_CIN];
+    const int32_t k_frozen = c_in - k_train, pa = (k_train + 3) & ~3, pb = (k_frozen + 3) & ~3;
+    const int32_t c_last = c_out - 8, k = 1 + 2 * y_zero;
+    const uint32_t zp = tb_dsp_pair(-x_zero);
+    const int8_t *wr;
+    int32_t a00, a01, a10, a11, sr, p;
+    uint32_t x0e, x0o, x1e, x1o, w0, w1, t;
+    const uint32_t *xb;
+    tb_pw_state_t st;
+    st.buf = buf;
+    st.end = buf + pa + pb;
+    st.ti = (uint32_t)(k_train - pa);
+    st.o_end = 4 * c_last;
+    st.bias = bias;
+    st.mult = mult;
+    st.shift = shift;
+    st.k = k;
+    st.sa = k_train;
+    st.tia = (uint32_t)(-(pa >> 2)) & 3u;
+    st.enda = buf + pa;
+    st.sb = k_frozen;
+    st.tib = (uint32_t)(-(pb >> 2)) & 3u;
+    st.c_in = k_frozen - pb;
+    for (p = 0; p < hw; p += 2) {
+        const int32_t p1 = p + 1 < hw ? p + 1 : p;
+        const int8_t *x0 = x + p * c_in, *x1 = x + p1 * c_in;
+        int8_t *y0 = y + p * c_out, *y1 = y + p1 * c_out;
+        uint32_t m0 = 0, m1 = 0;
+        tb_pw_widen_padded(x0 + k_train, x1 + k_train, k_frozen, x_zero, zp,
+                           tb_pw_widen_padded(x0, x1, k_train, x_zero, zp, buf));
+        st.o = 0;
+        st.y = y0;
+        st.dy = (p1 - p) * c_out;
+        st.mw = 0;
+        st.bit = 1;
+        st.mp = masked ? mask + p * c_out / 8 : mask;
+        st.dm = (p1 - p) * c_out / 8;
+        st.wa = w_train;
+        st.wb = w_frozen;
+        t = (uint32_t)(uintptr_t)&st;
+        if (masked) {
+            __asm volatile(TB_PW_FRAME_IN TB_PW_TILE_START2_ADJ(TB_PW_ROW_ADJ("8"), TB_PW_ROW_ADJ("104"))
+                           TB_PW_TILE_MASK TB_PW_TILE_END TB_PW_MASK_BYTES TB_PW_FRAME_OUT
+                           : TB_PW_CH_OPERANDS : : "cc", "memory");
+        } else {
+            __asm volatile(TB_PW_FRAME_IN TB_PW_TILE_START2_ADJ(TB_PW_ROW_ADJ("8"), TB_PW_ROW_ADJ("104"))
+                           TB_PW_TILE_END TB_PW_FRAME_OUT
+                           : TB_PW_CH_OPERANDS : : "cc", "memory");
+        }
+        /* the 4 tiles written out: their mask bits are immediates */
+#define TB_PW_PADDED_TILE(j)                                                                                 \
+        {                                                                                                    \
+            const int32_t c = c_last + j;                                                                    \
+            tb_fast_acc4_t acc;                                                                              \
+            acc.a0 = acc.a1 = acc.a2 = acc.a3 = 0;                                                           \
+            tb_pw_dot_padded(tb_pw_dot_padded(buf, w_train + c * k_train, k_train, k_train, &acc),          \
+                             w_frozen + c * k_frozen, k_frozen, k_frozen, &acc);                            \
+            tb_pw_out2(acc.a0, acc.a2, bias[c], mult[c], shift[c] - 33, k, y0 + c, y1 + c, &m0, &m1, 1u << j, \
+                       masked);                                                                              \
+            tb_pw_out2(acc.a1, acc.a3, bias[c + 1], mult[c + 1], shift[c + 1] - 33, k, y0 + c + 1, y1 + c + 1, \
+                       &m0, &m1, 2u << j, masked);                                                           \
+        }
+        TB_PW_PADDED_TILE(0)
+        TB_PW_PADDED_TILE(2)
+        TB_PW_PADDED_TILE(4)
+        TB_PW_PADDED_TILE(6)
+#undef TB_PW_PADDED_TILE
+        if (masked) {
+            mask[(p1 * c_out + c_last) >> 3] = (uint8_t)m1;
+            mask[(p * c_out + c_last) >> 3] = (uint8_t)m0;
+        }
+    }
+}
+
+static void tb_pw_padded(const int8_t *x, int32_t hw, int32_t c_in, int32_t x_zero, const int8_t *w_train,
+                         const int8_t *w_frozen, int32_t k_train, const int32_t *bias, int32_t c_out,
+                         const int32_t *mult, const int32_t *shift, int32_t y_zero, int8_t *y, uint8_t *mask)
+{
+    if (mask != NULL) {
+        tb_pw_padded_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y,
+                          mask, 1);
+    } else {
+        tb_pw_padded_body(x, hw, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y,
+                          mask, 0);
+    }
+}
 #endif
 
 /* ------------------------------------------------------------------- general path */
@@ -878,6 +1042,11 @@ void tb_pointwise_fwd_s8(const int8_t *x, int32_t h, int32_t w, int32_t c_in, in
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
         if (c_in <= TB_PW_MAX_CIN && c_in % 4 == 0 && k_train % 4 == 0) {
             tb_pw_asm(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y, mask);
+            return;
+        }
+        if (tb_pw_padded_ok(c_in, k_train, c_out)) {
+            tb_pw_padded(x, h * w, c_in, x_zero, w_train, w_frozen, k_train, bias, c_out, mult, shift, y_zero, y,
+                         mask);
             return;
         }
 #endif
