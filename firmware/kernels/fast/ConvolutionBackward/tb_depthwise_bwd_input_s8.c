@@ -371,11 +371,16 @@ static __attribute__((noinline)) int32_t tb_dwbi_channels(tb_dwbi_t *k, int32_t 
             return 1;
         }
     }
-    for (iy = start / k->w_in; iy < k->h_in; iy++) {
+    iy = 0;
+    if (start > 0) { /* the position where the tight loop stopped: its row, then its column */
+        iy = start / k->w_in;
+        start -= iy * k->w_in;
+    }
+    for (; iy < k->h_in; iy++, start = 0) {
         /* the first tap row of the row's parity and the plane row it reads */
         const int32_t wy0 = s2 & (iy + pad), wrow = ((iy + pad) >> s2) + b;
         tb_fast_tap_gather(iy, k->stride, k->kernel, k->h_out, &k->ky0, &k->ny, &k->oy0);
-        for (ix = start % k->w_in; ix < k->w_in; ix++, start = 0) {
+        for (ix = start; ix < k->w_in; ix++) {
             int32_t acc[4];
             tb_fast_acc4_t a4;
             int8_t *out = k->grad_in + (iy * k->w_in + ix) * k->c + ch;
