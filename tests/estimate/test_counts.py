@@ -131,9 +131,10 @@ def test_fast_depthwise_input_gradient_twin_counts_windows_taps_and_growths():
     grad[4::c] = 100  # the single channel's accumulators are the largest
     got = counts(grad, np.zeros(0, np.uint8), 3)
     assert got["growths"] >= 2 and (got["visits4"], got["visits1"]) == (2, 1)
-    assert got["windows_s1_k3"] == got["positions4"] > 2 * 25
+    # from shift 18 on the group's runs take the tight loop (tb_dwbi_rows_s1)
+    assert got["windows_s1_k3"] == got["positions4"] and got["positions4"] + got["tight_positions_k3"] > 2 * 25
     # the steps of the search sum to the final shift, 20: 9 taps x 100 x 100 x 1000 < 255 * 2^19
-    assert got["shift_steps"] == 20 and got["runs4_qmid"] >= 1 and got["fast4"] >= 25
+    assert got["shift_steps"] == 20 and got["runs4_qmid"] >= 1 and got["tight_positions_k3"] >= 25
 
 
 def test_fast_depthwise_twin_counts_groups_edges_and_single_channels():

@@ -56,6 +56,8 @@ DEPTHWISE_BWD_INPUT_FAST_FEATURES = (
     "plane_rows", "plane_words", "plane_words_masked", "plane_straddling", "plane_border_words", "plane_side_words",
     *(f"runs{nb}_q{q}" for nb in (4, 1) for q in ("0", "mid", "hi")), *ROW_FEATURES, *POSITION_FEATURES,
     *SLOW_PATHS, "growths", "shift_steps",
+    # tb_dwbi_rows_s1: its calls, those that stop at an output that does not fit, rows, positions
+    "tight_runs", "tight_stops", "tight_rows", "tight_positions_k3", "tight_positions_k5",
 )
 _INDEX = {f: i for i, f in enumerate(DEPTHWISE_BWD_INPUT_FAST_FEATURES)}
 
@@ -153,6 +155,7 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
     if not in_plane:
         border = 0
     pitch = w_out + 2 * border
+    tight = border > 0 and stride == 1  # tb_dwbi_rows_s1 takes the groups' runs from shift 18 on
     positions = h_in * w_in
     F = len(DEPTHWISE_BWD_INPUT_FAST_FEATURES)
 
@@ -245,6 +248,22 @@ def tb_depthwise_bwd_input_s8(grad, e_grad, mask, h_in, w_in, c, w_train, w_froz
         lanes = need[:, ch:ch + nb].ravel()
         over = np.flatnonzero(lanes > n)
         done = positions if over.size == 0 else int(over[0]) // nb + 1
+        if tight and nb == 4 and n >= FAST_SHIFT:
+            # the tight loop up to the first position that does not fit, which the general
+            # loop then takes (its row's tap search, the position, its 64-bit lanes)
+            counts[_INDEX["tight_runs"]] += 1
+            counts[_INDEX["tight_rows"]] += (done - 1) // w_in + 1
+            counts[_INDEX[f"tight_positions_k{kernel}"]] += done
+            if over.size == 0:
+                return None
+            counts[_INDEX["tight_stops"]] += 1
+            counts[:] += rows[(done - 1) // w_in] + base[4][done - 1]
+            counts[_INDEX["fast4"]] += 1
+            counts[_slow_path(n)] += int(over[0]) % nb
+            counts[_INDEX["growths"]] += 1
+            grown = int(lanes[over[0]])
+            counts[_INDEX["shift_steps"]] += grown - n
+            return grown
         counts[:] += row_cum[(done - 1) // w_in] + position_counts(ch, nb, done)
         if n >= FAST_SHIFT:
             counts[_INDEX[f"fast{nb}"]] += done

@@ -325,6 +325,36 @@ static inline int32_t tb_dwbi_write4(const tb_dwbi_q_t *q, const int32_t *acc, i
 #endif
 }
 
+/* The positions of a group with stride 1, a bordered plane and a shift of 18 or more (most of
+ * the models' calls) from the first on, in one tight loop of whole windows (kernel a constant) and
+ * the 32-bit requantization: the general loop of tb_dwbi_channels spends more on a position's
+ * bookkeeping than on its taps. Returns the first position whose outputs do not fit (h_in * w_in
+ * when all fit), from which tb_dwbi_channels goes on. */
+static inline int32_t tb_dwbi_rows_s1_k(const tb_dwbi_t *k, int32_t ch, const uint32_t *pw, const uint32_t *plane,
+                                        const tb_dwbi_q_t *q, int32_t kernel)
+{
+    const int32_t pitch = k->pitch, c = k->c, w_in = k->w_in, edge = kernel / 2 + k->border;
+    int8_t *out = k->grad_in + ch;
+    int32_t iy, ix;
+    for (iy = 0; iy < k->h_in; iy++) {
+        const uint32_t *p = plane + (iy + edge) * pitch + edge;
+        for (ix = 0; ix < w_in; ix++, p++, out += c) {
+            const tb_fast_acc4_t a4 = tb_dwbi_window4(p, pitch, pw, kernel, 1, 0, 0);
+            const int32_t acc[4] = {a4.a0, a4.a1, a4.a2, a4.a3};
+            if (!tb_dwbi_write4(q, acc, out)) {
+                return iy * w_in + ix;
+            }
+        }
+    }
+    return k->h_in * w_in;
+}
+
+static __attribute__((noinline)) int32_t tb_dwbi_rows_s1(const tb_dwbi_t *k, int32_t ch, const uint32_t *pw,
+                                                         const uint32_t *plane, const tb_dwbi_q_t *q)
+{
+    return k->kernel == 3 ? tb_dwbi_rows_s1_k(k, ch, pw, plane, q, 3) : tb_dwbi_rows_s1_k(k, ch, pw, plane, q, 5);
+}
+
 /* The outputs of channels ch .. ch + nb - 1 (nb = 4: a group, its filters widened in pw and, when
  * plane is not NULL, its masked gradient there; nb = 1: channel ch alone, filter f) at the shift
  * s: 1 when all of them fit it; else 0 as soon as one does not, s grown to the smallest shift
@@ -334,12 +364,23 @@ static __attribute__((noinline)) int32_t tb_dwbi_channels(tb_dwbi_t *k, int32_t 
 {
     const tb_dwbi_q_t q = tb_dwbi_q_init(k->w_factor + ch, nb, s->n);
     const int32_t pad = k->kernel / 2, b = k->border, s2 = k->stride == 2;
-    int32_t iy, ix, j;
-    for (iy = 0; iy < k->h_in; iy++) {
+    int32_t iy, ix, j, start = 0;
+    if (nb == 4 && b > 0 && k->stride == 1 && q.t > 0) {
+        start = tb_dwbi_rows_s1(k, ch, pw, plane, &q);
+        if (start == k->h_in * k->w_in) {
+            return 1;
+        }
+    }
+    iy = 0;
+    if (start > 0) { /* the position where the tight loop stopped: its row, then its column */
+        iy = start / k->w_in;
+        start -= iy * k->w_in;
+    }
+    for (; iy < k->h_in; iy++, start = 0) {
         /* the first tap row of the row's parity and the plane row it reads */
         const int32_t wy0 = s2 & (iy + pad), wrow = ((iy + pad) >> s2) + b;
         tb_fast_tap_gather(iy, k->stride, k->kernel, k->h_out, &k->ky0, &k->ny, &k->oy0);
-        for (ix = 0; ix < k->w_in; ix++) {
+        for (ix = start; ix < k->w_in; ix++) {
             int32_t acc[4];
             tb_fast_acc4_t a4;
             int8_t *out = k->grad_in + (iy * k->w_in + ix) * k->c + ch;
