@@ -335,23 +335,11 @@ typedef struct {
     int32_t bias, mult, round, t;
 } tb_conv_stem_q_t;
 
-/* a * b >> 32 (the high word) plus r: one SMMLA on the DSP cores, where gcc would emit SMULL
- * and an ADD. Exact: the high word lies in [-2^30, 2^30] and r in [1, 2^30], so the sum
- * cannot wrap. */
-static inline int32_t tb_conv_stem_high_add(int32_t a, int32_t b, int32_t r)
-{
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    int32_t v;
-    __asm("smmla %0, %1, %2, %3" : "=r"(v) : "r"(a), "r"(b), "r"(r));
-    return v;
-#else
-    return (int32_t)(((int64_t)a * b) >> 32) + r;
-#endif
-}
-
+/* The high word of (acc + bias) * mult plus the rounding term by one SMMLA: the high word lies
+ * in [-2^30, 2^30] and round in [1, 2^30], so the sum does not wrap. */
 static inline int32_t tb_conv_stem_requant(const tb_conv_stem_q_t *q, int32_t acc, int32_t y_zero)
 {
-    return (tb_conv_stem_high_add(tb_dsp_qadd(acc, q->bias), q->mult, q->round) >> q->t) + y_zero;
+    return (tb_dsp_smmla(tb_dsp_qadd(acc, q->bias), q->mult, q->round) >> q->t) + y_zero;
 }
 
 /* Whether every channel's requantization has a tb_conv_stem_q_t. */

@@ -36,18 +36,6 @@
 #define TB_PWDW_PADDED 488
 #define TB_PWDW_SLACK 4
 
-/* SMMLA: a + floor(x * y / 2^32), mod 2^32. */
-static inline int32_t tb_pwdw_smmla(int32_t x, int32_t y, int32_t a)
-{
-#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
-    int32_t r;
-    __asm("smmla %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(a));
-    return r;
-#else
-    return (int32_t)(uint32_t)((((uint64_t)(uint32_t)a << 32) + (uint64_t)((int64_t)x * y)) >> 32);
-#endif
-}
-
 /* The requantization of one channel's outputs: fast (acc started at init = bias, one SMMLA
  * and a shift) when `fast`, else init = 0 and tb_fast_requant. */
 typedef struct {
@@ -76,7 +64,7 @@ static inline tb_pwdw_rq_t tb_pwdw_rq(int32_t bias, int32_t mult, int32_t shift,
 static inline int32_t tb_pwdw_out(const tb_pwdw_rq_t *r, int32_t acc)
 {
     if (r->fast) {
-        return tb_pwdw_smmla(acc, r->mult, r->add) >> r->t;
+        return tb_dsp_smmla(acc, r->mult, r->add) >> r->t;
     }
     return tb_fast_requant(&r->q, acc);
 }
@@ -422,7 +410,7 @@ static inline __attribute__((always_inline)) void tb_pwdw_run(const tb_pwdw_walk
                                        tb_dsp_smlad(tb_dsp_sxtb16(v), e[ky][q], acc));
                 }
             }
-            tb_fast_store_s8(y, mask, i, tb_pwdw_smmla(acc, mult, add) >> t);
+            tb_fast_store_s8(y, mask, i, tb_dsp_smmla(acc, mult, add) >> t);
         }
     }
 }

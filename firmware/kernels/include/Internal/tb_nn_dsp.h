@@ -182,4 +182,21 @@ static inline int32_t tb_dsp_qsub(int32_t a, int32_t b)
 }
 #endif
 
+/* ------------------------------------------------ added for tb_pwdw_fwd_s8, tb_conv_fwd_s8 */
+
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+/* SMMLA: a + floor(x * y / 2^32), mod 2^32 (gcc would emit SMULL and an ADD). */
+static inline int32_t tb_dsp_smmla(int32_t x, int32_t y, int32_t a)
+{
+    int32_t r;
+    __asm("smmla %0, %1, %2, %3" : "=r"(r) : "r"(x), "r"(y), "r"(a));
+    return r;
+}
+#else
+static inline int32_t tb_dsp_smmla(int32_t x, int32_t y, int32_t a)
+{
+    return (int32_t)(uint32_t)((((uint64_t)(uint32_t)a << 32) + (uint64_t)((int64_t)x * y)) >> 32);
+}
+#endif
+
 #endif /* TB_NN_DSP_H */
