@@ -38,6 +38,19 @@
 #include "tb_kernels.h"
 #include "Internal/tb_nn_fast.h"
 
+/* Asm text: the 4 int8 weights of word wv, each widened by SXTB into t, times product g into
+ * the int64 accumulators lo0:hi0 .. lo3:hi3 (SMLAL): the end of a step of each int64 loop below
+ * (set bits, dense products, one position's products, a position's list). */
+#define TB_PWBI_SMLAL4(g, wv, t)                                                             \
+    "sxtb %[" t "], %[" wv "]\n\t"                                                           \
+    "smlal %[lo0], %[hi0], %[" g "], %[" t "]\n\t"                                           \
+    "sxtb %[" t "], %[" wv "], ror #8\n\t"                                                   \
+    "smlal %[lo1], %[hi1], %[" g "], %[" t "]\n\t"                                           \
+    "sxtb %[" t "], %[" wv "], ror #16\n\t"                                                  \
+    "smlal %[lo2], %[hi2], %[" g "], %[" t "]\n\t"                                           \
+    "asr %[" t "], %[" wv "], #24\n\t"                                                       \
+    "smlal %[lo3], %[hi3], %[" g "], %[" t "]\n\t"
+
 typedef struct {
     const int8_t *grad;
     const uint8_t *mask;
@@ -127,14 +140,7 @@ static __attribute__((noinline)) void tb_pwbi_sparse_bits(const int8_t *g, const
         "ldr %[t3], %[s]\n\t"
         "mla %[t1], %[t1], %[t3], %[wp]\n\t"
         "ldr %[t1], [%[t1]]\n\t"
-        "sxtb %[t3], %[t1]\n\t"
-        "smlal %[lo0], %[hi0], %[t2], %[t3]\n\t"
-        "sxtb %[t3], %[t1], ror #8\n\t"
-        "smlal %[lo1], %[hi1], %[t2], %[t3]\n\t"
-        "sxtb %[t3], %[t1], ror #16\n\t"
-        "smlal %[lo2], %[hi2], %[t2], %[t3]\n\t"
-        "asr %[t3], %[t1], #24\n\t"
-        "smlal %[lo3], %[hi3], %[t2], %[t3]\n\t"
+        TB_PWBI_SMLAL4("t2", "t1", "t3")
         "2:\n\t"
         "cmp %[bits], #0\n\t"
         "bne 1b\n\t"
@@ -179,14 +185,7 @@ static __attribute__((noinline)) void tb_pwbi_dense_run(const int8_t *g, const i
         "mul %[gv], %[gv], %[t]\n\t"                                                          \
         "ldr %[t], %[s]\n\t"                                                                  \
         "add %[wp], %[wp], %[t]\n\t"                                                          \
-        "sxtb %[t], %[wv]\n\t"                                                                \
-        "smlal %[lo0], %[hi0], %[gv], %[t]\n\t"                                               \
-        "sxtb %[t], %[wv], ror #8\n\t"                                                        \
-        "smlal %[lo1], %[hi1], %[gv], %[t]\n\t"                                               \
-        "sxtb %[t], %[wv], ror #16\n\t"                                                       \
-        "smlal %[lo2], %[hi2], %[gv], %[t]\n\t"                                               \
-        "asr %[t], %[wv], #24\n\t"                                                            \
-        "smlal %[lo3], %[hi3], %[gv], %[t]\n\t"
+        TB_PWBI_SMLAL4("gv", "wv", "t")
     __asm volatile(
         "1:\n\t"
         TB_PWBI_DENSE1 TB_PWBI_DENSE1 TB_PWBI_DENSE1 TB_PWBI_DENSE1
@@ -229,14 +228,7 @@ static __attribute__((noinline)) void tb_pwbi_listrun(const int32_t *e, int32_t 
             "ldr %[t], [%[ep], #4]\n\t"
             "ldr %[g], [%[ep]], #8\n\t"
             "ldr %[wv], [%[wp], %[t]]\n\t"
-            "sxtb %[t], %[wv]\n\t"
-            "smlal %[lo0], %[hi0], %[g], %[t]\n\t"
-            "sxtb %[t], %[wv], ror #8\n\t"
-            "smlal %[lo1], %[hi1], %[g], %[t]\n\t"
-            "sxtb %[t], %[wv], ror #16\n\t"
-            "smlal %[lo2], %[hi2], %[g], %[t]\n\t"
-            "asr %[t], %[wv], #24\n\t"
-            "smlal %[lo3], %[hi3], %[g], %[t]\n\t"
+            TB_PWBI_SMLAL4("g", "wv", "t")
             "ldr %[t], %[end]\n\t"
             "cmp %[ep], %[t]\n\t"
             "bne 1b\n\t"
@@ -317,14 +309,7 @@ static void tb_pwbi_single(const tb_pwbi_t *k, const int32_t *gf, const int8_t *
         "ldr %[g], [%[gp]], #4\n\t"                                                           \
         "ldr %[wv], [%[wp]]\n\t"                                                              \
         "add %[wp], %[wp], %[s]\n\t"                                                          \
-        "sxtb %[t], %[wv]\n\t"                                                                \
-        "smlal %[lo0], %[hi0], %[g], %[t]\n\t"                                                \
-        "sxtb %[t], %[wv], ror #8\n\t"                                                        \
-        "smlal %[lo1], %[hi1], %[g], %[t]\n\t"                                                \
-        "sxtb %[t], %[wv], ror #16\n\t"                                                       \
-        "smlal %[lo2], %[hi2], %[g], %[t]\n\t"                                                \
-        "asr %[t], %[wv], #24\n\t"                                                            \
-        "smlal %[lo3], %[hi3], %[g], %[t]\n\t"
+        TB_PWBI_SMLAL4("g", "wv", "t")
         __asm volatile(
             "1:\n\t"
             TB_PWBI_STEP1 TB_PWBI_STEP1 TB_PWBI_STEP1 TB_PWBI_STEP1
