@@ -62,7 +62,11 @@ def test_qemu_is_ended_by_a_failure_after_it_started(firmware, backend):
 
 DRIVER = textwrap.dedent("""
     # tinybench run, with the hang test program in place of the training step
+    import signal
     import sys
+    # Ctrl-C as from a terminal: a suite started in the background (`cmd &` in a script)
+    # hands its children SIGINT ignored, and Python keeps an ignored SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     from tinybench.bench import cell
     from tinybench.codegen.build import build_test_firmware
 
